@@ -1,0 +1,46 @@
+# gregory-train: every target bootstraps the venv it needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# CPU build by default; a GPU host passes e.g. TORCH_SPEC="torch==2.13.0 --index-url <cuda index>".
+TORCH_SPEC ?= torch==2.13.0
+EXTRAS ?= train,ml,launcher,dev
+MANAGE := $(PY) job/manage.py
+TEAM ?=
+SUBJECT ?=
+ALGO ?=
+export GREGORY_TINY_MODELS_DIR ?= var/tiny-models
+
+.PHONY: setup demo test lint bench train tui status image image-smoke kind-up kind-test kubectl clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	touch $@
+
+var:
+	mkdir -p var/models
+
+demo: setup var
+	$(MANAGE) migrate --verbosity 0
+	$(MANAGE) demo_data --team demo --subject ms-research --out var/demo_articles.csv
+	$(MANAGE) import_articles --team demo --subject ms-research var/demo_articles.csv
+	$(MANAGE) train_models --team demo --algo lgbm_tfidf --verbose 3
+
+test: setup
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	rm -rf var .pytest_cache
