@@ -28,8 +28,8 @@ var:
 
 demo: setup var
 	$(MANAGE) migrate --verbosity 0
-	$(MANAGE) demo_data --team demo --subject ms-research --out var/demo_articles.csv
-	$(MANAGE) import_articles --team demo --subject ms-research var/demo_articles.csv
+	$(MANAGE) demo_data --out var/demo_articles.csv
+	$(MANAGE) import_articles --create --team demo --subject ms-research var/demo_articles.csv
 	$(MANAGE) train_models --team demo --algo lgbm_tfidf --verbose 3
 
 test: setup

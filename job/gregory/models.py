@@ -78,6 +78,8 @@ class PredictionRunLog(models.Model):
     success = models.BooleanField(null=True)
     triggered_by = models.CharField(max_length=200, null=True, blank=True)
     error_message = models.TextField(null=True, blank=True)
+    # Not in GregoryAI: how many pseudo-labelled articles joined the training split.
+    pseudo_labels_added = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-run_started"]

@@ -21,7 +21,12 @@ INSTALLED_APPS = [
     "gregory",
 ]
 
-MIDDLEWARE: list[str] = []
+# The admin (a read-only view of runs for operators) needs these; the batch job never serves HTTP.
+MIDDLEWARE = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
 ROOT_URLCONF = "gregory_train.urls"
 TEMPLATES = [
     {

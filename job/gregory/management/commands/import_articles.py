@@ -1,0 +1,207 @@
+"""import_articles: load labelled articles for one team/subject from a CSV, all or nothing."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+
+from gregory.flags import EXIT_USAGE, SLUG_RE
+from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
+
+REQUIRED_COLUMNS = ("title", "summary", "relevant")
+TRUE_WORDS = {"1", "true", "yes", "y", "t"}
+FALSE_WORDS = {"0", "false", "no", "n", "f"}
+BATCH = 2000
+
+
+class RowError(ValueError):
+    pass
+
+
+@dataclass
+class Row:
+    title: str
+    summary: str | None
+    relevant: bool | None
+    discovery_date: dt.datetime
+    external_id: str | None
+
+
+def parse_relevant(value: str) -> bool | None:
+    word = value.strip().lower()
+    if word == "":
+        return None  # not reviewed yet: the pseudo-labelling pool
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise RowError(f"relevant must be 1/0, true/false, yes/no or empty, not {value!r}")
+
+
+def parse_discovery(value: str | None, now: dt.datetime) -> dt.datetime:
+    if not value or not value.strip():
+        return now
+    text = value.strip()
+    moment = parse_datetime(text)
+    if moment is None:
+        day = parse_date(text)
+        if day is None:
+            raise RowError(f"discovery_date {value!r} is not an ISO date or datetime")
+        moment = dt.datetime.combine(day, dt.time())
+    if timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, dt.UTC)
+    return moment
+
+
+def parse_row(record: dict[str, str | None], now: dt.datetime) -> Row:
+    title = (record.get("title") or "").strip()
+    if not title:
+        raise RowError("title is empty")
+    summary = (record.get("summary") or "").strip() or None
+    external_id = (record.get("external_id") or "").strip() or None
+    return Row(
+        title=title,
+        summary=summary,
+        relevant=parse_relevant(record.get("relevant") or ""),
+        discovery_date=parse_discovery(record.get("discovery_date"), now),
+        external_id=external_id,
+    )
+
+
+def read_rows(path: Path) -> list[Row]:
+    now = timezone.now()
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise CommandError(
+                f"{path}: missing column(s) {', '.join(missing)}; need {', '.join(REQUIRED_COLUMNS)}",
+                returncode=EXIT_USAGE,
+            )
+        rows, seen = [], set()
+        for record in reader:
+            try:
+                if None in record:
+                    raise RowError("more fields than the header has")
+                row = parse_row(record, now)
+                if row.external_id is not None:
+                    if row.external_id in seen:
+                        raise RowError(f"external_id {row.external_id!r} appears twice")
+                    seen.add(row.external_id)
+            except RowError as error:
+                raise CommandError(
+                    f"{path}, line {reader.line_num}: {error}; nothing imported",
+                    returncode=EXIT_USAGE,
+                ) from None
+            rows.append(row)
+    return rows
+
+
+class Command(BaseCommand):
+    help = (
+        "Import labelled articles for a team's subject from a CSV with columns title, summary, "
+        "relevant (1/0/empty) and optionally discovery_date (ISO) and external_id (re-imports "
+        "update instead of duplicating). One transaction: a bad row aborts the whole file."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("csv_path", type=Path, metavar="CSV")
+        parser.add_argument("--team", required=True, metavar="SLUG")
+        parser.add_argument("--subject", required=True, metavar="SLUG")
+        parser.add_argument(
+            "--create", action="store_true", help="create the team and subject when missing"
+        )
+
+    def handle(self, *args, csv_path: Path, team: str, subject: str, create: bool, **options):
+        for flag, slug in (("--team", team), ("--subject", subject)):
+            if not SLUG_RE.match(slug):
+                raise CommandError(f"{flag} {slug!r} is not a slug", returncode=EXIT_USAGE)
+        if not csv_path.is_file():
+            raise CommandError(f"{csv_path}: no such file", returncode=EXIT_USAGE)
+        rows = read_rows(csv_path)
+        with transaction.atomic():
+            subject_obj = self._subject(team, subject, create)
+            created, updated = import_rows(subject_obj, rows)
+        labelled = sum(row.relevant is not None for row in rows)
+        if options["verbosity"] >= 1:
+            self.stdout.write(
+                f"Imported {len(rows)} articles into {team}/{subject} ({created} new, "
+                f"{updated} updated; {labelled} labelled, {len(rows) - labelled} unreviewed)"
+            )
+
+    @staticmethod
+    def _subject(team_slug: str, subject_slug: str, create: bool) -> Subject:
+        team = Team.objects.filter(slug=team_slug).first()
+        if team is None:
+            if not create:
+                raise CommandError(
+                    f"unknown team {team_slug!r} (pass --create to add it)", returncode=EXIT_USAGE
+                )
+            team = Team.objects.create(slug=team_slug, name=team_slug.replace("-", " ").title())
+        found = Subject.objects.filter(team=team, subject_slug=subject_slug).first()
+        if found is None:
+            if not create:
+                raise CommandError(
+                    f"team {team_slug!r} has no subject {subject_slug!r} (pass --create to add it)",
+                    returncode=EXIT_USAGE,
+                )
+            found = Subject.objects.create(
+                team=team,
+                subject_slug=subject_slug,
+                subject_name=subject_slug.replace("-", " ").title(),
+            )
+        return found
+
+
+def import_rows(subject: Subject, rows: list[Row]) -> tuple[int, int]:
+    """Upsert articles by external_id, link them to the subject and team, set relevance."""
+    keyed = [row.external_id for row in rows if row.external_id]
+    existing: dict[str, Articles] = {}
+    for start in range(0, len(keyed), BATCH):
+        chunk = keyed[start : start + BATCH]
+        existing.update(Articles.objects.in_bulk(chunk, field_name="external_id"))
+    to_create, to_update, ordered = [], [], []
+    for row in rows:
+        article = existing.get(row.external_id) if row.external_id else None
+        if article is None:
+            article = Articles(external_id=row.external_id)
+            to_create.append(article)
+        else:
+            to_update.append(article)
+        article.title, article.summary = row.title, row.summary
+        article.discovery_date = row.discovery_date
+        ordered.append(article)
+    Articles.objects.bulk_create(to_create, batch_size=BATCH)
+    Articles.objects.bulk_update(
+        to_update, ["title", "summary", "discovery_date"], batch_size=BATCH
+    )
+    SubjectLink = Articles.subjects.through
+    TeamLink = Articles.teams.through
+    SubjectLink.objects.bulk_create(
+        [SubjectLink(articles_id=a.pk, subject_id=subject.pk) for a in ordered],
+        batch_size=BATCH,
+        ignore_conflicts=True,
+    )
+    TeamLink.objects.bulk_create(
+        [TeamLink(articles_id=a.pk, team_id=subject.team_id) for a in ordered],
+        batch_size=BATCH,
+        ignore_conflicts=True,
+    )
+    ArticleSubjectRelevance.objects.bulk_create(
+        [
+            ArticleSubjectRelevance(article_id=a.pk, subject=subject, is_relevant=row.relevant)
+            for a, row in zip(ordered, rows, strict=True)
+        ],
+        batch_size=BATCH,
+        update_conflicts=True,
+        unique_fields=["article", "subject"],
+        update_fields=["is_relevant"],
+    )
+    return len(to_create), len(to_update)

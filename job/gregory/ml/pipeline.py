@@ -1,0 +1,129 @@
+"""One subject's data, prepared once and shared by its algorithms, and one algorithm's run."""
+
+from __future__ import annotations
+
+import json
+import platform
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gregory.flags import TrainFlags
+from gregory.ml import dataset, summariser
+from gregory.ml.publishing import Reservation
+from gregory.ml.splits import SEED, DatasetSplits, stratified_split
+from gregory.ml.trainers import get_trainer
+from gregory.models import Subject
+
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "training_history.json"
+
+
+class SubjectDataError(RuntimeError):
+    """Preparing a subject's data failed; every algorithm run of that subject fails with it."""
+
+
+@dataclass
+class SubjectData:
+    """Built on first use, then reused by each algorithm: summarisation runs once per subject."""
+
+    subject: Subject
+    flags: TrainFlags
+    models_dir: Path
+    progress: bool = False
+    _splits: DatasetSplits | None = None
+    _error: str | None = None
+    pseudo_label_csv: Path | None = field(default=None)
+
+    def splits(self) -> DatasetSplits:
+        if self._error is not None:
+            raise SubjectDataError(self._error)
+        if self._splits is None:
+            try:
+                self._splits = self._build()
+            except Exception as error:
+                self._error = "".join(traceback.format_exception(error)).rstrip()
+                raise
+        return self._splits
+
+    def _summarise(self, texts):
+        return summariser.summarise_bulk(texts, progress=self.progress)
+
+    def _build(self) -> DatasetSplits:
+        since = dataset.window_start(self.flags.window_days)
+        raw = dataset.labelled_articles(self.subject, since)
+        texts = dataset.compose_texts(raw, self._summarise)
+        splits = stratified_split(texts, raw.labels, raw.article_ids, seed=SEED)
+        if self.flags.pseudo_label:
+            from gregory.ml.pseudo_label import add_pseudo_labels
+
+            pool = dataset.unlabelled_articles(self.subject, since)
+            csv_dir = (
+                self.models_dir
+                / self.subject.team.slug
+                / self.subject.subject_slug
+                / "pseudo_labels"
+            )
+            splits, self.pseudo_label_csv = add_pseudo_labels(
+                splits,
+                dataset.as_split(pool, dataset.compose_texts(pool, self._summarise)),
+                csv_dir=csv_dir,
+                seed=SEED,
+                progress=self.progress,
+            )
+        return splits
+
+
+@dataclass
+class RunResult:
+    metrics: dict[str, Any]
+    path: Path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def write_json(path: Path, payload: dict) -> None:
+    path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n")
+
+
+def train_algorithm(
+    algorithm: str,
+    data: SubjectData,
+    reservation: Reservation,
+    flags: TrainFlags,
+    progress: bool = False,
+) -> RunResult:
+    """Train, evaluate at the threshold, write the artifacts into staging and publish them."""
+    splits = data.splits()
+    trainer = get_trainer(algorithm, seed=SEED, progress=progress)
+    history = trainer.train(splits.train, splits.val)
+    metrics: dict[str, Any] = {
+        **trainer.evaluate(splits.val, flags.prob_threshold, prefix="val_"),
+        **trainer.evaluate(splits.test, flags.prob_threshold, prefix="test_"),
+        **splits.sizes(),
+        "algorithm": algorithm,
+        "team": data.subject.team.slug,
+        "subject": data.subject.subject_slug,
+        "version": reservation.version,
+        "prob_threshold": flags.prob_threshold,
+        "window_days": flags.window_days,
+        "seed": SEED,
+        "lib_python": platform.python_version(),
+        "lib_numpy": np.__version__,
+        **{f"lib_{name}": version for name, version in trainer.library_versions().items()},
+    }
+    if data.pseudo_label_csv is not None:
+        metrics["pseudo_label_csv"] = str(data.pseudo_label_csv)
+    trainer.save(reservation.staging)
+    write_json(reservation.staging / METRICS_FILE, metrics)
+    write_json(reservation.staging / HISTORY_FILE, history)
+    return RunResult(metrics=metrics, path=reservation.publish())

@@ -1,0 +1,102 @@
+"""Version directories that appear only when complete (DESIGN.md: publishing).
+
+A run trains into `<algo dir>/.staging-<version>/` on the same volume, then renames it to
+`<version>/`. Creating the staging directory is the reservation: mkdir is atomic, so two runs
+racing for the same name get different versions. Readers skip dot entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+STAGING_PREFIX = ".staging-"
+
+
+class VersionTakenError(FileExistsError):
+    """A hand-picked --version already exists (or is being written) for this algorithm."""
+
+
+def algorithm_dir(models_dir: Path, team: str, subject: str, algorithm: str) -> Path:
+    return Path(models_dir) / team / subject / algorithm
+
+
+def version_candidates(day: dt.date) -> Iterator[str]:
+    """YYYYMMDD, then YYYYMMDD_2, YYYYMMDD_3, …"""
+    base = day.strftime("%Y%m%d")
+    yield base
+    n = 2
+    while True:
+        yield f"{base}_{n}"
+        n += 1
+
+
+def version_exists(algo_dir: Path, version: str) -> bool:
+    return (algo_dir / version).exists() or (algo_dir / f"{STAGING_PREFIX}{version}").exists()
+
+
+@dataclass(frozen=True)
+class Reservation:
+    algo_dir: Path
+    version: str
+
+    @property
+    def staging(self) -> Path:
+        return self.algo_dir / f"{STAGING_PREFIX}{self.version}"
+
+    @property
+    def final(self) -> Path:
+        return self.algo_dir / self.version
+
+    def publish(self) -> Path:
+        """Move the finished staging directory into place; one rename, so all or nothing."""
+        _fsync_tree(self.staging)
+        os.rename(self.staging, self.final)
+        _fsync_dir(self.algo_dir)
+        return self.final
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def reserve(algo_dir: Path, version: str | None = None, day: dt.date | None = None) -> Reservation:
+    """Claim `version` (or the next free automatic name for `day`) by creating its staging dir."""
+    algo_dir.mkdir(parents=True, exist_ok=True)
+    candidates = [version] if version else version_candidates(day or dt.date.today())
+    for candidate in candidates:
+        reservation = Reservation(algo_dir, candidate)
+        try:
+            reservation.staging.mkdir()
+        except FileExistsError:
+            if version:
+                raise VersionTakenError(f"version {version} is being written in {algo_dir}") from None
+            continue
+        # Checked after the mkdir: a racing run may have published this name in between.
+        if reservation.final.exists():
+            reservation.staging.rmdir()
+            if version:
+                raise VersionTakenError(f"version {version} already exists in {algo_dir}")
+            continue
+        return reservation
+    raise AssertionError("unreachable: version candidates never run out")
+
+
+def _fsync_tree(root: Path) -> None:
+    # The rename must not become visible before the files it publishes reach the disk.
+    for path in root.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                os.fsync(handle.fileno())
+    _fsync_dir(root)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,120 @@
+"""Torch plumbing shared by the deep models: device choice, mixed precision, seeding, HDF5 weights.
+
+Imported only by the deep-model modules, never by the LightGBM path (torch is heavy to import).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+import torch
+
+
+def choose_device(preferred: str | None = None) -> torch.device:
+    """`GREGORY_DEVICE` (e.g. "cpu" to force CPU on a GPU host), else CUDA when present, else CPU."""
+    name = preferred or os.environ.get("GREGORY_DEVICE") or ""
+    if name:
+        return torch.device(name)
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def half_dtype(device: torch.device) -> torch.dtype | None:
+    """The reduced precision worth using on `device`: bf16 where the GPU has it, else fp16.
+
+    None on CPU: CPU bf16 kernels are slower than fp32 for these small models and would make the
+    CPU results (which tests compare bit for bit across save/load) depend on the host's ISA.
+    """
+    if device.type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def autocast(device: torch.device) -> contextlib.AbstractContextManager[Any]:
+    """bf16 autocast for training on CUDA (Ampere and later); a no-op elsewhere.
+
+    fp16 training would need a GradScaler; GPUs without bf16 simply train in fp32.
+    """
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch (all devices); returns a CPU generator for data shuffling."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    generator = torch.Generator()
+    generator.manual_seed(seed)
+    return generator
+
+
+@contextlib.contextmanager
+def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
+    """Evaluation mode and no autograd for the block, restoring the previous mode after."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            yield model
+    finally:
+        model.train(was_training)
+
+
+def cpu_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """A detached fp32 CPU copy of the model's weights (used to keep the best epoch)."""
+    return {
+        key: value.detach().to("cpu", copy=True).float()
+        if value.is_floating_point()
+        else value.detach().to("cpu", copy=True)
+        for key, value in model.state_dict().items()
+    }
+
+
+def save_state_dict_h5(
+    path: Path, state_dict: Mapping[str, torch.Tensor], attrs: Mapping[str, Any] | None = None
+) -> None:
+    """One HDF5 dataset per tensor, named by its state-dict key; `attrs` stored as JSON on the root.
+
+    Keys contain dots, never slashes, so every tensor is a flat dataset of the root group.
+    """
+    with h5py.File(path, "w") as h5:
+        for key, tensor in state_dict.items():
+            array = tensor.detach().cpu()
+            if array.is_floating_point():
+                array = array.float()  # bf16 has no numpy dtype; weights are kept in fp32
+            h5.create_dataset(key, data=array.numpy())
+        if attrs:
+            h5.attrs["config"] = json.dumps(dict(attrs), sort_keys=True)
+
+
+def load_state_dict_h5(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The state dict and the JSON attrs save_state_dict_h5 wrote."""
+    with h5py.File(path, "r") as h5:
+        state = {key: torch.from_numpy(np.asarray(h5[key][()])) for key in h5}
+        attrs = json.loads(h5.attrs["config"]) if "config" in h5.attrs else {}
+    return state, attrs
+
+
+def library_versions() -> dict[str, str]:
+    import h5py as _h5py
+    import tokenizers
+    import transformers
+
+    return {
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+        "h5py": _h5py.__version__,
+        "numpy": np.__version__,
+    }
