@@ -1,0 +1,369 @@
+"""The training Job as Kubernetes client models: one pure function, no YAML templating.
+
+Source of truth: the defaults live here, in `JobSettings`. What differs per deployment (image,
+GPU or not, node pool, sizes) reaches the in-cluster launcher as `GREGORY_JOB_*` variables from
+the `gregory-launcher` ConfigMap, which each kustomize overlay sets (`JobSettings.from_env`). The
+kustomize base carries a suspended copy of the Job (`gregory-train-template`) for operators and
+for the test that renders every overlay and checks that this builder, fed that overlay's
+ConfigMap, produces the same Job spec (tests/k8s/test_agreement.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import secrets
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gregory.flags import EXIT_USAGE, TrainFlags
+from kubernetes import client
+
+# Label keys the launcher selects on. Values of team/subject are sanitised to label syntax; the
+# exact slugs are kept in annotations under the same keys.
+LABEL_APP = "app.kubernetes.io/name"
+LABEL_COMPONENT = "app.kubernetes.io/component"
+LABEL_TEAM = "gregory/team"
+LABEL_SUBJECT = "gregory/subject"
+LABEL_RUN_ID = "gregory/run-id"
+APP = "gregory-train"
+COMPONENT_TRAINING = "training"
+ALL_SUBJECTS = "all"
+# Training Jobs only: the base's suspended template Job and the nightly CronJob carry no run id.
+RUN_SELECTOR = f"{LABEL_APP}={APP},{LABEL_RUN_ID}"
+# The Job controller labels each pod with its Job's name; the downward API passes it on.
+POD_JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+
+CONTAINER_NAME = "train"
+MODELS_MOUNT = "/models"
+CACHE_MOUNT = "/cache"
+ENV_PREFIX = "GREGORY_JOB_"
+
+_DNS_LABEL_MAX = 63
+_LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+
+
+def _gpu_tolerations() -> tuple[Mapping[str, Any], ...]:
+    # GKE and AKS taint GPU nodes with nvidia.com/gpu; tolerating the key covers both.
+    return ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},)
+
+
+def _gpu_node_selector() -> Mapping[str, str]:
+    # Set by NVIDIA GPU feature discovery (GPU operator) on every node with a GPU.
+    return {"nvidia.com/gpu.present": "true"}
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """Everything about a training Job that is not the flag set. Defaults = production (GPU)."""
+
+    image: str
+    namespace: str = "gregory"
+    service_account: str = "gregory-train"
+    image_pull_policy: str = "IfNotPresent"
+    gpu: bool = True
+    gpu_count: int = 1
+    gpu_resource: str = "nvidia.com/gpu"
+    # Applied only when gpu is true: where the NVIDIA pool is and which taints it carries.
+    gpu_node_selector: Mapping[str, str] = field(default_factory=_gpu_node_selector)
+    gpu_tolerations: tuple[Mapping[str, Any], ...] = field(default_factory=_gpu_tolerations)
+    cpu_request: str = "4"
+    memory_request: str = "16Gi"
+    cpu_limit: str = "8"
+    memory_limit: str = "32Gi"
+    tmp_size: str = "4Gi"
+    shm_size: str = "2Gi"
+    active_deadline_seconds: int = 6 * 3600
+    backoff_limit: int = 2
+    # Long enough for the morning after a nightly run to read pod state and logs.
+    ttl_seconds_after_finished: int = 3 * 24 * 3600
+    models_pvc: str = "gregory-models"
+    cache_pvc: str = "gregory-hf-cache"
+    settings_configmap: str = "gregory-train-settings"
+    database_secret: str = "gregory-database"
+    database_secret_key: str = "DATABASE_URL"
+    run_as_user: int = 10001
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> JobSettings:
+        """Settings from `GREGORY_JOB_<FIELD>` variables (and `GREGORY_NAMESPACE`).
+
+        Mappings and lists are JSON; booleans accept true/false/1/0/yes/no. Keyword overrides
+        win over the environment. Raises ValueError on a malformed value.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for item in dataclasses.fields(cls):
+            raw = environ.get(ENV_PREFIX + item.name.upper())
+            if item.name == "namespace":
+                raw = environ.get("GREGORY_NAMESPACE", raw)
+            if raw is None:
+                continue
+            values[item.name] = _coerce(item.name, raw, cls._field_kind(item.name))
+        values.update(overrides)
+        if "image" not in values:
+            raise ValueError(f"{ENV_PREFIX}IMAGE is not set")
+        return cls(**values)
+
+    @staticmethod
+    def _field_kind(name: str) -> str:
+        if name == "gpu":
+            return "bool"
+        if name in ("gpu_node_selector", "gpu_tolerations"):
+            return "json"
+        if name in (
+            "gpu_count",
+            "active_deadline_seconds",
+            "backoff_limit",
+            "ttl_seconds_after_finished",
+            "run_as_user",
+        ):
+            return "int"
+        return "str"
+
+
+def _coerce(name: str, raw: str, kind: str) -> Any:
+    if kind == "bool":
+        lowered = raw.strip().lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off", ""):
+            return False
+        raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a boolean")
+    if kind == "int":
+        return int(raw)
+    if kind == "json":
+        value = json.loads(raw) if raw.strip() else None
+        if name == "gpu_node_selector":
+            value = value or {}
+            if not isinstance(value, dict):
+                raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a JSON object")
+            return {str(k): str(v) for k, v in value.items()}
+        value = value or []
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a JSON list of objects")
+        return tuple(value)
+    return raw
+
+
+def _short_hash(text: str, length: int = 6) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def _dns_slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9-]+", "-", text.lower())
+    return re.sub(r"-{2,}", "-", slug).strip("-")
+
+
+def job_name(team: str, subject: str | None, run_id: str) -> str:
+    """`gregory-<team>[-<subject>]-<run_id>`: deterministic, DNS-1123 label, at most 63 chars.
+
+    Slugs may hold `_` or upper case and be up to 100 chars; when the readable part had to be
+    changed or cut, a hash of the exact scope keeps two scopes of one run apart.
+    """
+    run = _dns_slug(run_id)
+    if not run:
+        raise ValueError(f"run id {run_id!r} has no DNS-safe characters")
+    scope = team if subject is None else f"{team}-{subject}"
+    slug = _dns_slug(scope)
+    budget = _DNS_LABEL_MAX - len("gregory-") - len(run) - 1
+    if slug != scope or len(slug) > budget:
+        tag = _short_hash(f"{team}\0{subject or ''}")
+        slug = slug[: max(budget - len(tag) - 1, 0)].strip("-")
+        slug = f"{slug}-{tag}" if slug else tag
+    name = f"gregory-{slug}-{run}"
+    if len(name) > _DNS_LABEL_MAX:
+        raise ValueError(f"run id {run_id!r} is too long for a Job name")
+    return name
+
+
+def new_run_id() -> str:
+    """UTC minute (YYMMDDHHMM, so names sort by start) and 3 random base36 chars: 13 chars."""
+    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
+    suffix = "".join(secrets.choice(alphabet) for _ in range(3))
+    return time.strftime("%y%m%d%H%M", time.gmtime()) + suffix
+
+
+def label_value(text: str) -> str:
+    """`text` if it is a valid label value, else a sanitised, hash-tagged form of it."""
+    if _LABEL_VALUE_RE.match(text):
+        return text
+    tag = _short_hash(text)
+    cleaned = re.sub(r"[^A-Za-z0-9_.-]+", "-", text)[: _DNS_LABEL_MAX - len(tag) - 1]
+    cleaned = cleaned.strip("-_.")
+    return f"{cleaned}-{tag}" if cleaned else tag
+
+
+def _toleration(spec: Mapping[str, Any]) -> client.V1Toleration:
+    return client.V1Toleration(
+        key=spec.get("key"),
+        operator=spec.get("operator"),
+        value=spec.get("value"),
+        effect=spec.get("effect"),
+        toleration_seconds=spec.get("tolerationSeconds"),
+    )
+
+
+def training_pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
+    """The pod of a training Job: GPU if asked, volumes, least privilege."""
+    limits = {"cpu": settings.cpu_limit, "memory": settings.memory_limit}
+    if settings.gpu:
+        # Extended resources go in limits only; the scheduler copies them to requests.
+        limits[settings.gpu_resource] = str(settings.gpu_count)
+    container = client.V1Container(
+        name=CONTAINER_NAME,
+        image=settings.image,
+        image_pull_policy=settings.image_pull_policy,
+        args=args,
+        env_from=[
+            client.V1EnvFromSource(
+                config_map_ref=client.V1ConfigMapEnvSource(name=settings.settings_configmap)
+            )
+        ],
+        env=[
+            client.V1EnvVar(
+                name="DATABASE_URL",
+                value_from=client.V1EnvVarSource(
+                    secret_key_ref=client.V1SecretKeySelector(
+                        name=settings.database_secret, key=settings.database_secret_key
+                    )
+                ),
+            ),
+            client.V1EnvVar(
+                name="GREGORY_TRIGGERED_BY",
+                value_from=client.V1EnvVarSource(
+                    field_ref=client.V1ObjectFieldSelector(
+                        field_path=f"metadata.labels['{POD_JOB_NAME_LABEL}']"
+                    )
+                ),
+            ),
+        ],
+        resources=client.V1ResourceRequirements(
+            requests={"cpu": settings.cpu_request, "memory": settings.memory_request},
+            limits=limits,
+        ),
+        volume_mounts=[
+            client.V1VolumeMount(name="models", mount_path=MODELS_MOUNT),
+            client.V1VolumeMount(name="cache", mount_path=CACHE_MOUNT),
+            client.V1VolumeMount(name="tmp", mount_path="/tmp"),
+            client.V1VolumeMount(name="dshm", mount_path="/dev/shm"),
+        ],
+        security_context=client.V1SecurityContext(
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            run_as_non_root=True,
+            capabilities=client.V1Capabilities(drop=["ALL"]),
+        ),
+    )
+    return client.V1PodSpec(
+        restart_policy="Never",
+        service_account_name=settings.service_account,
+        # The training pod talks to the database, never to the API server.
+        automount_service_account_token=False,
+        enable_service_links=False,
+        security_context=client.V1PodSecurityContext(
+            run_as_non_root=True,
+            run_as_user=settings.run_as_user,
+            run_as_group=settings.run_as_user,
+            fs_group=settings.run_as_user,
+            # Walking a large models volume to chown it on every start would cost minutes.
+            fs_group_change_policy="OnRootMismatch",
+            seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
+        ),
+        node_selector=dict(settings.gpu_node_selector) if settings.gpu else None,
+        tolerations=[_toleration(t) for t in settings.gpu_tolerations] if settings.gpu else None,
+        containers=[container],
+        volumes=[
+            client.V1Volume(
+                name="models",
+                persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
+                    claim_name=settings.models_pvc
+                ),
+            ),
+            client.V1Volume(
+                name="cache",
+                persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
+                    claim_name=settings.cache_pvc
+                ),
+            ),
+            client.V1Volume(
+                name="tmp", empty_dir=client.V1EmptyDirVolumeSource(size_limit=settings.tmp_size)
+            ),
+            # torch DataLoader workers share tensors through /dev/shm; the runtime gives 64Mi.
+            client.V1Volume(
+                name="dshm",
+                empty_dir=client.V1EmptyDirVolumeSource(
+                    medium="Memory", size_limit=settings.shm_size
+                ),
+            ),
+        ],
+    )
+
+
+def training_job_spec(settings: JobSettings, args: list[str]) -> client.V1JobSpec:
+    """Job-level policy: no restarts in place, bounded retries, a usage error fails at once."""
+    return client.V1JobSpec(
+        backoff_limit=settings.backoff_limit,
+        active_deadline_seconds=settings.active_deadline_seconds,
+        ttl_seconds_after_finished=settings.ttl_seconds_after_finished,
+        pod_failure_policy=client.V1PodFailurePolicy(
+            rules=[
+                # A bad flag set fails the same way every time: do not retry it.
+                client.V1PodFailurePolicyRule(
+                    action="FailJob",
+                    on_exit_codes=client.V1PodFailurePolicyOnExitCodesRequirement(
+                        container_name=CONTAINER_NAME, operator="In", values=[EXIT_USAGE]
+                    ),
+                ),
+                # Preemption or a node drain is not the job's fault: retry without counting.
+                client.V1PodFailurePolicyRule(
+                    action="Ignore",
+                    on_pod_conditions=[
+                        client.V1PodFailurePolicyOnPodConditionsPattern(
+                            type="DisruptionTarget", status="True"
+                        )
+                    ],
+                ),
+            ]
+        ),
+        template=client.V1PodTemplateSpec(
+            metadata=client.V1ObjectMeta(
+                labels={LABEL_APP: APP, LABEL_COMPONENT: COMPONENT_TRAINING}
+            ),
+            spec=training_pod_spec(settings, args),
+        ),
+    )
+
+
+def build_training_job(flags: TrainFlags, *, run_id: str, settings: JobSettings) -> client.V1Job:
+    """The Job that runs `train_models` for one team (and maybe one subject)."""
+    flags.validate()
+    if flags.all_teams or flags.team is None:
+        raise ValueError("a training Job trains one team: scope the flags with for_scope()")
+    subject = flags.subject if flags.subject is not None else ALL_SUBJECTS
+    labels = {
+        LABEL_APP: APP,
+        LABEL_COMPONENT: COMPONENT_TRAINING,
+        LABEL_TEAM: label_value(flags.team),
+        LABEL_SUBJECT: label_value(subject),
+        LABEL_RUN_ID: label_value(run_id),
+    }
+    spec = training_job_spec(settings, ["train_models", *flags.to_argv()])
+    # Pods carry the run labels too, so the launcher finds pods and logs by run id.
+    spec.template.metadata.labels = dict(labels)
+    return client.V1Job(
+        api_version="batch/v1",
+        kind="Job",
+        metadata=client.V1ObjectMeta(
+            name=job_name(flags.team, flags.subject, run_id),
+            namespace=settings.namespace,
+            labels=labels,
+            annotations={LABEL_TEAM: flags.team, LABEL_SUBJECT: subject, LABEL_RUN_ID: run_id},
+        ),
+        spec=spec,
+    )
