@@ -1,0 +1,125 @@
+"""Shared fixtures: the test database (SQLite file or a real PostgreSQL server) and the job's env.
+
+`pytest` runs on SQLite; `pytest --database postgres -m postgres` starts a throwaway PostgreSQL
+server (tests/pg_server.py) and runs the same tests marked `postgres` against it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MANAGE = REPO / "job" / "manage.py"
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--database",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="database the tests run against (postgres starts a local server)",
+    )
+
+
+@pytest.fixture(scope="session")
+def database_kind(request: pytest.FixtureRequest) -> str:
+    return request.config.getoption("--database")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    database_kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if database_kind == "postgres":
+        from tests.pg_server import PostgresServer
+
+        server = PostgresServer(tmp_path_factory.mktemp("pg"))
+        server.start()
+        db.update(
+            ENGINE="django.db.backends.postgresql",
+            NAME="gregory",
+            USER=server.user,
+            PASSWORD="",
+            HOST=server.host,
+            PORT=str(server.port),
+            OPTIONS={},
+        )
+        try:
+            yield
+        finally:
+            server.stop()
+    else:
+        # A file, not :memory:, so the job started as a subprocess sees the same database.
+        db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
+        yield
+
+
+def database_url() -> str:
+    """The URL of the test database the current test uses (call inside a db test)."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    if s["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{s['NAME']}"
+    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
+
+
+@pytest.fixture
+def models_dir(tmp_path: Path, settings) -> Path:
+    """A fresh models directory, set for in-process calls and handed to subprocesses."""
+    path = tmp_path / "models"
+    path.mkdir()
+    settings.GREGORY_MODELS_DIR = path
+    return path
+
+
+@pytest.fixture
+def job_env(transactional_db, models_dir: Path) -> dict[str, str]:
+    """Environment for running the real job as a subprocess against the test database."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(),
+        GREGORY_MODELS_DIR=str(models_dir),
+        DJANGO_SETTINGS_MODULE="gregory_train.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("GREGORY_TRIGGERED_BY", None)
+    return env
+
+
+@pytest.fixture
+def manage_argv() -> list[str]:
+    """argv prefix that runs job/manage.py with this interpreter."""
+    return [sys.executable, str(MANAGE)]
+
+
+@pytest.fixture(autouse=True)
+def _no_summariser_model(settings, monkeypatch) -> None:
+    """Core tests run without a summariser model; tests/deep points the settings at tiny ones."""
+    settings.GREGORY_SUMMARISER = "off"
+    monkeypatch.setenv("GREGORY_SUMMARISER", "off")
+
+
+# Figures tests measure on real data (e.g. the sample's test roc_auc), printed after the run.
+REPORTED: list[str] = []
+
+
+@pytest.fixture
+def report():
+    return REPORTED.append
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if REPORTED:
+        terminalreporter.section("measured on real data")
+        for line in REPORTED:
+            terminalreporter.write_line(line)

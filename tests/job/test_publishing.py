@@ -1,0 +1,38 @@
+import datetime as dt
+
+import pytest
+
+from gregory.ml.publishing import VersionTakenError, reserve, version_candidates
+
+DAY = dt.date(2026, 11, 21)
+
+
+def test_candidates_count_up_from_the_bare_date():
+    names = version_candidates(DAY)
+    assert [next(names) for _ in range(3)] == ["20261121", "20261121_2", "20261121_3"]
+
+
+def test_version_appears_only_when_published(tmp_path):
+    first = reserve(tmp_path, day=DAY)
+    assert first.version == "20261121"
+    assert not first.final.exists() and first.staging.is_dir()
+    (first.staging / "weights").write_text("w")
+    # A run reserving while the first is still training gets the next name.
+    second = reserve(tmp_path, day=DAY)
+    assert second.version == "20261121_2"
+    assert first.publish() == tmp_path / "20261121"
+    assert (tmp_path / "20261121" / "weights").read_text() == "w"
+    assert not first.staging.exists()
+    second.discard()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["20261121"]
+    assert reserve(tmp_path, day=DAY).version == "20261121_2"
+
+
+def test_manual_version_is_never_reused(tmp_path):
+    reserve(tmp_path, version="v1").publish()
+    with pytest.raises(VersionTakenError, match="already exists"):
+        reserve(tmp_path, version="v1")
+    pending = reserve(tmp_path, version="v2")
+    with pytest.raises(VersionTakenError, match="being written"):
+        reserve(tmp_path, version="v2")
+    pending.discard()
