@@ -1,0 +1,110 @@
+"""The one small interface every backend offers: submit, list runs, status, stream logs, cancel.
+
+A *run* is one submission of the train_models job for one team (and, on Kubernetes, one
+subject). Its name doubles as the job's `GREGORY_TRIGGERED_BY`, so PredictionRunLog rows join
+their run without a table of our own.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from gregory.flags import TrainFlags
+
+
+class RunState(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    # The process or Job vanished without recording an outcome (killed -9, OOM, node lost).
+    LOST = "lost"
+
+    @property
+    def finished(self) -> bool:
+        return self not in (RunState.PENDING, RunState.RUNNING)
+
+
+class BackendError(RuntimeError):
+    """A backend that cannot do what was asked; the message is one line for the operator."""
+
+
+class RunNotFound(BackendError):
+    pass
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    name: str
+    team: str
+    subject: str | None
+    state: RunState
+    created: datetime
+    finished: datetime | None = None
+    # One line on why the run is in its state (exit code, Job condition, pod waiting reason).
+    detail: str = ""
+    argv: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Submission:
+    run: RunInfo
+    # True when the backend already had this run (Kubernetes answered 409): nothing new started.
+    already_existed: bool = False
+
+
+@dataclass
+class LogStream:
+    """Lines of a run's log; `stop()` from any thread ends the iteration promptly."""
+
+    lines: Iterator[str]
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def __iter__(self) -> Iterator[str]:
+        return self.lines
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+
+def new_run_id() -> str:
+    """Short, sortable and unique enough: UTC minute plus 4 hex digits (DNS-1123 safe)."""
+    return datetime.now(UTC).strftime("%m%d%H%M") + "-" + secrets.token_hex(2)
+
+
+class Backend(ABC):
+    name: str = "backend"
+    # Kubernetes runs one Job per team/subject; locally one process per team keeps training
+    # sequential on the machine (spec §4) instead of several processes fighting for its cores.
+    split_subjects: bool = False
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Which backend this is and where it runs, for 'say which one is in use'."""
+
+    @abstractmethod
+    def submit(self, flags: TrainFlags, run_id: str) -> Submission:
+        """Start the job for one team-scoped, validated flag set."""
+
+    @abstractmethod
+    def list_runs(self) -> list[RunInfo]:
+        """Every run this backend knows, newest first."""
+
+    @abstractmethod
+    def status(self, name: str) -> RunInfo:
+        """One run; raises RunNotFound."""
+
+    @abstractmethod
+    def stream_logs(self, name: str, *, follow: bool = True) -> LogStream:
+        """The run's output; with follow, keeps going until the run ends or stop() is called."""
+
+    @abstractmethod
+    def cancel(self, name: str) -> None:
+        """Stop the run; the job marks its running PredictionRunLog row failed on SIGTERM."""

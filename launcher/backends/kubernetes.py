@@ -1,0 +1,285 @@
+"""Kubernetes backend: one Job per team/subject through the official client.
+
+The Job objects come from the pure builder in `launcher.kube.job_builder`; this module only
+talks to the API: create (409 means the run was already submitted), list and read Jobs, wait
+for the pod's container to leave its waiting state before asking for logs (a creating pod
+answers 400), follow the log in a stream that another thread can stop, and delete with
+Foreground propagation so the pod goes with its Job.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import urllib3
+from gregory.flags import TrainFlags
+from kubernetes import client, watch
+from kubernetes.client.exceptions import ApiException
+from kubernetes.watch.watch import iter_resp_lines
+
+from launcher.backends.base import (
+    Backend,
+    BackendError,
+    LogStream,
+    RunInfo,
+    RunNotFound,
+    RunState,
+    Submission,
+)
+from launcher.kube.job_builder import (
+    ALL_SUBJECTS,
+    APP,
+    LABEL_APP,
+    LABEL_SUBJECT,
+    LABEL_TEAM,
+    POD_JOB_NAME_LABEL,
+    JobSettings,
+    build_training_job,
+)
+
+T = TypeVar("T")
+APP_SELECTOR = f"{LABEL_APP}={APP}"
+# A container stuck in one of these will never start: stop waiting and say why.
+HOPELESS_WAITING = {
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+}
+WATCH_SECONDS = 5  # short watches, so a stop request is noticed between them
+
+
+class KubernetesBackend(Backend):
+    name = "kubernetes"
+    split_subjects = True
+
+    def __init__(
+        self, settings: JobSettings, api_client: client.ApiClient, *, source: str = ""
+    ) -> None:
+        self.settings = settings
+        self.api_client = api_client
+        self.batch = client.BatchV1Api(api_client)
+        self.core = client.CoreV1Api(api_client)
+        self.source = source
+
+    @property
+    def namespace(self) -> str:
+        return self.settings.namespace
+
+    def describe(self) -> str:
+        where = self.source or self.api_client.configuration.host
+        return f"kubernetes ({where}, namespace {self.namespace})"
+
+    def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """One API call; failures become BackendError (RunNotFound for 404) with one line."""
+        try:
+            return func(*args, **kwargs)
+        except ApiException as error:
+            if error.status == 404:
+                raise RunNotFound(f"not found in namespace {self.namespace}") from error
+            raise BackendError(
+                f"Kubernetes API answered {error.status} {error.reason}".strip()
+            ) from error
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            host = self.api_client.configuration.host
+            raise BackendError(
+                f"cannot reach the Kubernetes API at {host}: {type(error).__name__}"
+            ) from error
+
+    # -- runs -------------------------------------------------------------------------------
+
+    def submit(self, flags: TrainFlags, run_id: str) -> Submission:
+        flags.validate()
+        job = build_training_job(flags, run_id=run_id, settings=self.settings)
+        try:
+            created = self.batch.create_namespaced_job(self.namespace, job)
+        except ApiException as error:
+            if error.status != 409:
+                return self._call(_reraise, error)
+            # Same team, subject and run id: this run was submitted before; do not start another.
+            existing = self._call(self.batch.read_namespaced_job, job.metadata.name, self.namespace)
+            return Submission(_run_info(existing), already_existed=True)
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            return self._call(_reraise, error)
+        return Submission(_run_info(created))
+
+    def list_runs(self) -> list[RunInfo]:
+        jobs = self._call(
+            self.batch.list_namespaced_job, self.namespace, label_selector=APP_SELECTOR
+        )
+        runs = [_run_info(job) for job in jobs.items]
+        return sorted(runs, key=lambda run: (run.created, run.name), reverse=True)
+
+    def status(self, name: str) -> RunInfo:
+        try:
+            return _run_info(self._call(self.batch.read_namespaced_job, name, self.namespace))
+        except RunNotFound:
+            raise RunNotFound(f"no Job named {name!r} in namespace {self.namespace}") from None
+
+    def cancel(self, name: str) -> None:
+        # Foreground: the Job stays (with a deletionTimestamp) until its pods are gone.
+        self._call(
+            self.batch.delete_namespaced_job,
+            name,
+            self.namespace,
+            body=client.V1DeleteOptions(propagation_policy="Foreground"),
+        )
+
+    # -- logs -------------------------------------------------------------------------------
+
+    def stream_logs(self, name: str, *, follow: bool = True) -> LogStream:
+        self.status(name)  # RunNotFound early, in the caller's thread
+        stop = threading.Event()
+        return LogStream(self._logs(name, follow, stop), stop)
+
+    def _logs(self, name: str, follow: bool, stop: threading.Event) -> Iterator[str]:
+        pod = yield from self._wait_for_container(name, stop, follow)
+        if pod is None or stop.is_set():
+            return
+        response = self._call(
+            self.core.read_namespaced_pod_log,
+            pod,
+            self.namespace,
+            follow=follow,
+            _preload_content=False,
+        )
+        finished = threading.Event()
+
+        def close_on_stop() -> None:
+            # A blocked read only returns when the connection goes away: shut it from here.
+            while not stop.wait(0.2):
+                if finished.is_set():
+                    return
+            _shutdown(response)
+
+        closer = threading.Thread(target=close_on_stop, name=f"log-closer-{name}", daemon=True)
+        closer.start()
+        try:
+            for line in iter_resp_lines(response):
+                if stop.is_set():
+                    break
+                yield line
+        except (urllib3.exceptions.HTTPError, OSError, AttributeError, ValueError):
+            if not stop.is_set():  # a stop closes the socket under the reader; that is fine
+                raise
+        finally:
+            finished.set()
+            response.release_conn()
+
+    def _wait_for_container(self, name: str, stop: threading.Event, follow: bool) -> Iterator[str]:
+        """Yield status lines until the run's newest pod has a container out of waiting.
+
+        Returns the pod name, or None when there is nothing to read. Lists, then watches from
+        the list's resourceVersion; a 410 (the version is too old) means list again.
+        """
+        selector = f"{POD_JOB_NAME_LABEL}={name}"
+        said = ""
+        while not stop.is_set():
+            pods = self._call(
+                self.core.list_namespaced_pod, self.namespace, label_selector=selector
+            )
+            pod, waiting = _newest_pod(pods.items)
+            if pod is not None and waiting is None:
+                return pod
+            if waiting in HOPELESS_WAITING:
+                yield f"[launcher] pod {pod} cannot start: {waiting}"
+                return None
+            if pod is None and self.status(name).state.finished:
+                yield f"[launcher] Job {name} has no pod left to read"
+                return None
+            message = (
+                f"[launcher] waiting for pod {pod} ({waiting})"
+                if pod
+                else (f"[launcher] waiting for Job {name} to create its pod")
+            )
+            if message != said:
+                said = message
+                yield message
+            if not follow:
+                return None
+            watcher = watch.Watch()
+            try:
+                for event in watcher.stream(
+                    self.core.list_namespaced_pod,
+                    self.namespace,
+                    label_selector=selector,
+                    resource_version=pods.metadata.resource_version,
+                    timeout_seconds=WATCH_SECONDS,
+                ):
+                    if stop.is_set() or event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                        break  # something changed (or we are asked to stop): list again
+            except ApiException as error:
+                if error.status != 410:
+                    self._call(_reraise, error)
+                # 410 Gone: our resourceVersion expired; the loop lists again and resumes.
+            except (urllib3.exceptions.HTTPError, OSError) as error:
+                self._call(_reraise, error)
+            finally:
+                watcher.stop()
+        return None
+
+
+def _reraise(error: BaseException) -> Any:
+    raise error
+
+
+def _shutdown(response: Any) -> None:
+    # urllib3 ≥ 2.3 can interrupt a read in progress from another thread; close() otherwise.
+    shutdown = getattr(response, "shutdown", None)
+    # Closing a connection that is already gone is not worth reporting.
+    with contextlib.suppress(Exception):
+        (shutdown or response.close)()
+
+
+def _newest_pod(pods: list[client.V1Pod]) -> tuple[str | None, str | None]:
+    """(name, waiting reason or None) of the newest pod; (None, None) when there is none."""
+    if not pods:
+        return None, None
+    epoch = datetime.min.replace(tzinfo=UTC)
+    pod = max(pods, key=lambda item: item.metadata.creation_timestamp or epoch)
+    statuses = (pod.status and pod.status.container_statuses) or []
+    if not statuses:
+        return pod.metadata.name, (pod.status and pod.status.phase) or "Pending"
+    for status in statuses:
+        if status.state is None or status.state.waiting is not None:
+            reason = status.state.waiting.reason if status.state else None
+            return pod.metadata.name, reason or "ContainerCreating"
+    return pod.metadata.name, None
+
+
+def _run_info(job: client.V1Job) -> RunInfo:
+    meta = job.metadata
+    # The annotations hold the exact slugs; labels may be sanitised forms of them.
+    notes = {**(meta.labels or {}), **(meta.annotations or {})}
+    subject = notes.get(LABEL_SUBJECT)
+    status = job.status or client.V1JobStatus()
+    conditions = {c.type: c for c in (status.conditions or []) if c.status == "True"}
+    finished = status.completion_time
+    if meta.deletion_timestamp is not None:
+        state, detail = RunState.CANCELLED, "being deleted"
+    elif "Complete" in conditions:
+        state, detail = RunState.SUCCEEDED, "Complete"
+    elif "Failed" in conditions:
+        failed = conditions["Failed"]
+        state, finished = RunState.FAILED, failed.last_transition_time
+        detail = ": ".join(filter(None, [failed.reason, failed.message])) or "Failed"
+    elif status.active:
+        state, detail = RunState.RUNNING, f"{status.active} pod(s) active"
+    else:
+        state, detail = RunState.PENDING, "no pod running yet"
+    container = (job.spec.template.spec.containers or [None])[0] if job.spec else None
+    return RunInfo(
+        name=meta.name,
+        team=notes.get(LABEL_TEAM, ""),
+        subject=None if subject in (None, "", ALL_SUBJECTS) else subject,
+        state=state,
+        created=meta.creation_timestamp or datetime.now(UTC),
+        finished=finished,
+        detail=detail,
+        argv=tuple((container.command or []) + (container.args or [])) if container else (),
+    )

@@ -1,0 +1,248 @@
+"""Local backend: the job as a subprocess on this machine, with a small run registry on disk.
+
+    <root>/runs/<run>/meta.json    what was started: argv, team, subject, supervisor pid
+    <root>/runs/<run>/log          everything the job printed
+    <root>/runs/<run>/result.json  exit status, written by the supervisor when the job ends
+    <root>/runs/<run>/cancelled    present when the operator asked to cancel
+
+The job runs under `launcher.backends.runner`, a supervisor in its own session, so it survives
+the TUI closing and its outcome is still recorded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from gregory.flags import TrainFlags
+
+from launcher.backends.base import (
+    Backend,
+    BackendError,
+    LogStream,
+    RunInfo,
+    RunNotFound,
+    RunState,
+    Submission,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_ROOT = REPO / "var" / "launcher"
+RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$")
+POLL_SECONDS = 0.2
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("GREGORY_LAUNCHER_DIR", DEFAULT_ROOT))
+
+
+def _process_start(pid: int) -> str | None:
+    """The kernel's start time of `pid`, or None if it is gone; tells a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        if not Path("/proc/self/stat").exists():  # no procfs: fall back to a bare liveness probe
+            try:
+                os.kill(pid, 0)
+            except OSError:
+                return None
+            return "?"
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):  # exited, not yet reaped
+        return None
+    return fields[19]
+
+
+class LocalBackend(Backend):
+    name = "local"
+    split_subjects = False
+
+    def __init__(
+        self,
+        root: Path | None = None,
+        *,
+        manage_argv: list[str] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.root = root or default_root()
+        self.runs_dir = self.root / "runs"
+        self.manage_argv = manage_argv or [sys.executable, str(REPO / "job" / "manage.py")]
+        self.env = env
+        # Supervisors we started ourselves: polled so they do not linger as zombies.
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+
+    def describe(self) -> str:
+        return f"local (subprocesses on this machine, runs in {self.runs_dir})"
+
+    # -- registry -------------------------------------------------------------------------
+
+    def _dir(self, name: str) -> Path:
+        if not RUN_NAME_RE.match(name):
+            raise RunNotFound(f"no run named {name!r}")
+        return self.runs_dir / name
+
+    def _read(self, run_dir: Path) -> RunInfo:
+        meta = json.loads((run_dir / "meta.json").read_text())
+        result_path = run_dir / "result.json"
+        finished = None
+        if result_path.exists():
+            result = json.loads(result_path.read_text())
+            code = int(result["returncode"])
+            finished = datetime.fromisoformat(result["finished"])
+            if (run_dir / "cancelled").exists():
+                state, detail = RunState.CANCELLED, f"cancelled (exit {code})"
+            elif code == 0:
+                state, detail = RunState.SUCCEEDED, "exit 0"
+            else:
+                state, detail = RunState.FAILED, _describe_exit(code)
+        else:
+            with self._lock:
+                child = self._children.get(meta["name"])
+            if child is not None:
+                child.poll()
+            if _process_start(meta["pid"]) == meta["pid_start"]:
+                state, detail = RunState.RUNNING, f"pid {meta['pid']}"
+            elif (result_path).exists():  # finished between the two looks
+                return self._read(run_dir)
+            else:
+                state, detail = RunState.LOST, "process gone without an exit status"
+        return RunInfo(
+            name=meta["name"],
+            team=meta["team"],
+            subject=meta["subject"],
+            state=state,
+            created=datetime.fromisoformat(meta["created"]),
+            finished=finished,
+            detail=detail,
+            argv=tuple(meta["argv"]),
+        )
+
+    # -- interface --------------------------------------------------------------------------
+
+    def submit(self, flags: TrainFlags, run_id: str) -> Submission:
+        flags.validate()
+        if flags.team is None:
+            raise BackendError("the local backend runs one team per process")
+        name = f"{flags.team}-{flags.subject or 'all'}-{run_id}"
+        run_dir = self._dir(name)
+        try:
+            run_dir.mkdir(parents=True)
+        except FileExistsError:
+            return Submission(self.status(name), already_existed=True)
+        argv = [*self.manage_argv, "train_models", *flags.to_argv()]
+        env = dict(self.env if self.env is not None else os.environ)
+        env.update(GREGORY_TRIGGERED_BY=name, PYTHONUNBUFFERED="1")
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+        supervisor = [sys.executable, "-m", "launcher.backends.runner", str(run_dir), "--", *argv]
+        (run_dir / "log").touch()
+        process = subprocess.Popen(
+            supervisor,
+            env=env,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl+C in the TUI must not reach the job
+        )
+        with self._lock:
+            self._children[name] = process
+        meta = {
+            "name": name,
+            "team": flags.team,
+            "subject": flags.subject,
+            "argv": argv,
+            "pid": process.pid,
+            "pid_start": _process_start(process.pid),
+            "created": datetime.now(UTC).isoformat(),
+        }
+        partial = run_dir / "meta.json.tmp"
+        partial.write_text(json.dumps(meta, indent=2))
+        os.replace(partial, run_dir / "meta.json")
+        return Submission(self._read(run_dir))
+
+    def list_runs(self) -> list[RunInfo]:
+        if not self.runs_dir.is_dir():
+            return []
+        runs = [
+            self._read(path) for path in self.runs_dir.iterdir() if (path / "meta.json").exists()
+        ]
+        return sorted(runs, key=lambda run: (run.created, run.name), reverse=True)
+
+    def status(self, name: str) -> RunInfo:
+        run_dir = self._dir(name)
+        if not (run_dir / "meta.json").exists():
+            raise RunNotFound(f"no run named {name!r} in {self.runs_dir}")
+        return self._read(run_dir)
+
+    def stream_logs(self, name: str, *, follow: bool = True) -> LogStream:
+        self.status(name)  # RunNotFound early, in the caller's thread
+        stop = threading.Event()
+        return LogStream(self._follow(name, follow, stop), stop)
+
+    def _follow(self, name: str, follow: bool, stop: threading.Event) -> Iterator[str]:
+        path = self._dir(name) / "log"
+        pending = b""
+        with open(path, "rb") as log:
+            while not stop.is_set():
+                chunk = log.read(65536)
+                if chunk:
+                    pending += chunk
+                    *lines, pending = pending.split(b"\n")
+                    for line in lines:
+                        yield line.decode("utf-8", "replace").rstrip("\r")
+                    continue
+                # At the end of the file: done unless the run may still write more.
+                if not follow or self.status(name).state.finished:
+                    rest = log.read()
+                    pending += rest
+                    if rest:
+                        continue
+                    break
+                stop.wait(POLL_SECONDS)
+        if pending:
+            yield pending.decode("utf-8", "replace")
+
+    def cancel(self, name: str) -> None:
+        run = self.status(name)
+        if run.state.finished:
+            raise BackendError(f"run {name} already {run.state}")
+        run_dir = self._dir(name)
+        (run_dir / "cancelled").touch()
+        pid = json.loads((run_dir / "meta.json").read_text())["pid"]
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)  # the supervisor forwards it to the job
+
+    def wait(self, name: str, timeout: float | None = None) -> RunInfo:
+        """Block until the run has finished (used by `submit --follow` and the tests)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.status(name)
+            if run.state.finished:
+                return run
+            if deadline is not None and time.monotonic() > deadline:
+                raise BackendError(f"run {name} still {run.state} after {timeout}s")
+            time.sleep(POLL_SECONDS)
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0 or code > 128:
+        signum = -code if code < 0 else code - 128
+        try:
+            return f"exit {code} ({signal.Signals(signum).name})"
+        except ValueError:
+            return f"exit {code}"
+    return {1: "exit 1 (a training run failed)", 2: "exit 2 (usage error)"}.get(
+        code, f"exit {code}"
+    )

@@ -1,0 +1,82 @@
+"""Which backend to use: an explicit choice, else Kubernetes when a cluster is configured, else
+local. The answer always carries the reason, so the CLI and the TUI can say what is in use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from launcher.backends.base import Backend, BackendError
+
+if TYPE_CHECKING:
+    from launcher.kube.job_builder import JobSettings
+
+CHOICES = ("auto", "local", "kubernetes")
+SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/token")
+
+
+@dataclass(frozen=True)
+class Choice:
+    kind: str  # "local" or "kubernetes"
+    reason: str
+
+
+def _kubeconfig_paths(env: Mapping[str, str]) -> list[Path]:
+    if env.get("KUBECONFIG"):
+        return [Path(p).expanduser() for p in env["KUBECONFIG"].split(os.pathsep) if p]
+    return [Path(env.get("HOME", str(Path.home()))) / ".kube" / "config"]
+
+
+def choose(explicit: str | None = None, env: Mapping[str, str] | None = None) -> Choice:
+    env = os.environ if env is None else env
+    wanted = explicit or env.get("GREGORY_BACKEND") or "auto"
+    if wanted not in CHOICES:
+        raise BackendError(f"unknown backend {wanted!r}; choose from {', '.join(CHOICES)}")
+    if wanted != "auto":
+        how = "--backend" if explicit else "GREGORY_BACKEND"
+        return Choice(wanted, f"chosen by {how}")
+    if env.get("KUBERNETES_SERVICE_HOST") and SERVICE_ACCOUNT_TOKEN.exists():
+        return Choice("kubernetes", "in-cluster service account found")
+    for path in _kubeconfig_paths(env):
+        if path.is_file():
+            return Choice("kubernetes", f"kubeconfig {path} found")
+    return Choice("local", "no kubeconfig or in-cluster config found")
+
+
+def job_settings(env: Mapping[str, str] | None = None) -> JobSettings:
+    """Job settings from the environment (GREGORY_JOB_IMAGE, GREGORY_NAMESPACE, …)."""
+    from launcher.kube.job_builder import JobSettings
+
+    try:
+        return JobSettings.from_env(env)
+    except ValueError as error:
+        raise BackendError(f"Kubernetes Job settings: {error}") from error
+
+
+def make_backend(choice: Choice, env: Mapping[str, str] | None = None) -> Backend:
+    """Build the chosen backend; a cluster configuration that cannot be loaded is one line."""
+    if choice.kind == "local":
+        from launcher.backends.local import LocalBackend
+
+        return LocalBackend()
+    from kubernetes import client, config
+    from kubernetes.config.config_exception import ConfigException
+
+    from launcher.backends.kubernetes import KubernetesBackend
+
+    configuration = client.Configuration()
+    try:
+        if (env or os.environ).get("KUBERNETES_SERVICE_HOST") and SERVICE_ACCOUNT_TOKEN.exists():
+            config.load_incluster_config(client_configuration=configuration)
+            source = "in-cluster"
+        else:
+            config.load_kube_config(client_configuration=configuration)
+            _, active = config.list_kube_config_contexts()
+            source = f"context {active['name']}"
+    except (ConfigException, OSError, TypeError, KeyError) as error:
+        raise BackendError(f"cannot load the Kubernetes configuration: {error}") from error
+    configuration.retries = 1  # an unreachable cluster should fail fast, not back off for long
+    return KubernetesBackend(job_settings(env), client.ApiClient(configuration), source=source)

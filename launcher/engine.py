@@ -1,0 +1,88 @@
+"""What the CLI and the TUI share: plan and submit flag sets, and join runs to their log rows."""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+
+from gregory.flags import TrainFlags
+
+from launcher import db
+from launcher.backends.base import Backend, RunInfo, Submission, new_run_id
+
+
+@dataclass(frozen=True)
+class RowView:
+    row: db.RunRow
+    # ok / failed / running / lost: "lost" when the row says running but its run has ended.
+    outcome: str
+
+
+@dataclass(frozen=True)
+class RunView:
+    run: RunInfo
+    rows: tuple[RowView, ...] = ()
+
+
+@dataclass(frozen=True)
+class Overview:
+    runs: tuple[RunView, ...]
+    # Rows no known run claims (started by hand, by another machine, or runs since cleaned up).
+    other_rows: tuple[RowView, ...] = field(default=())
+
+
+def row_outcome(row: db.RunRow, run: RunInfo | None) -> str:
+    if row.success is not None:
+        return row.outcome
+    # The job updates its row on every normal exit and on SIGTERM; a run that is over while the
+    # row still says running died without the chance (OOM kill, SIGKILL, node loss).
+    if run is not None and run.state.finished:
+        return "lost"
+    return "running"
+
+
+def command_preview(flags: TrainFlags) -> str:
+    """The job's command for one submission, shell-quoted for display only (never executed)."""
+    return shlex.join(["manage.py", "train_models", *flags.to_argv()])
+
+
+@dataclass
+class Engine:
+    backend: Backend
+    reason: str = ""
+
+    def describe(self) -> str:
+        text = self.backend.describe()
+        return f"{text}: {self.reason}" if self.reason else text
+
+    def plan(self, flags: TrainFlags, known: list[db.TeamChoice] | None = None) -> list[TrainFlags]:
+        """Validate against the contract and the database; one flag set per submission."""
+        return db.plan(
+            flags,
+            db.teams() if known is None else known,
+            split_subjects=self.backend.split_subjects,
+        )
+
+    def submit(self, planned: list[TrainFlags], run_id: str | None = None) -> list[Submission]:
+        """Submit already planned flag sets; they share one run id (one fan-out, one id)."""
+        run_id = run_id or new_run_id()
+        return [self.backend.submit(flags, run_id) for flags in planned]
+
+    def overview(self, *, other_rows: int = 20) -> Overview:
+        runs = self.backend.list_runs()
+        rows = db.run_rows(limit=500)
+        by_run: dict[str, list[db.RunRow]] = {}
+        others: list[RowView] = []
+        names = {run.name: run for run in runs}
+        for row in rows:
+            if row.triggered_by in names:
+                by_run.setdefault(row.triggered_by, []).append(row)
+            elif len(others) < other_rows:
+                others.append(RowView(row, row_outcome(row, None)))
+        views = tuple(
+            RunView(
+                run, tuple(RowView(row, row_outcome(row, run)) for row in by_run.get(run.name, []))
+            )
+            for run in runs
+        )
+        return Overview(views, tuple(others))

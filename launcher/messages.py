@@ -1,0 +1,49 @@
+"""Results of thread workers, posted back to the screens as small dataclass messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from launcher.backends.base import Submission
+from launcher.db import TeamChoice
+from launcher.engine import Overview
+
+
+@dataclass
+class TeamsLoaded(Message):
+    teams: list[TeamChoice]
+
+
+@dataclass
+class Failed(Message):
+    """A worker could not do its job; `text` is the one line to show."""
+
+    what: str
+    text: str
+
+
+@dataclass
+class Submitted(Message):
+    submissions: list[Submission]
+
+
+@dataclass
+class OverviewLoaded(Message):
+    overview: Overview
+
+
+@dataclass
+class LogLines(Message):
+    lines: list[str]
+
+
+@dataclass
+class LogEnded(Message):
+    reason: str
+
+
+@dataclass
+class Cancelled(Message):
+    name: str

@@ -1,0 +1,232 @@
+"""The form: build one flag set, see every problem and the exact command live, then submit."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gregory.flags import ALGORITHMS, DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, FlagError, TrainFlags
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import (
+    Button,
+    Checkbox,
+    Footer,
+    Header,
+    Input,
+    Label,
+    RadioButton,
+    RadioSet,
+    Select,
+    SelectionList,
+)
+from textual.widgets.selection_list import Selection
+
+from launcher import db
+from launcher.backends.base import BackendError
+from launcher.engine import Engine, command_preview
+from launcher.messages import Failed, Submitted, TeamsLoaded
+from launcher.screens.confirm import ConfirmScreen
+from launcher.widgets.preview import CommandPreview
+
+ALGO_LABELS = {"pubmed_bert": "PubMed BERT", "lgbm_tfidf": "LGBM + TF-IDF", "lstm": "LSTM"}
+VERBOSITY = [("0 quiet", 0), ("1 progress", 1), ("2 + warnings", 2), ("3 + summary", 3)]
+
+
+class FormScreen(Screen[None]):
+    BINDINGS = [
+        Binding("ctrl+s", "submit", "Submit"),
+        Binding("ctrl+r", "reload_teams", "Reload teams"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.teams: list[db.TeamChoice] = []
+        self.planned: list[TrainFlags] = []
+        self.problems: list[str] = ["loading teams from the database…"]
+
+    @property
+    def engine(self) -> Engine:
+        return self.app.engine  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="form-body"):
+            with VerticalScroll(id="fields"):
+                yield Label("Team")
+                yield Select[str]([], prompt="choose a team", id="team")
+                yield Label("Subjects (none ticked: every subject of the team)")
+                yield SelectionList[str](id="subjects")
+                yield Label("Algorithms")
+                yield SelectionList[str](
+                    *(Selection(ALGO_LABELS[name], name, True) for name in ALGORITHMS),
+                    id="algos",
+                )
+                yield Label("Window of discovery dates")
+                with RadioSet(id="window"):
+                    yield RadioButton(
+                        f"last {DEFAULT_WINDOW_DAYS} days", value=True, id="w-default"
+                    )
+                    yield RadioButton("last N days", id="w-lookback")
+                    yield RadioButton("all articles", id="w-all")
+                yield Input(placeholder="N days", id="lookback", type="integer", disabled=True)
+                yield Label("Probability threshold")
+                yield Input(str(DEFAULT_THRESHOLD), id="threshold")
+                yield Label("Version")
+                yield Input(placeholder="auto: YYYYMMDD[_n]", id="version")
+                yield Checkbox("Pseudo-label with PubMed BERT first", id="pseudo")
+                yield Label("Verbosity")
+                yield Select(VERBOSITY, value=1, allow_blank=False, id="verbose")
+            with Vertical(id="side"):
+                yield CommandPreview(id="preview")
+                yield Button("Submit", variant="primary", id="submit", disabled=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.engine.describe()
+        self.query_one(CommandPreview).show(self.problems, [])
+        self.load_teams()
+
+    # -- database ---------------------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, group="teams")
+    def load_teams(self) -> None:
+        try:
+            self.post_message(TeamsLoaded(db.teams()))
+        except db.DatabaseUnavailable as error:
+            self.post_message(Failed("teams", str(error)))
+
+    def action_reload_teams(self) -> None:
+        self.load_teams()
+
+    @on(TeamsLoaded)
+    def teams_loaded(self, message: TeamsLoaded) -> None:
+        self.teams = message.teams
+        select = self.query_one("#team", Select)
+        current = select.value
+        select.set_options((f"{team.slug}  {team.name}", team.slug) for team in self.teams)
+        if current in {team.slug for team in self.teams}:
+            select.value = current
+        self.revalidate()
+
+    @on(Failed)
+    def failed(self, message: Failed) -> None:
+        if message.what == "teams":
+            self.teams = []
+            self.problems = [message.text]
+            self.query_one(CommandPreview).show(self.problems, [])
+            self.query_one("#submit", Button).disabled = True
+        self.notify(message.text, title=f"{message.what} failed", severity="error")
+
+    # -- live validation ------------------------------------------------------------------
+
+    @on(Select.Changed, "#team")
+    def team_changed(self) -> None:
+        subjects = self.query_one("#subjects", SelectionList)
+        subjects.clear_options()
+        team = self.selected_team()
+        if team is not None:
+            subjects.add_options([(name, name) for name in team.subjects])
+        self.revalidate()
+
+    @on(RadioSet.Changed, "#window")
+    def window_changed(self) -> None:
+        self.query_one("#lookback", Input).disabled = not self.query_one(
+            "#w-lookback", RadioButton
+        ).value
+        self.revalidate()
+
+    @on(Input.Changed)
+    @on(Select.Changed, "#verbose")
+    @on(SelectionList.SelectedChanged)
+    @on(Checkbox.Changed)
+    def field_changed(self) -> None:
+        self.revalidate()
+
+    def selected_team(self) -> db.TeamChoice | None:
+        value = self.query_one("#team", Select).value
+        return next((team for team in self.teams if team.slug == value), None)
+
+    def read_flags(self) -> tuple[TrainFlags, list[str]]:
+        """The flag set the fields describe, and the problems no flag set can express."""
+        problems: list[str] = []
+        team = self.query_one("#team", Select).value
+        flags = TrainFlags(
+            team=team if isinstance(team, str) else None,
+            algos=tuple(self.query_one("#algos", SelectionList).selected),
+            pseudo_label=self.query_one("#pseudo", Checkbox).value,
+            verbose=int(self.query_one("#verbose", Select).value),  # type: ignore[arg-type]
+        )
+        if self.query_one("#w-all", RadioButton).value:
+            flags = replace(flags, all_articles=True)
+        elif self.query_one("#w-lookback", RadioButton).value:
+            text = self.query_one("#lookback", Input).value.strip()
+            try:
+                flags = replace(flags, lookback_days=int(text))
+            except ValueError:
+                problems.append("--lookback-days needs a whole number of days")
+        text = self.query_one("#threshold", Input).value.strip()
+        try:
+            flags = replace(flags, prob_threshold=float(text))
+        except ValueError:
+            problems.append("--prob-threshold must be a number such as 0.8")
+        version = self.query_one("#version", Input).value.strip()
+        if version:
+            flags = replace(flags, version=version)
+        return flags, problems
+
+    def revalidate(self) -> None:
+        flags, problems = self.read_flags()
+        problems += flags.problems()
+        planned: list[TrainFlags] = []
+        if not problems and self.teams:
+            subjects = self.query_one("#subjects", SelectionList).selected or [None]
+            try:
+                for subject in subjects:
+                    planned += self.engine.plan(replace(flags, subject=subject), self.teams)
+            except FlagError as error:
+                problems.append(str(error))
+                planned = []
+        elif not self.teams and not problems:
+            problems.append("no teams: the database has none, or could not be read")
+        self.problems, self.planned = problems, planned
+        self.query_one(CommandPreview).show(problems, [command_preview(f) for f in planned])
+        self.query_one("#submit", Button).disabled = bool(problems)
+
+    # -- submit -----------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#submit")
+    def action_submit(self) -> None:
+        self.revalidate()
+        if self.problems:
+            self.notify(self.problems[0], title="cannot submit", severity="warning")
+            return
+        planned = list(self.planned)
+        lines = [command_preview(flags) for flags in planned]
+        question = f"Submit {len(planned)} run(s) to {self.engine.backend.name}?"
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.submit(planned)
+
+        self.app.push_screen(ConfirmScreen(question, lines), answered)
+
+    @work(thread=True, exclusive=True, group="submit")
+    def submit(self, planned: list[TrainFlags]) -> None:
+        try:
+            self.post_message(Submitted(self.engine.submit(planned)))
+        except (BackendError, db.DatabaseUnavailable, FlagError) as error:
+            self.post_message(Failed("submit", str(error)))
+
+    @on(Submitted)
+    def submitted(self, message: Submitted) -> None:
+        names = [s.run.name for s in message.submissions]
+        again = [s.run.name for s in message.submissions if s.already_existed]
+        text = f"submitted {', '.join(names)}"
+        if again:
+            text += f" (already there: {', '.join(again)})"
+        self.app.last_submissions = names  # type: ignore[attr-defined]
+        self.notify(text, title="submitted")
+        self.app.switch_mode("runs")

@@ -1,0 +1,122 @@
+"""Runs: every submission with its state, and the PredictionRunLog rows of the highlighted one."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from launcher import db
+from launcher.backends.base import BackendError
+from launcher.engine import Engine, Overview, RunView
+from launcher.messages import Cancelled, Failed, OverviewLoaded
+from launcher.screens.confirm import ConfirmScreen
+from launcher.screens.log import LogScreen
+from launcher.widgets.tables import RowsTable, RunsTable
+
+
+class RunsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("enter,l", "logs", "Logs"),
+        Binding("c", "cancel_run", "Cancel run"),
+        Binding("r", "refresh", "Refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.overview = Overview(())
+        self.loaded = False
+
+    @property
+    def engine(self) -> Engine:
+        return self.app.engine  # type: ignore[attr-defined]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Runs", classes="section")
+        yield RunsTable(id="runs")
+        yield Static("PredictionRunLog rows of the highlighted run", classes="section")
+        yield RowsTable(id="rows")
+        yield Static("", id="runs-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.engine.describe()
+        self.action_refresh()
+        seconds = self.app.refresh_seconds  # type: ignore[attr-defined]
+        if seconds:
+            self.set_interval(seconds, self.action_refresh)
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.load_overview()
+
+    @work(thread=True, exclusive=True, group="overview")
+    def load_overview(self) -> None:
+        try:
+            self.post_message(OverviewLoaded(self.engine.overview()))
+        except (BackendError, db.DatabaseUnavailable) as error:
+            self.post_message(Failed("refresh", str(error)))
+
+    @on(OverviewLoaded)
+    def overview_loaded(self, message: OverviewLoaded) -> None:
+        self.overview = message.overview
+        self.loaded = True
+        self.query_one(RunsTable).show(message.overview.runs)
+        self.show_rows()
+        count = len(message.overview.runs)
+        self.query_one("#runs-status", Static).update(
+            f"{count} run{'s' if count != 1 else ''}" if count else "no runs yet: submit one (f)"
+        )
+
+    @on(Failed)
+    def failed(self, message: Failed) -> None:
+        self.query_one("#runs-status", Static).update(f"{message.what} failed: {message.text}")
+        if message.what != "refresh":
+            self.notify(message.text, title=f"{message.what} failed", severity="error")
+
+    @on(DataTable.RowHighlighted, "#runs")
+    def show_rows(self) -> None:
+        view = self.highlighted()
+        self.query_one(RowsTable).show(view.rows if view else ())
+
+    def highlighted(self) -> RunView | None:
+        name = self.query_one(RunsTable).highlighted_name()
+        return next((view for view in self.overview.runs if view.run.name == name), None)
+
+    def action_logs(self) -> None:
+        view = self.highlighted()
+        if view is not None:
+            self.app.push_screen(LogScreen(view.run.name))
+
+    def action_cancel_run(self) -> None:
+        view = self.highlighted()
+        if view is None:
+            return
+        if view.run.state.finished:
+            self.notify(f"{view.run.name} is already {view.run.state}", severity="warning")
+            return
+        name = view.run.name
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.cancel_run(name)
+
+        self.app.push_screen(ConfirmScreen(f"Cancel run {name}?"), answered)
+
+    @work(thread=True, exclusive=True, group="cancel")
+    def cancel_run(self, name: str) -> None:
+        try:
+            self.engine.backend.cancel(name)
+            self.post_message(Cancelled(name))
+        except BackendError as error:
+            self.post_message(Failed("cancel", str(error)))
+
+    @on(Cancelled)
+    def cancelled(self, message: Cancelled) -> None:
+        self.notify(f"cancelling {message.name}", title="cancel")
+        self.action_refresh()

@@ -1,0 +1,22 @@
+"""Live feedback of the form: what is wrong with the flag set, or the exact commands it makes."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+
+class CommandPreview(Static):
+    def show(self, problems: list[str], commands: list[str]) -> None:
+        text = Text()
+        if problems:
+            text.append("Problems\n", style="bold red")
+            for problem in problems:
+                text.append(f"• {problem}\n", style="red")
+        else:
+            count = len(commands)
+            text.append(f"Will submit {count} run{'s' if count != 1 else ''}\n", style="bold green")
+            for command in commands:
+                text.append(f"$ {command}\n")
+        self.update(text)
+        self.set_class(bool(problems), "-invalid")
