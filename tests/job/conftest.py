@@ -69,9 +69,10 @@ def sample_as_import_csv(path: Path, seed: int = 69) -> Path:
     with SAMPLE_CSV.open(newline="") as source, path.open("w", newline="") as target:
         writer = csv.writer(target)
         writer.writerow(["external_id", "title", "summary", "relevant", "discovery_date"])
-        for row in csv.DictReader(source):
+        # article_id repeats in the sample, so the row number is the import key.
+        for number, row in enumerate(csv.DictReader(source)):
             day = today - dt.timedelta(days=rng.randint(0, 60))
             writer.writerow(
-                [f"ms-{row['article_id']}", row["text_processed"], "", row["relevant"], day]
+                [f"ms-{number}", row["text_processed"], "", row["relevant"], day]
             )
     return path
