@@ -72,6 +72,16 @@ class Command(BaseCommand):
         if "--version" not in args:
             super().add_base_argument(parser, *args, **kwargs)
 
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        if not parser.called_from_command_line:
+            # call_command: a bad flag is a usage error (2) there too, not Django's generic 1.
+            def usage_error(message: str):
+                raise CommandError(message, returncode=EXIT_USAGE)
+
+            parser.error = usage_error
+        return parser
+
     def add_arguments(self, parser) -> None:
         add_arguments(parser)
 
