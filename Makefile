@@ -12,7 +12,7 @@ SUBJECT ?=
 ALGO ?=
 export GREGORY_TINY_MODELS_DIR ?= var/tiny-models
 
-.PHONY: setup demo test lint bench train tui status image image-smoke kind-up kind-test kubectl clean
+.PHONY: setup demo test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -32,15 +32,24 @@ demo: setup var
 	$(MANAGE) import_articles --create --team demo --subject ms-research var/demo_articles.csv
 	$(MANAGE) train_models --team demo --algo lgbm_tfidf --verbose 3
 
+# Everything on SQLite, then the tests marked `postgres` against a PostgreSQL server the
+# session starts itself (initdb/pg_ctl; see tests/pg_server.py).
 test: setup
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+	$(PY) -m pytest --database postgres -m postgres
 
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
 bench: setup
-	$(PY) bench/run.py
+	$(PY) -m bench.run
 
 clean:
 	rm -rf var .pytest_cache
+
+# Capabilities that live with their code: container images, kind, the launcher.
+-include images/images.mk
+-include k8s/kind.mk
+-include launcher/launcher.mk

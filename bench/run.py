@@ -1,0 +1,154 @@
+"""`make bench`: the job's speed and memory figures, printed as one JSON line.
+
+Each figure is measured in this one run on this machine; compare ratios, not seconds, across
+machines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+MANAGE = REPO / "job" / "manage.py"
+SAMPLE = REPO.parent / "shared" / "data" / "ms_relevance_sample.csv"
+N_ASSEMBLY = 100_000
+
+
+def _setup_django(work: Path) -> None:
+    os.environ["DATABASE_URL"] = f"sqlite:///{work / 'bench.sqlite3'}"
+    os.environ["GREGORY_MODELS_DIR"] = str(work / "models")
+    os.environ["GREGORY_SUMMARISER"] = "off"
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gregory_train.settings")
+    sys.path[:0] = [str(REPO / "job"), str(REPO)]
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def bench_assembly() -> dict:
+    """100,000 labelled articles of one subject: queries and seconds to texts and splits."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from gregory.ml import dataset
+    from gregory.ml.splits import stratified_split
+    from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
+
+    team = Team.objects.create(name="Bench", slug="bench")
+    subject = Subject.objects.create(team=team, subject_name="Bench", subject_slug="bench")
+    now = timezone.now()
+    articles = Articles.objects.bulk_create(
+        [
+            Articles(
+                title=f"article {i} on topic {i % 97}",
+                summary=f"summary of article {i}" if i % 5 else "",
+                discovery_date=now - dt.timedelta(days=i % 80),
+            )
+            for i in range(N_ASSEMBLY)
+        ],
+        batch_size=5000,
+    )
+    ArticleSubjectRelevance.objects.bulk_create(
+        [
+            ArticleSubjectRelevance(article=a, subject=subject, is_relevant=a.pk % 3 == 0)
+            for a in articles
+        ],
+        batch_size=5000,
+    )
+    start = time.perf_counter()
+    with CaptureQueriesContext(connection) as queries:
+        raw = dataset.labelled_articles(subject, dataset.window_start(90))
+    texts = dataset.compose_texts(raw, lambda summaries: list(summaries))
+    splits = stratified_split(texts, raw.labels, raw.article_ids)
+    seconds = time.perf_counter() - start
+    assert len(splits.train) + len(splits.val) + len(splits.test) == N_ASSEMBLY
+    return {
+        "assembly_articles": N_ASSEMBLY,
+        "assembly_queries": len(queries),
+        "assembly_seconds": round(seconds, 3),
+    }
+
+
+def bench_lgbm_sample() -> dict:
+    """LightGBM + TF-IDF on the real sample: training seconds and test roc_auc."""
+    import csv
+
+    from gregory.ml.splits import stratified_split
+    from gregory.ml.trainers import get_trainer
+
+    with SAMPLE.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    splits = stratified_split(
+        [r["text_processed"] for r in rows], [int(r["relevant"]) for r in rows], range(len(rows))
+    )
+    trainer = get_trainer("lgbm_tfidf")
+    start = time.perf_counter()
+    trainer.train(splits.train, splits.val)
+    seconds = time.perf_counter() - start
+    auc = trainer.evaluate(splits.test, 0.5)["roc_auc"]
+    return {"lgbm_sample_train_seconds": round(seconds, 3), "lgbm_sample_test_roc_auc": round(auc, 3)}
+
+
+def bench_full_run(work: Path) -> dict:
+    """A three-algorithm train_models run on the demo data with tiny models: seconds, peak RSS."""
+    env = dict(os.environ)
+    tiny = work / "tiny-models"
+    run = [sys.executable, str(MANAGE)]
+    subprocess.run([*run, "build_tiny_models", "--out", str(tiny)], env=env, check=True,
+                   capture_output=True)
+    env.update(
+        GREGORY_SUMMARISER="bart",
+        GREGORY_SUMMARISER_MODEL=str(tiny / "bart"),
+        GREGORY_BERT_MODEL=str(tiny / "bert"),
+    )
+    csv_path = work / "demo.csv"
+    subprocess.run([*run, "demo_data", "--out", str(csv_path)], env=env, check=True,
+                   capture_output=True)
+    subprocess.run(
+        [*run, "import_articles", "--create", "--team", "demo", "--subject", "ms", str(csv_path)],
+        env=env, check=True, capture_output=True,
+    )
+    start = time.perf_counter()
+    done = subprocess.run(
+        [*run, "train_models", "--team", "demo", "--verbose", "0"], env=env, capture_output=True,
+        text=True,
+    )
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"train_models failed: {done.stderr.strip()}")
+    # ru_maxrss of the largest child so far: train_models dominates the helpers above.
+    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return {"full_run_seconds": round(seconds, 1), "full_run_peak_rss_mib": round(peak_mib)}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="gregory-bench-") as tmp:
+        work = Path(tmp)
+        _setup_django(work)
+        figures: dict = {}
+        figures.update(bench_assembly())
+        figures.update(bench_lgbm_sample())
+        try:
+            from bench import deep
+        except ImportError:
+            deep = None
+        if deep is not None:
+            figures.update(deep.run())
+        figures.update(bench_full_run(work))
+    print(json.dumps(figures, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()
