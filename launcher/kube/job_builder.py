@@ -34,7 +34,8 @@ LABEL_RUN_ID = "gregory/run-id"
 APP = "gregory-train"
 COMPONENT_TRAINING = "training"
 ALL_SUBJECTS = "all"
-# Training Jobs only: the base's suspended template Job and the nightly CronJob carry no run id.
+# Training Jobs only. The suspended template Job and the nightly CronJob's Jobs do not match
+# `app.kubernetes.io/name=gregory-train` either; the run-id label makes it explicit.
 RUN_SELECTOR = f"{LABEL_APP}={APP},{LABEL_RUN_ID}"
 # The Job controller labels each pod with its Job's name; the downward API passes it on.
 POD_JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
@@ -138,13 +139,13 @@ def _coerce(name: str, raw: str, kind: str) -> Any:
     if kind == "int":
         return int(raw)
     if kind == "json":
-        value = json.loads(raw) if raw.strip() else None
+        empty = not raw.strip()
         if name == "gpu_node_selector":
-            value = value or {}
+            value = {} if empty else json.loads(raw)
             if not isinstance(value, dict):
                 raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a JSON object")
             return {str(k): str(v) for k, v in value.items()}
-        value = value or []
+        value = [] if empty else json.loads(raw)
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a JSON list of objects")
         return tuple(value)
@@ -163,8 +164,9 @@ def _dns_slug(text: str) -> str:
 def job_name(team: str, subject: str | None, run_id: str) -> str:
     """`gregory-<team>[-<subject>]-<run_id>`: deterministic, DNS-1123 label, at most 63 chars.
 
-    Slugs may hold `_` or upper case and be up to 100 chars; when the readable part had to be
-    changed or cut, a hash of the exact scope keeps two scopes of one run apart.
+    Slugs may hold `_`, `-` or upper case and be up to 100 chars. `-` joins team and subject, so
+    team `a-b` and team `a` subject `b` would read alike: a hash of the exact scope follows
+    whenever a subject is given or the readable part had to be changed or cut.
     """
     run = _dns_slug(run_id)
     if not run:
@@ -172,7 +174,7 @@ def job_name(team: str, subject: str | None, run_id: str) -> str:
     scope = team if subject is None else f"{team}-{subject}"
     slug = _dns_slug(scope)
     budget = _DNS_LABEL_MAX - len("gregory-") - len(run) - 1
-    if slug != scope or len(slug) > budget:
+    if subject is not None or slug != scope or len(slug) > budget:
         tag = _short_hash(f"{team}\0{subject or ''}")
         slug = slug[: max(budget - len(tag) - 1, 0)].strip("-")
         slug = f"{slug}-{tag}" if slug else tag

@@ -1,0 +1,160 @@
+"""The pure Job builder: names, run ids, labels, the Job it returns, settings from the env."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import kubernetes_validate
+import pytest
+from gregory.flags import EXIT_USAGE, FlagError, TrainFlags
+from kubernetes.client import ApiClient
+
+from launcher.kube.job_builder import (
+    LABEL_APP,
+    LABEL_RUN_ID,
+    LABEL_SUBJECT,
+    LABEL_TEAM,
+    RUN_SELECTOR,
+    JobSettings,
+    build_training_job,
+    job_name,
+    label_value,
+    new_run_id,
+)
+from tests.k8s.conftest import KUBERNETES_VERSION
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
+SETTINGS = JobSettings(image="gregory-train:0.1.0")
+
+
+def as_dict(flags: TrainFlags, settings: JobSettings = SETTINGS, run_id: str = "2611212254abc"):
+    job = build_training_job(flags, run_id=run_id, settings=settings)
+    return ApiClient().sanitize_for_serialization(job)
+
+
+@pytest.mark.parametrize(
+    ("team", "subject"),
+    [
+        ("demo", None),
+        ("demo", "ms-research"),
+        ("Team_One", "sub_ject"),
+        ("a" * 100, "b" * 100),
+        ("-x-", "_"),
+        ("UPPER", "x" * 40),
+    ],
+)
+def test_job_names_are_dns_labels(team: str, subject: str | None) -> None:
+    run_id = new_run_id()
+    name = job_name(team, subject, run_id)
+    assert DNS_LABEL.match(name), name
+    assert len(name) <= 63
+    assert name == job_name(team, subject, run_id)  # deterministic
+    assert name.endswith(run_id)  # the run id survives truncation
+
+
+def test_job_names_keep_scopes_apart() -> None:
+    run = "2611212254abc"
+    names = {
+        job_name("a_b", None, run),
+        job_name("a-b", None, run),
+        job_name("a", "b", run),
+        job_name("a-b", "c", run),
+        job_name("a", "b-c", run),
+        job_name("t" * 90 + "1", None, run),
+        job_name("t" * 90 + "2", None, run),
+    }
+    assert len(names) == 7
+    assert job_name("demo", None, run) == f"gregory-demo-{run}"
+    assert re.fullmatch(
+        rf"gregory-demo-ms-research-[0-9a-f]{{6}}-{run}", job_name("demo", "ms-research", run)
+    )
+
+
+def test_run_ids_are_short_unique_and_sort_by_time() -> None:
+    ids = {new_run_id() for _ in range(200)}
+    assert len(ids) > 190  # 3 random base36 chars per minute; collisions are rare
+    for run_id in ids:
+        assert re.fullmatch(r"[0-9]{10}[0-9a-z]{3}", run_id)
+    assert new_run_id()[:10] == time.strftime("%y%m%d%H%M", time.gmtime())
+
+
+@pytest.mark.parametrize("text", ["demo", "a_b", "_x_", "x" * 100, "é", "a b/c"])
+def test_label_values_are_valid(text: str) -> None:
+    value = label_value(text)
+    assert LABEL_VALUE.match(value), value
+    assert len(value) <= 63
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        TrainFlags(team="demo"),
+        TrainFlags(team="demo", subject="ms-research", algos=("lgbm_tfidf",), verbose=3),
+        TrainFlags(team="Team_1", all_articles=True, pseudo_label=True, version="v1.2"),
+        TrainFlags(all_teams=True, lookback_days=30).for_scope("demo", "ms"),
+    ],
+)
+@pytest.mark.parametrize("gpu", [True, False])
+def test_built_jobs_validate_and_run_the_flags(flags: TrainFlags, gpu: bool) -> None:
+    settings = JobSettings(image="gregory-train:0.1.0", gpu=gpu)
+    job = as_dict(flags, settings)
+    kubernetes_validate.validate(job, KUBERNETES_VERSION, strict=True)
+    pod = job["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert container["args"] == ["train_models", *flags.to_argv()]
+    assert ("nvidia.com/gpu" in container["resources"]["limits"]) is gpu
+    assert ("nodeSelector" in pod) is gpu and ("tolerations" in pod) is gpu
+    assert job["metadata"]["name"] == job_name(flags.team, flags.subject, "2611212254abc")
+    labels = job["metadata"]["labels"]
+    assert labels[LABEL_APP] == "gregory-train"
+    assert labels[LABEL_RUN_ID] == "2611212254abc"
+    assert labels[LABEL_SUBJECT] == (flags.subject or "all")
+    assert job["metadata"]["annotations"][LABEL_TEAM] == flags.team  # the exact slug
+    # Pods carry the run's labels: the launcher finds them (and their logs) by run id.
+    assert job["spec"]["template"]["metadata"]["labels"] == labels
+    rule = job["spec"]["podFailurePolicy"]["rules"][0]
+    assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [EXIT_USAGE]
+    assert job["metadata"]["namespace"] == "gregory"
+
+
+def test_run_selector_matches_built_jobs_only() -> None:
+    labels = as_dict(TrainFlags(team="demo"))["metadata"]["labels"]
+    for term in RUN_SELECTOR.split(","):
+        key, _, value = term.partition("=")
+        assert key in labels and (not value or labels[key] == value)
+
+
+def test_builder_refuses_unscoped_or_invalid_flags() -> None:
+    with pytest.raises(ValueError, match="one team"):
+        build_training_job(TrainFlags(all_teams=True), run_id="r1", settings=SETTINGS)
+    with pytest.raises(FlagError):
+        build_training_job(
+            TrainFlags(team="demo", prob_threshold=2.0), run_id="r", settings=SETTINGS
+        )
+
+
+def test_settings_from_env() -> None:
+    env = {
+        "GREGORY_JOB_IMAGE": "img:1",
+        "GREGORY_NAMESPACE": "elsewhere",
+        "GREGORY_JOB_GPU": "false",
+        "GREGORY_JOB_BACKOFF_LIMIT": "5",
+        "GREGORY_JOB_GPU_NODE_SELECTOR": '{"pool": "a100"}',
+        "GREGORY_JOB_GPU_TOLERATIONS": '[{"key": "k", "operator": "Exists"}]',
+        "UNRELATED": "x",
+    }
+    settings = JobSettings.from_env(env)
+    assert settings.image == "img:1" and settings.namespace == "elsewhere"
+    assert settings.gpu is False and settings.backoff_limit == 5
+    assert settings.gpu_node_selector == {"pool": "a100"}
+    assert settings.gpu_tolerations == ({"key": "k", "operator": "Exists"},)
+    assert JobSettings.from_env({"GREGORY_JOB_IMAGE": "i"}) == JobSettings(image="i")
+    assert JobSettings.from_env({}, image="j").image == "j"
+    with pytest.raises(ValueError, match="GREGORY_JOB_IMAGE"):
+        JobSettings.from_env({})
+    with pytest.raises(ValueError, match="boolean"):
+        JobSettings.from_env({"GREGORY_JOB_IMAGE": "i", "GREGORY_JOB_GPU": "maybe"})
+    with pytest.raises(ValueError):
+        JobSettings.from_env({"GREGORY_JOB_IMAGE": "i", "GREGORY_JOB_GPU_TOLERATIONS": "{}"})
