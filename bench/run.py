@@ -41,7 +41,6 @@ def bench_assembly() -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
-
     from gregory.ml import dataset
     from gregory.ml.splits import stratified_split
     from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
@@ -98,7 +97,10 @@ def bench_lgbm_sample() -> dict:
     trainer.train(splits.train, splits.val)
     seconds = time.perf_counter() - start
     auc = trainer.evaluate(splits.test, 0.5)["roc_auc"]
-    return {"lgbm_sample_train_seconds": round(seconds, 3), "lgbm_sample_test_roc_auc": round(auc, 3)}
+    return {
+        "lgbm_sample_train_seconds": round(seconds, 3),
+        "lgbm_sample_test_roc_auc": round(auc, 3),
+    }
 
 
 def bench_full_run(work: Path) -> dict:
@@ -106,23 +108,29 @@ def bench_full_run(work: Path) -> dict:
     env = dict(os.environ)
     tiny = work / "tiny-models"
     run = [sys.executable, str(MANAGE)]
-    subprocess.run([*run, "build_tiny_models", "--out", str(tiny)], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*run, "build_tiny_models", "--out", str(tiny)], env=env, check=True, capture_output=True
+    )
     env.update(
         GREGORY_SUMMARISER="bart",
         GREGORY_SUMMARISER_MODEL=str(tiny / "bart"),
         GREGORY_BERT_MODEL=str(tiny / "bert"),
     )
     csv_path = work / "demo.csv"
-    subprocess.run([*run, "demo_data", "--out", str(csv_path)], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*run, "demo_data", "--out", str(csv_path)], env=env, check=True, capture_output=True
+    )
     subprocess.run(
         [*run, "import_articles", "--create", "--team", "demo", "--subject", "ms", str(csv_path)],
-        env=env, check=True, capture_output=True,
+        env=env,
+        check=True,
+        capture_output=True,
     )
     start = time.perf_counter()
     done = subprocess.run(
-        [*run, "train_models", "--team", "demo", "--verbose", "0"], env=env, capture_output=True,
+        [*run, "train_models", "--team", "demo", "--verbose", "0"],
+        env=env,
+        capture_output=True,
         text=True,
     )
     seconds = time.perf_counter() - start

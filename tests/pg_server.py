@@ -56,16 +56,31 @@ class PostgresServer:
                     break
                 parent.chmod(parent.stat().st_mode | 0o711)
         self._run(
-            _pg_bin("initdb"), "-D", str(self.data), "-A", "trust", "-U", self.user,
-            "--no-sync", "-E", "UTF8",
+            _pg_bin("initdb"),
+            "-D",
+            str(self.data),
+            "-A",
+            "trust",
+            "-U",
+            self.user,
+            "--no-sync",
+            "-E",
+            "UTF8",
         )
         options = (
             f"-k {self.socket_dir} -p {self.port} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
         self._run(
-            _pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-w",
-            "-l", str(self.root / "server.log"), "start",
+            _pg_bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-w",
+            "-l",
+            str(self.root / "server.log"),
+            "start",
         )
         deadline = time.monotonic() + 30
         while True:

@@ -1,4 +1,4 @@
-"""Synthetic labelled articles for the demo and tests: written by this project, no third-party text."""
+"""Synthetic labelled articles for the demo and tests, written here: no third-party text."""
 
 from __future__ import annotations
 
@@ -8,29 +8,72 @@ import random
 from pathlib import Path
 
 RELEVANT_TOPICS = [
-    "relapsing multiple sclerosis", "demyelinating lesions", "remyelination therapy",
-    "ocrelizumab infusion", "natalizumab treatment", "optic neuritis", "oligoclonal bands",
-    "disability progression", "EDSS scores", "neurofilament light chain", "B cell depletion",
-    "spinal cord lesions", "interferon beta", "white matter MRI lesions", "neuroinflammation",
+    "relapsing multiple sclerosis",
+    "demyelinating lesions",
+    "remyelination therapy",
+    "ocrelizumab infusion",
+    "natalizumab treatment",
+    "optic neuritis",
+    "oligoclonal bands",
+    "disability progression",
+    "EDSS scores",
+    "neurofilament light chain",
+    "B cell depletion",
+    "spinal cord lesions",
+    "interferon beta",
+    "white matter MRI lesions",
+    "neuroinflammation",
 ]
 OTHER_TOPICS = [
-    "type 2 diabetes", "coronary artery disease", "knee osteoarthritis", "asthma control",
-    "hepatitis C", "breast cancer screening", "chronic kidney disease", "migraine prophylaxis",
-    "sepsis management", "hip fracture surgery", "atrial fibrillation", "psoriasis",
-    "glaucoma", "influenza vaccination", "sleep apnoea",
+    "type 2 diabetes",
+    "coronary artery disease",
+    "knee osteoarthritis",
+    "asthma control",
+    "hepatitis C",
+    "breast cancer screening",
+    "chronic kidney disease",
+    "migraine prophylaxis",
+    "sepsis management",
+    "hip fracture surgery",
+    "atrial fibrillation",
+    "psoriasis",
+    "glaucoma",
+    "influenza vaccination",
+    "sleep apnoea",
 ]
 DESIGNS = [
-    "a randomised controlled trial", "a prospective cohort study", "a retrospective analysis",
-    "a systematic review", "a cross-sectional survey", "a phase 2 trial", "a registry study",
+    "a randomised controlled trial",
+    "a prospective cohort study",
+    "a retrospective analysis",
+    "a systematic review",
+    "a cross-sectional survey",
+    "a phase 2 trial",
+    "a registry study",
 ]
 OUTCOMES = [
-    "reduced the annual rate of events", "showed no significant difference",
-    "improved quality of life scores", "was associated with fewer hospital admissions",
-    "identified new biomarkers", "changed treatment decisions", "lowered long-term costs",
+    "reduced the annual rate of events",
+    "showed no significant difference",
+    "improved quality of life scores",
+    "was associated with fewer hospital admissions",
+    "identified new biomarkers",
+    "changed treatment decisions",
+    "lowered long-term costs",
 ]
 SHARED_WORDS = [
-    "patients", "clinical", "outcomes", "treatment", "cohort", "follow-up", "baseline",
-    "adults", "risk", "analysis", "hospital", "therapy", "evidence", "imaging",
+    "patients",
+    "clinical",
+    "outcomes",
+    "treatment",
+    "cohort",
+    "follow-up",
+    "baseline",
+    "adults",
+    "risk",
+    "analysis",
+    "hospital",
+    "therapy",
+    "evidence",
+    "imaging",
 ]
 
 

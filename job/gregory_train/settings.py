@@ -1,4 +1,4 @@
-"""Settings of the training job: everything that differs between hosts comes from the environment."""
+"""Settings of the training job: whatever differs between hosts comes from the environment."""
 
 import os
 from pathlib import Path

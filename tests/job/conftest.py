@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
-
 from gregory.demo import write_demo_csv
 from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
+
 from tests.conftest import SHARED_DATA
 
 SAMPLE_CSV = SHARED_DATA / "ms_relevance_sample.csv"
@@ -72,7 +72,5 @@ def sample_as_import_csv(path: Path, seed: int = 69) -> Path:
         # article_id repeats in the sample, so the row number is the import key.
         for number, row in enumerate(csv.DictReader(source)):
             day = today - dt.timedelta(days=rng.randint(0, 60))
-            writer.writerow(
-                [f"ms-{number}", row["text_processed"], "", row["relevant"], day]
-            )
+            writer.writerow([f"ms-{number}", row["text_processed"], "", row["relevant"], day])
     return path

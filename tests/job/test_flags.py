@@ -1,5 +1,4 @@
 import pytest
-
 from gregory.flags import ALGORITHMS, FlagError, TrainFlags, parse_algos
 
 
@@ -30,8 +29,14 @@ def test_all_teams_ignores_team_and_subject():
 
 def test_argv_round_trip_keeps_every_option():
     flags = TrainFlags(
-        team="t", subject="s", lookback_days=30, algos=("lstm", "lgbm_tfidf"),
-        prob_threshold=0.65, version="v1", pseudo_label=True, verbose=3,
+        team="t",
+        subject="s",
+        lookback_days=30,
+        algos=("lstm", "lgbm_tfidf"),
+        prob_threshold=0.65,
+        version="v1",
+        pseudo_label=True,
+        verbose=3,
     )
     assert TrainFlags.from_argv(flags.to_argv()) == flags
 

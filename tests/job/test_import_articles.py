@@ -2,7 +2,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-
 from gregory.models import Articles, ArticleSubjectRelevance
 
 
@@ -47,7 +46,9 @@ def test_import_links_labels_and_reimport_updates(subject, tmp_path):
 def test_bad_file_imports_nothing(subject, tmp_path, body, reason):
     path = tmp_path / "bad.csv"
     path.write_text(body)
-    with pytest.raises(CommandError, match=reason.replace("(", r"\(").replace(")", r"\)")) as caught:
+    with pytest.raises(
+        CommandError, match=reason.replace("(", r"\(").replace(")", r"\)")
+    ) as caught:
         do_import(path)
     assert caught.value.returncode == 2
     assert not Articles.objects.exists() and not ArticleSubjectRelevance.objects.exists()

@@ -16,8 +16,12 @@ def test_algorithm_migration_marks_existing_runs_unknown():
     team = Team.objects.create(name="T", slug="t")
     subject = Subject.objects.create(team=team, subject_name="S", subject_slug="s")
     Log.objects.create(
-        team=team, subject=subject, model_version="v1", run_type="train",
-        run_started=timezone.now(), success=True,
+        team=team,
+        subject=subject,
+        model_version="v1",
+        run_type="train",
+        run_started=timezone.now(),
+        success=True,
     )
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
@@ -30,7 +34,6 @@ def test_algorithm_migration_marks_existing_runs_unknown():
 
 def test_admin_lists_the_algorithm():
     from django.contrib import admin
-
     from gregory.models import PredictionRunLog
 
     assert "algorithm" in admin.site._registry[PredictionRunLog].list_display

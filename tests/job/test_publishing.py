@@ -1,7 +1,6 @@
 import datetime as dt
 
 import pytest
-
 from gregory.ml.publishing import VersionTakenError, reserve, version_candidates
 
 DAY = dt.date(2026, 11, 21)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
-
 from gregory.ml.trainers.lgbm_tfidf import LgbmTfidfTrainer
 from gregory.models import PredictionRunLog, Subject, Team
+
 from tests.job.conftest import add_articles
 
 TODAY = timezone.now().strftime("%Y%m%d")
@@ -33,7 +33,9 @@ def test_trains_publishes_and_logs(labelled, models_dir, monkeypatch):
     out = train("--team", "demo", "--algo", "lgbm_tfidf")
     version_dir = models_dir / "demo" / "ms" / "lgbm_tfidf" / TODAY
     assert sorted(p.name for p in version_dir.iterdir()) == [
-        "lgbm_classifier.joblib", "metrics.json", "tfidf_vectorizer.joblib",
+        "lgbm_classifier.joblib",
+        "metrics.json",
+        "tfidf_vectorizer.joblib",
         "training_history.json",
     ]
     metrics = json.loads((version_dir / "metrics.json").read_text())
@@ -108,7 +110,11 @@ def test_usage_errors_write_nothing(labelled, models_dir, argv, reason):
 
 def test_unstratifiable_subject_fails_its_runs_and_the_command_goes_on(team, models_dir, demo_csv):
     call_command(
-        "import_articles", str(demo_csv), team="demo", subject="good", create=True,
+        "import_articles",
+        str(demo_csv),
+        team="demo",
+        subject="good",
+        create=True,
         stdout=StringIO(),
     )
     sparse = Subject.objects.create(team=team, subject_name="Sparse", subject_slug="a-sparse")
@@ -151,14 +157,18 @@ def test_all_teams_trains_every_active_team(labelled, models_dir, demo_csv):
     train("--all-teams", "--team", "ignored", "--algo", "lgbm_tfidf")
     runs = PredictionRunLog.objects.order_by("team__slug")
     assert [(r.team.slug, r.subject.subject_slug, r.success) for r in runs] == [
-        ("demo", "ms", True), ("other", "s", True),
+        ("demo", "ms", True),
+        ("other", "s", True),
     ]
 
 
 def test_verbosity_levels(labelled, models_dir):
     assert train("--team", "demo", "--algo", "lgbm_tfidf", verbose=0) == ""
     level1 = train("--team", "demo", "--algo", "lgbm_tfidf", verbose=1).splitlines()
-    assert [line.split(" for ")[0] for line in level1] == ["Started lgbm_tfidf", "Finished lgbm_tfidf"]
+    assert [line.split(" for ")[0] for line in level1] == [
+        "Started lgbm_tfidf",
+        "Finished lgbm_tfidf",
+    ]
     level3 = train("--team", "demo", "--algo", "lgbm_tfidf", verbose=3).splitlines()
     header = level3[2].split()
     assert header[:5] == ["team/subject", "algorithm", "version", "status", "n_train"]
@@ -175,8 +185,14 @@ def test_warnings_appear_from_level_two(team, models_dir):
         out = StringIO()
         with pytest.raises(CommandError):
             call_command(
-                "train_models", "--team", "demo", "--algo", "lgbm_tfidf",
-                "--verbose", str(level), stdout=out,
+                "train_models",
+                "--team",
+                "demo",
+                "--algo",
+                "lgbm_tfidf",
+                "--verbose",
+                str(level),
+                stdout=out,
             )
         assert ("Warning: skipped lgbm_tfidf for demo/s" in out.getvalue()) == expect_warning
 

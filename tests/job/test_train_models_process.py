@@ -6,8 +6,8 @@ import subprocess
 import time
 
 import pytest
-
 from gregory.models import PredictionRunLog
+
 from tests.job.conftest import sample_as_import_csv
 
 
@@ -20,7 +20,14 @@ def run(manage_argv, env, *argv, timeout=120):
 @pytest.fixture
 def imported(manage_argv, job_env, demo_csv):
     done = run(
-        manage_argv, job_env, "import_articles", "--create", "--team", "demo", "--subject", "ms",
+        manage_argv,
+        job_env,
+        "import_articles",
+        "--create",
+        "--team",
+        "demo",
+        "--subject",
+        "ms",
         str(demo_csv),
     )
     assert done.returncode == 0, done.stderr
@@ -62,10 +69,20 @@ def test_failed_run_exits_one(manage_argv, job_env):
     csv_path = job_env["GREGORY_MODELS_DIR"] + "/../few.csv"
     with open(csv_path, "w") as handle:
         handle.write("title,summary,relevant\na,b,1\nc,d,0\n")
-    assert run(
-        manage_argv, job_env, "import_articles", "--create", "--team", "t", "--subject", "s",
-        csv_path,
-    ).returncode == 0
+    assert (
+        run(
+            manage_argv,
+            job_env,
+            "import_articles",
+            "--create",
+            "--team",
+            "t",
+            "--subject",
+            "s",
+            csv_path,
+        ).returncode
+        == 0
+    )
     done = run(manage_argv, job_env, "train_models", "--team", "t", "--algo", "lgbm_tfidf")
     assert done.returncode == 1
     assert "1 of 1 training runs failed" in done.stderr
@@ -74,8 +91,10 @@ def test_failed_run_exits_one(manage_argv, job_env):
 
 def test_concurrent_runs_get_distinct_versions(manage_argv, imported, models_dir):
     argv = [*manage_argv, "train_models", "--team", "demo", "--algo", "lgbm_tfidf"]
-    procs = [subprocess.Popen(argv, env=imported, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for _ in range(2)]
+    procs = [
+        subprocess.Popen(argv, env=imported, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, err.decode()
@@ -93,13 +112,26 @@ def test_signal_marks_the_run_failed_and_leaves_no_version(
 
     # Enough articles that training outlasts the time it takes to see the staging dir.
     big = write_demo_csv(tmp_path / "big.csv", n_articles=6000)
-    assert run(
-        manage_argv, job_env, "import_articles", "--create", "--team", "demo", "--subject", "ms",
-        str(big),
-    ).returncode == 0
+    assert (
+        run(
+            manage_argv,
+            job_env,
+            "import_articles",
+            "--create",
+            "--team",
+            "demo",
+            "--subject",
+            "ms",
+            str(big),
+        ).returncode
+        == 0
+    )
     proc = subprocess.Popen(
         [*manage_argv, "train_models", "--team", "demo", "--algo", "lgbm_tfidf"],
-        env=job_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=job_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     algo_dir = models_dir / "demo" / "ms" / "lgbm_tfidf"
     deadline = time.monotonic() + 60
@@ -121,13 +153,30 @@ def test_signal_marks_the_run_failed_and_leaves_no_version(
 def test_real_sample_trains_through_the_command(manage_argv, job_env, models_dir, tmp_path, report):
     csv_path = sample_as_import_csv(tmp_path / "sample.csv")
     done = run(
-        manage_argv, job_env, "import_articles", "--create", "--team", "ms", "--subject",
-        "relevance", str(csv_path),
+        manage_argv,
+        job_env,
+        "import_articles",
+        "--create",
+        "--team",
+        "ms",
+        "--subject",
+        "relevance",
+        str(csv_path),
     )
     assert "333 articles" in done.stdout, done.stderr
     done = run(
-        manage_argv, job_env, "train_models", "--team", "ms", "--algo", "lgbm_tfidf",
-        "--all-articles", "--prob-threshold", "0.5", "--version", "sample",
+        manage_argv,
+        job_env,
+        "train_models",
+        "--team",
+        "ms",
+        "--algo",
+        "lgbm_tfidf",
+        "--all-articles",
+        "--prob-threshold",
+        "0.5",
+        "--version",
+        "sample",
     )
     assert done.returncode == 0, done.stderr
     metrics = json.loads(

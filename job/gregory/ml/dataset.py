@@ -1,4 +1,4 @@
-"""Data assembly (spec §3): the labelled articles of one subject as texts, in a fixed number of queries."""
+"""Data assembly (spec §3): one subject's labelled articles as texts, in one query."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 from django.utils import timezone
 
-from gregory.models import ArticleSubjectRelevance, Subject
 from gregory.ml.splits import TextSplit
+from gregory.models import ArticleSubjectRelevance, Subject
 
 Summarise = Callable[[Sequence[str]], list[str]]
 
@@ -31,9 +31,7 @@ class RawArticles:
 
 
 def _relevance_rows(subject: Subject, since: dt.datetime | None, labelled: bool) -> RawArticles:
-    rows = ArticleSubjectRelevance.objects.filter(
-        subject=subject, is_relevant__isnull=not labelled
-    )
+    rows = ArticleSubjectRelevance.objects.filter(subject=subject, is_relevant__isnull=not labelled)
     if since is not None:
         rows = rows.filter(article__discovery_date__gte=since)
     # One query with a join; ordered so the split sees the same input order on every database.

@@ -73,7 +73,9 @@ def reserve(algo_dir: Path, version: str | None = None, day: dt.date | None = No
             reservation.staging.mkdir()
         except FileExistsError:
             if version:
-                raise VersionTakenError(f"version {version} is being written in {algo_dir}") from None
+                raise VersionTakenError(
+                    f"version {version} is being written in {algo_dir}"
+                ) from None
             continue
         # Checked after the mkdir: a racing run may have published this name in between.
         if reservation.final.exists():

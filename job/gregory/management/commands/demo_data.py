@@ -8,7 +8,9 @@ from gregory.demo import write_demo_csv
 
 
 class Command(BaseCommand):
-    help = "Write synthetic labelled articles (generated here, no network) as an import_articles CSV."
+    help = (
+        "Write synthetic labelled articles (generated here, no network) as an import_articles CSV."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--out", type=Path, required=True, metavar="CSV")

@@ -82,7 +82,8 @@ def read_rows(path: Path) -> list[Row]:
         missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise CommandError(
-                f"{path}: missing column(s) {', '.join(missing)}; need {', '.join(REQUIRED_COLUMNS)}",
+                f"{path}: missing column(s) {', '.join(missing)}; "
+                f"need {', '.join(REQUIRED_COLUMNS)}",
                 returncode=EXIT_USAGE,
             )
         rows, seen = [], set()

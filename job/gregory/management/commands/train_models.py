@@ -1,4 +1,4 @@
-"""train_models: train GregoryAI's classifiers per team, subject and algorithm (the spec's contract)."""
+"""train_models: train the relevance classifiers per team, subject and algorithm."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ SUMMARY_METRICS = ("val_f1", "test_accuracy", "test_f1", "test_roc_auc", "test_p
 
 
 class Interrupted(BaseException):
-    """SIGTERM or SIGINT arrived; BaseException so no `except Exception` in a trainer swallows it."""
+    """SIGTERM or SIGINT arrived; a BaseException, so no trainer's `except Exception` eats it."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
@@ -111,9 +111,7 @@ class Command(BaseCommand):
                     for algorithm in flags.algos:
                         outcomes.append(self._run(subject, algorithm, data, models_dir))
             except Interrupted as stop:
-                raise CommandError(
-                    f"interrupted by {stop}", returncode=128 + stop.signum
-                ) from None
+                raise CommandError(f"interrupted by {stop}", returncode=128 + stop.signum) from None
         if flags.verbose >= 3:
             self._print_summary(outcomes)
         failed = [outcome for outcome in outcomes if not outcome.success]
@@ -130,7 +128,9 @@ class Command(BaseCommand):
         if self.flags.verbose >= level:
             self.stdout.write(style(message) if style else message)
 
-    def _run(self, subject: Subject, algorithm: str, data: SubjectData, models_dir: Path) -> Outcome:
+    def _run(
+        self, subject: Subject, algorithm: str, data: SubjectData, models_dir: Path
+    ) -> Outcome:
         label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
         # The row exists before any work, so a crash at any later point is visible as a run.
         log = PredictionRunLog.objects.create(
@@ -165,12 +165,17 @@ class Command(BaseCommand):
                 reservation.discard()
             reason = str(error).splitlines()[0] if str(error) else type(error).__name__
             self._say(1, f"Failed {label}: {reason}", self.style.ERROR)
-            self._say(2, f"Warning: skipped {label}; the traceback is in PredictionRunLog #{log.pk}",
-                      self.style.WARNING)
+            self._say(
+                2,
+                f"Warning: skipped {label}; the traceback is in PredictionRunLog #{log.pk}",
+                self.style.WARNING,
+            )
             return Outcome(subject, algorithm, log.model_version, False, {}, reason)
         log.success = True
         log.run_finished = timezone.now()
-        log.pseudo_labels_added = result.metrics.get("n_pseudo_labelled") if self.flags.pseudo_label else None
+        log.pseudo_labels_added = (
+            result.metrics.get("n_pseudo_labelled") if self.flags.pseudo_label else None
+        )
         log.save(update_fields=["success", "run_finished", "pseudo_labels_added"])
         roc_auc = result.metrics.get("test_roc_auc")
         self._say(

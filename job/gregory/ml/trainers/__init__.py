@@ -1,4 +1,4 @@
-"""The trainer registry; each algorithm's module is imported only when asked for (no torch for LGBM)."""
+"""The trainer registry; each module is imported only when asked for (no torch for LGBM)."""
 
 from __future__ import annotations
 
