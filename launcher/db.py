@@ -55,7 +55,7 @@ def _database(func: Callable[P, T]) -> Callable[P, T]:
         except Exception as error:  # settings or driver problems are just as fatal here
             raise DatabaseUnavailable(f"database not configured: {_one_line(error)}") from error
         from django.core.exceptions import ImproperlyConfigured
-        from django.db import DatabaseError, close_old_connections, connection
+        from django.db import DatabaseError, connection
 
         try:
             return func(*args, **kwargs)
@@ -65,7 +65,7 @@ def _database(func: Callable[P, T]) -> Callable[P, T]:
                 f"database unavailable ({connection.vendor} {where}): {_one_line(error)}"
             ) from error
         finally:
-            close_old_connections()
+            # Inside a transaction (a test's) the connection is not ours to close.
             if not connection.in_atomic_block:
                 connection.close()
 

@@ -22,6 +22,7 @@ SERVICE_ACCOUNT_TOKEN = Path("/var/run/secrets/kubernetes.io/serviceaccount/toke
 class Choice:
     kind: str  # "local" or "kubernetes"
     reason: str
+    kubeconfig: str | None = None  # the file(s) found; the client reads $KUBECONFIG only once
 
 
 def _kubeconfig_paths(env: Mapping[str, str]) -> list[Path]:
@@ -40,9 +41,9 @@ def choose(explicit: str | None = None, env: Mapping[str, str] | None = None) ->
         return Choice(wanted, f"chosen by {how}")
     if env.get("KUBERNETES_SERVICE_HOST") and SERVICE_ACCOUNT_TOKEN.exists():
         return Choice("kubernetes", "in-cluster service account found")
-    for path in _kubeconfig_paths(env):
-        if path.is_file():
-            return Choice("kubernetes", f"kubeconfig {path} found")
+    found = [str(path) for path in _kubeconfig_paths(env) if path.is_file()]
+    if found:
+        return Choice("kubernetes", f"kubeconfig {found[0]} found", os.pathsep.join(found))
     return Choice("local", "no kubeconfig or in-cluster config found")
 
 
@@ -73,8 +74,11 @@ def make_backend(choice: Choice, env: Mapping[str, str] | None = None) -> Backen
             config.load_incluster_config(client_configuration=configuration)
             source = "in-cluster"
         else:
-            config.load_kube_config(client_configuration=configuration)
-            _, active = config.list_kube_config_contexts()
+            files = choice.kubeconfig or os.pathsep.join(
+                str(path) for path in _kubeconfig_paths(env or os.environ)
+            )
+            config.load_kube_config(config_file=files, client_configuration=configuration)
+            _, active = config.list_kube_config_contexts(config_file=files)
             source = f"context {active['name']}"
     except (ConfigException, OSError, TypeError, KeyError) as error:
         raise BackendError(f"cannot load the Kubernetes configuration: {error}") from error

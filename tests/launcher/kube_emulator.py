@@ -1,0 +1,430 @@
+"""A small Kubernetes API emulator for the launcher's tests, served over real HTTP on loopback.
+
+It speaks just enough of the API for the official client: batch/v1 Jobs (create with 409 on a
+duplicate name, get, list with equality label selectors, delete with the propagation policy
+recorded), core/v1 Pods (list, watch from a resourceVersion, with a 410 on demand) and pod logs
+(400 while the container waits, then the lines, following new ones until the container ends).
+A creating Job gets one pod whose container is waiting; the tests move it on with the helpers
+(`start`, `log`, `finish`), playing the part of the kubelet and the Job controller.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+JOB_PATH = re.compile(r"^/apis/batch/v1/namespaces/([^/]+)/jobs(?:/([^/]+))?$")
+POD_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods(?:/([^/]+))?(/log)?$")
+POD_JOB_LABEL = "batch.kubernetes.io/job-name"
+CONTAINER = "train"
+
+
+def timestamp(moment: datetime | None = None) -> str:
+    return (moment or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_body(code: int, reason: str, message: str) -> dict[str, Any]:
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+
+
+def matches(labels: dict[str, str], selector: str | None) -> bool:
+    for term in filter(None, (selector or "").split(",")):
+        key, _, value = term.partition("=")
+        if labels.get(key) != value:
+            return False
+    return True
+
+
+class KubeEmulator:
+    def __init__(self) -> None:
+        self.lock = threading.Condition()
+        self.jobs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.pods: dict[tuple[str, str], dict[str, Any]] = {}
+        self.logs: dict[tuple[str, str], list[str]] = {}
+        self.events: list[tuple[int, str, dict[str, Any]]] = []  # (rv, type, pod)
+        self.version = 100
+        self.expire_watches = 0  # answer this many coming watches with a 410 Gone event
+        self.deletions: list[tuple[str, str, str | None]] = []  # (kind, name, policy)
+        self.requests: list[tuple[str, str]] = []
+        self.closed = False
+        self.created_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> KubeEmulator:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        with self.lock:
+            self.closed = True
+            self.lock.notify_all()
+        self.server.shutdown()
+        self.server.server_close()
+
+    # -- state changes (the kubelet's and the Job controller's part) ------------------------
+
+    def _bump(self, obj: dict[str, Any]) -> int:
+        self.version += 1
+        obj["metadata"]["resourceVersion"] = str(self.version)
+        return self.version
+
+    def _pod_event(self, kind: str, pod: dict[str, Any]) -> None:
+        rv = self._bump(pod)
+        self.events.append((rv, kind, copy.deepcopy(pod)))
+        self.lock.notify_all()
+
+    def _create_pod(self, namespace: str, job: dict[str, Any]) -> None:
+        name = job["metadata"]["name"]
+        template = job["spec"]["template"]
+        labels = {**(template.get("metadata") or {}).get("labels", {}), POD_JOB_LABEL: name}
+        labels["job-name"] = name
+        pod = {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": f"{name}-abcde",
+                "namespace": namespace,
+                "labels": labels,
+                "creationTimestamp": timestamp(self.created_at),
+            },
+            "spec": {"containers": [{"name": CONTAINER, "image": "gregory-train:test"}]},
+            "status": {
+                "phase": "Pending",
+                "containerStatuses": [
+                    self._container({"waiting": {"reason": "ContainerCreating"}})
+                ],
+            },
+        }
+        self.pods[(namespace, pod["metadata"]["name"])] = pod
+        self.logs[(namespace, pod["metadata"]["name"])] = []
+        job["status"] = {"active": 1, "startTime": timestamp(self.created_at)}
+        self._pod_event("ADDED", pod)
+
+    @staticmethod
+    def _container(state: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": CONTAINER,
+            "image": "gregory-train:test",
+            "imageID": "",
+            "ready": "running" in state,
+            "restartCount": 0,
+            "state": state,
+        }
+
+    def pod_of(self, job_name: str, namespace: str = "gregory") -> str:
+        with self.lock:
+            for (ns, name), pod in self.pods.items():
+                if ns == namespace and pod["metadata"]["labels"].get(POD_JOB_LABEL) == job_name:
+                    return name
+        raise KeyError(job_name)
+
+    def set_waiting(self, job_name: str, reason: str, namespace: str = "gregory") -> None:
+        pod_name = self.pod_of(job_name, namespace)
+        with self.lock:
+            pod = self.pods[(namespace, pod_name)]
+            pod["status"]["containerStatuses"] = [self._container({"waiting": {"reason": reason}})]
+            self._pod_event("MODIFIED", pod)
+
+    def start_container(self, job_name: str, namespace: str = "gregory") -> None:
+        pod_name = self.pod_of(job_name, namespace)
+        with self.lock:
+            pod = self.pods[(namespace, pod_name)]
+            pod["status"]["phase"] = "Running"
+            state = {"running": {"startedAt": timestamp()}}
+            pod["status"]["containerStatuses"] = [self._container(state)]
+            self._pod_event("MODIFIED", pod)
+
+    def log(self, job_name: str, *lines: str, namespace: str = "gregory") -> None:
+        pod_name = self.pod_of(job_name, namespace)
+        with self.lock:
+            self.logs[(namespace, pod_name)].extend(lines)
+            self.lock.notify_all()
+
+    def finish(
+        self,
+        job_name: str,
+        *,
+        succeeded: bool,
+        reason: str = "",
+        message: str = "",
+        exit_code: int | None = None,
+        namespace: str = "gregory",
+    ) -> None:
+        """The container ends (its log stream closes) and the Job gets its final condition."""
+        pod_name = self.pod_of(job_name, namespace)
+        finished = datetime(2026, 1, 2, 3, 14, 5, tzinfo=UTC)
+        with self.lock:
+            pod = self.pods[(namespace, pod_name)]
+            pod["status"]["phase"] = "Succeeded" if succeeded else "Failed"
+            code = exit_code if exit_code is not None else (0 if succeeded else 1)
+            terminated = {"exitCode": code, "reason": reason or "Completed"}
+            pod["status"]["containerStatuses"] = [self._container({"terminated": terminated})]
+            self._pod_event("MODIFIED", pod)
+            job = self.jobs[(namespace, job_name)]
+            condition = {
+                "type": "Complete" if succeeded else "Failed",
+                "status": "True",
+                "reason": reason or None,
+                "message": message or None,
+                "lastTransitionTime": timestamp(finished),
+            }
+            job["status"] = {
+                "active": 0,
+                "succeeded" if succeeded else "failed": 1,
+                "conditions": [condition],
+                "startTime": timestamp(self.created_at),
+            }
+            if succeeded:
+                job["status"]["completionTime"] = timestamp(finished)
+            self._bump(job)
+
+    # -- HTTP -------------------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.1 with chunked streams, as the API server answers watches and log follows:
+            # the client hands each chunk on as it arrives.
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep pytest output clean
+                pass
+
+            def send_json(self, code: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def start_stream(self, content_type: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+
+            def chunk(self, data: bytes) -> bool:
+                """Send one chunk (empty: the last one); False when the client has gone."""
+                try:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+                    return True
+                except OSError:
+                    self.close_connection = True
+                    return False
+
+            def body(self) -> dict[str, Any]:
+                length = int(self.headers.get("Content-Length") or 0)
+                return json.loads(self.rfile.read(length) or b"{}")
+
+            def route(self, method: str) -> None:
+                url = urlparse(self.path)
+                query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+                emulator.requests.append((method, url.path))
+                if match := JOB_PATH.match(url.path):
+                    emulator._jobs(self, method, match.group(1), match.group(2), query)
+                elif match := POD_PATH.match(url.path):
+                    namespace, name, log = match.groups()
+                    if log and method == "GET":
+                        emulator._pod_log(self, namespace, name, query)
+                    elif method == "GET" and name is None:
+                        emulator._pods(self, namespace, query)
+                    elif method == "GET":
+                        with emulator.lock:
+                            pod = emulator.pods.get((namespace, name))
+                        if pod is None:
+                            self.send_json(404, status_body(404, "NotFound", f"pod {name}"))
+                        else:
+                            self.send_json(200, pod)
+                    else:
+                        self.send_json(405, status_body(405, "MethodNotAllowed", method))
+                else:
+                    self.send_json(404, status_body(404, "NotFound", url.path))
+
+            def do_GET(self) -> None:
+                self.route("GET")
+
+            def do_POST(self) -> None:
+                self.route("POST")
+
+            def do_DELETE(self) -> None:
+                self.route("DELETE")
+
+        return Handler
+
+    def _jobs(self, http: Any, method: str, ns: str, name: str | None, query: dict) -> None:
+        with self.lock:
+            if method == "POST" and name is None:
+                job = http.body()
+                job_name = job["metadata"]["name"]
+                if (ns, job_name) in self.jobs:
+                    message = f'jobs.batch "{job_name}" already exists'
+                    http.send_json(409, status_body(409, "AlreadyExists", message))
+                    return
+                job["metadata"].update(
+                    namespace=ns,
+                    uid=f"uid-{job_name}",
+                    creationTimestamp=timestamp(self.created_at),
+                )
+                job["status"] = {}
+                self._bump(job)
+                self.jobs[(ns, job_name)] = job
+                self._create_pod(ns, job)
+                http.send_json(201, job)
+            elif method == "GET" and name is None:
+                items = [
+                    job
+                    for (job_ns, _), job in sorted(self.jobs.items())
+                    if job_ns == ns
+                    and matches(job["metadata"].get("labels", {}), query.get("labelSelector"))
+                ]
+                http.send_json(
+                    200,
+                    {
+                        "apiVersion": "batch/v1",
+                        "kind": "JobList",
+                        "metadata": {"resourceVersion": str(self.version)},
+                        "items": items,
+                    },
+                )
+            elif method == "GET":
+                job = self.jobs.get((ns, name))
+                if job is None:
+                    http.send_json(
+                        404, status_body(404, "NotFound", f'jobs.batch "{name}" not found')
+                    )
+                else:
+                    http.send_json(200, job)
+            elif method == "DELETE" and name is not None:
+                options = http.body()
+                policy = options.get("propagationPolicy") or query.get("propagationPolicy")
+                job = self.jobs.pop((ns, name), None)
+                if job is None:
+                    http.send_json(
+                        404, status_body(404, "NotFound", f'jobs.batch "{name}" not found')
+                    )
+                    return
+                self.deletions.append(("Job", name, policy))
+                # The garbage collector's part: with Foreground the pods go before the Job.
+                for key, pod in list(self.pods.items()):
+                    if pod["metadata"]["labels"].get(POD_JOB_LABEL) == name:
+                        del self.pods[key]
+                        self._pod_event("DELETED", pod)
+                job["metadata"]["deletionTimestamp"] = timestamp()
+                if policy == "Foreground":
+                    job["metadata"]["finalizers"] = ["foregroundDeletion"]
+                http.send_json(200, job)
+            else:
+                http.send_json(405, status_body(405, "MethodNotAllowed", method))
+
+    def _pods(self, http: Any, ns: str, query: dict) -> None:
+        selector = query.get("labelSelector")
+        if query.get("watch") not in ("true", "1"):
+            with self.lock:
+                items = [
+                    pod
+                    for (pod_ns, _), pod in sorted(self.pods.items())
+                    if pod_ns == ns and matches(pod["metadata"]["labels"], selector)
+                ]
+                body = {
+                    "apiVersion": "v1",
+                    "kind": "PodList",
+                    "metadata": {"resourceVersion": str(self.version)},
+                    "items": items,
+                }
+            http.send_json(200, body)
+            return
+        http.start_stream("application/json")
+        try:
+            self._watch_pods(http, ns, selector, query)
+        finally:
+            http.chunk(b"")
+
+    def _watch_pods(self, http: Any, ns: str, selector: str | None, query: dict) -> None:
+        with self.lock:
+            if self.expire_watches > 0:
+                self.expire_watches -= 1
+                gone = status_body(410, "Expired", "too old resource version")
+                http.chunk(json.dumps({"type": "ERROR", "object": gone}).encode() + b"\n")
+                return
+        since = int(query.get("resourceVersion") or 0)
+        deadline = time.monotonic() + float(query.get("timeoutSeconds") or 30)
+        while True:
+            with self.lock:
+                fresh = [
+                    (rv, kind, pod)
+                    for rv, kind, pod in self.events
+                    if rv > since
+                    and pod["metadata"]["namespace"] == ns
+                    and matches(pod["metadata"]["labels"], selector)
+                ]
+                if not fresh:
+                    left = deadline - time.monotonic()
+                    if left <= 0 or self.closed:
+                        return
+                    self.lock.wait(min(left, 0.5))
+                    continue
+            for rv, kind, pod in fresh:
+                since = rv
+                if not http.chunk(json.dumps({"type": kind, "object": pod}).encode() + b"\n"):
+                    return
+
+    def _pod_log(self, http: Any, ns: str, name: str, query: dict) -> None:
+        with self.lock:
+            pod = self.pods.get((ns, name))
+            if pod is None:
+                http.send_json(404, status_body(404, "NotFound", f'pods "{name}" not found'))
+                return
+            state = pod["status"]["containerStatuses"][0]["state"]
+            if "waiting" in state:
+                reason = state["waiting"]["reason"]
+                message = f'container "{CONTAINER}" in pod "{name}" is waiting to start: {reason}'
+                http.send_json(400, status_body(400, "BadRequest", message))
+                return
+        http.start_stream("text/plain")
+        try:
+            self._follow_log(http, ns, name, query.get("follow") in ("true", "1"))
+        finally:
+            http.chunk(b"")
+
+    def _follow_log(self, http: Any, ns: str, name: str, follow: bool) -> None:
+        sent = 0
+        while True:
+            with self.lock:
+                lines = self.logs.get((ns, name), [])
+                fresh, sent = lines[sent:], len(lines)
+                pod = self.pods.get((ns, name))
+                ended = (
+                    pod is None or "terminated" in pod["status"]["containerStatuses"][0]["state"]
+                )
+                if not fresh:
+                    if not follow or ended or self.closed:
+                        return
+                    self.lock.wait(0.5)
+                    continue
+            if not http.chunk("".join(f"{line}\n" for line in fresh).encode()):
+                return

@@ -1,0 +1,198 @@
+"""The Kubernetes backend through the official client over real HTTP, against the emulator."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from io import StringIO
+
+import pytest
+from gregory.flags import TrainFlags
+
+from launcher.backends.base import BackendError, RunNotFound, RunState
+from launcher.engine import Engine
+from tests.launcher.conftest import add_row, make_scope
+
+FLAGS = TrainFlags(team="demo", subject="ms-research", algos=("lgbm_tfidf",))
+
+
+class Reader:
+    """Consumes a log stream in a thread, as the TUI's worker does."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.error: BaseException | None = None
+        self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            for line in self.stream:
+                self.lines.put(line)
+        except BaseException as error:  # surfaced by the test through self.error
+            self.error = error
+
+    def next(self, timeout: float = 10) -> str:
+        return self.lines.get(timeout=timeout)
+
+    def join(self, timeout: float = 10) -> None:
+        self.thread.join(timeout)
+        assert not self.thread.is_alive(), "log stream did not end"
+        assert self.error is None, self.error
+
+
+def test_submit_creates_one_job_and_a_409_means_already_submitted(kube, kube_backend):
+    first = kube_backend.submit(FLAGS, "0102-abcd")
+    assert not first.already_existed
+    assert first.run.state is RunState.RUNNING
+    assert (first.run.team, first.run.subject) == ("demo", "ms-research")
+    assert first.run.argv[-7:] == (
+        "train_models",
+        "--team",
+        "demo",
+        "--subject",
+        "ms-research",
+        "--algo",
+        "lgbm_tfidf",
+    )
+
+    again = kube_backend.submit(FLAGS, "0102-abcd")
+    assert again.already_existed
+    assert again.run.name == first.run.name
+    assert len(kube.jobs) == 1
+    posts = [path for method, path in kube.requests if method == "POST"]
+    assert len(posts) == 2  # the second create reached the API and got its 409
+
+    runs = kube_backend.list_runs()
+    assert [run.name for run in runs] == [first.run.name]
+
+
+def test_logs_wait_for_the_container_survive_a_410_and_follow(kube, kube_backend):
+    name = kube_backend.submit(FLAGS, "0102-logs").run.name
+    kube.expire_watches = 1  # the first watch answers 410 Gone: the backend must list again
+    reader = Reader(kube_backend.stream_logs(name))
+    assert reader.next().startswith(f"[launcher] waiting for pod {name}-abcde (ContainerCreating)")
+    deadline = time.monotonic() + 5
+    while kube.expire_watches and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert kube.expire_watches == 0
+
+    kube.start_container(name)
+    kube.log(name, "Started lgbm_tfidf for demo/ms-research")
+    assert reader.next() == "Started lgbm_tfidf for demo/ms-research"
+    kube.log(name, "Finished lgbm_tfidf", "done")
+    assert [reader.next(), reader.next()] == ["Finished lgbm_tfidf", "done"]
+    kube.finish(name, succeeded=True)
+    reader.join()
+
+    pod_lists = [p for m, p in kube.requests if p.endswith("/pods")]
+    log_reads = [p for m, p in kube.requests if p.endswith("/log")]
+    assert len(pod_lists) >= 3  # list, 410 watch, list again, watch, list
+    assert len(log_reads) == 1  # never asked for the log of a waiting container
+    assert kube_backend.status(name).state is RunState.SUCCEEDED
+
+
+def test_stop_ends_a_follow_stream_promptly(kube, kube_backend):
+    name = kube_backend.submit(FLAGS, "0102-stop").run.name
+    kube.start_container(name)
+    kube.log(name, "line 1")
+    stream = kube_backend.stream_logs(name)
+    reader = Reader(stream)
+    assert reader.next() == "line 1"
+    started = time.monotonic()
+    stream.stop()
+    reader.join(timeout=5)
+    assert time.monotonic() - started < 3
+
+
+def test_a_container_that_cannot_start_ends_the_stream_with_the_reason(kube, kube_backend):
+    name = kube_backend.submit(FLAGS, "0102-pull").run.name
+    kube.set_waiting(name, "ImagePullBackOff")
+    lines = list(kube_backend.stream_logs(name))
+    assert lines == [f"[launcher] pod {name}-abcde cannot start: ImagePullBackOff"]
+
+
+def test_a_failed_job_is_failed_and_its_running_rows_are_lost(kube, kube_backend, db):
+    make_scope("demo", "ms-research")
+    name = kube_backend.submit(FLAGS, "0102-oom").run.name
+    kube.start_container(name)
+    add_row("demo", "ms-research", success=None, triggered_by=name)
+    add_row("demo", "ms-research", algorithm="lstm", success=False, triggered_by=name, error="x")
+    kube.finish(
+        name,
+        succeeded=False,
+        reason="BackoffLimitExceeded",
+        message="Job has reached the specified backoff limit",
+        exit_code=137,
+    )
+    run = kube_backend.status(name)
+    assert run.state is RunState.FAILED
+    assert run.detail.startswith("BackoffLimitExceeded")
+    assert run.finished is not None
+
+    overview = Engine(kube_backend).overview()
+    (view,) = overview.runs
+    assert sorted(row.outcome for row in view.rows) == ["failed", "lost"]
+
+
+def test_cancel_deletes_the_job_with_foreground_propagation(kube, kube_backend):
+    name = kube_backend.submit(FLAGS, "0102-cncl").run.name
+    kube_backend.cancel(name)
+    assert kube.deletions == [("Job", name, "Foreground")]
+    with pytest.raises(RunNotFound):
+        kube_backend.status(name)
+    with pytest.raises(RunNotFound):
+        kube_backend.cancel(name)
+
+
+def test_an_unreachable_cluster_is_one_line(kube_backend):
+    from kubernetes import client
+
+    from launcher.backends.kubernetes import KubernetesBackend
+
+    configuration = client.Configuration(host="http://127.0.0.1:9")
+    configuration.retries = 0
+    backend = KubernetesBackend(kube_backend.settings, client.ApiClient(configuration))
+    with pytest.raises(BackendError, match=r"^cannot reach the Kubernetes API at http://127"):
+        backend.list_runs()
+
+
+def test_submit_all_teams_fans_out_one_job_per_subject_through_the_cli(kube, kubeconfig, db):
+    from launcher.cli import main
+
+    make_scope("demo", "ms-research", "ms-imaging")
+    make_scope("other", "ms-trials")
+    out = StringIO()
+    assert main(["submit", "--all-teams", "--algo", "lgbm_tfidf"], out=out) == 0
+    text = out.getvalue()
+    assert text.startswith("backend: kubernetes (context emulator, namespace gregory)")
+    assert f"kubeconfig {kubeconfig} found" in text.splitlines()[0]
+    assert sorted(
+        job["metadata"]["annotations"]["gregory/subject"] for job in kube.jobs.values()
+    ) == [
+        "ms-imaging",
+        "ms-research",
+        "ms-trials",
+    ]
+    for job in kube.jobs.values():
+        args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+        team = job["metadata"]["annotations"]["gregory/team"]
+        subject = job["metadata"]["annotations"]["gregory/subject"]
+        assert args == [
+            "train_models",
+            "--team",
+            team,
+            "--subject",
+            subject,
+            "--algo",
+            "lgbm_tfidf",
+        ]
+    assert text.count("submitted gregory-") == 3
+
+    # The same command again in the same minute would reuse the names only with the same run id;
+    # status lists what the cluster has.
+    out = StringIO()
+    assert main(["status"], out=out) == 0
+    assert out.getvalue().count("running") == 3
