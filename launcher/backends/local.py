@@ -84,7 +84,7 @@ class LocalBackend(Backend):
         self._lock = threading.Lock()
 
     def describe(self) -> str:
-        return f"local (subprocesses on this machine, runs in {self.runs_dir})"
+        return "local (subprocesses on this machine)"
 
     # -- registry -------------------------------------------------------------------------
 
