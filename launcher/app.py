@@ -16,8 +16,9 @@ class LauncherApp(App[None]):
     MODES = {"form": FormScreen, "runs": RunsScreen}
     DEFAULT_MODE = "form"
     BINDINGS = [
-        Binding("f", "switch_mode('form')", "Form"),
-        Binding("s", "switch_mode('runs')", "Runs"),
+        # Function keys: letters would be typed into the form's inputs.
+        Binding("f2", "switch_mode('form')", "Form"),
+        Binding("f3", "switch_mode('runs')", "Runs"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 

@@ -70,7 +70,7 @@ class RunsScreen(Screen[None]):
         self.show_rows()
         count = len(message.overview.runs)
         self.query_one("#runs-status", Static).update(
-            f"{count} run{'s' if count != 1 else ''}" if count else "no runs yet: submit one (f)"
+            f"{count} run{'s' if count != 1 else ''}" if count else "no runs yet: submit one from the form (F2)"
         )
 
     @on(Failed)

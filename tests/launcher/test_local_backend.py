@@ -1,0 +1,200 @@
+"""The local backend: the real job end to end on SQLite, plus cancel, lost runs and logs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from gregory.demo import write_demo_csv
+from gregory.flags import TrainFlags
+from launcher.app import LauncherApp
+from launcher.backends.base import BackendError, RunState
+from launcher.backends.local import LocalBackend
+from launcher.cli import main
+from launcher.engine import Engine
+from launcher.widgets.tables import RowsTable, RunsTable
+from tests.launcher.conftest import add_row, make_scope
+
+# Stands in for manage.py where a test needs a job that runs until stopped; the backend, its
+# supervisor and the registry are the real ones.
+SLEEPER = (
+    "import sys, time\n"
+    "print('sleeper', *sys.argv[1:], flush=True)\n"
+    "for i in range(600):\n"
+    "    print('tick', i, flush=True)\n"
+    "    time.sleep(0.1)\n"
+)
+
+
+def sleeper_backend(root: Path) -> LocalBackend:
+    return LocalBackend(root, manage_argv=[sys.executable, "-c", SLEEPER])
+
+
+def wait_for(predicate, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.asyncio
+async def test_real_job_end_to_end_then_status_and_the_tui_show_its_rows(
+    job_env: dict[str, str], launcher_dir: Path, tmp_path: Path
+) -> None:
+    # Setup in a thread of its own: Django refuses synchronous ORM calls inside the event loop.
+    from asgiref.sync import sync_to_async
+
+    def prepare() -> None:
+        make_scope("demo", "ms-research")
+        csv_path = write_demo_csv(tmp_path / "articles.csv", n_articles=60, seed=5)
+        call_command(
+            "import_articles",
+            "--team",
+            "demo",
+            "--subject",
+            "ms-research",
+            str(csv_path),
+            stdout=StringIO(),
+        )
+
+    await sync_to_async(prepare)()
+    backend = LocalBackend(launcher_dir, env=job_env)
+    engine = Engine(backend, "test")
+    planned = await sync_to_async(engine.plan)(TrainFlags(team="demo", algos=("lgbm_tfidf",)))
+    (submission,) = engine.submit(planned)
+    name = submission.run.name
+    assert submission.run.argv[-5:] == ("train_models", "--team", "demo", "--algo", "lgbm_tfidf")
+
+    run = await sync_to_async(backend.wait)(name, timeout=180)
+    log = "\n".join(backend.stream_logs(name, follow=False))
+    assert run.state is RunState.SUCCEEDED, log
+    assert "Started lgbm_tfidf for demo/ms-research" in log
+
+    overview = await sync_to_async(engine.overview)()
+    (view,) = overview.runs
+    (row,) = view.rows
+    assert (row.outcome, row.row.algorithm, row.row.triggered_by) == ("ok", "lgbm_tfidf", name)
+
+    out = StringIO()
+    assert await sync_to_async(main)(["--backend", "local", "status", name], out=out) == 0
+    text = out.getvalue()
+    assert f"{name}  succeeded" in text
+    assert "demo/ms-research  lgbm_tfidf   ok" in text
+
+    app = LauncherApp(engine, refresh_seconds=0)
+    async with app.run_test(size=(140, 36)) as pilot:
+        await pilot.press("f3")  # the runs screen
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        runs = app.screen.query_one(RunsTable)
+        rows = app.screen.query_one(RowsTable)
+        assert runs.highlighted_name() == name
+        assert rows.row_count == 1
+        cells = [str(cell) for cell in rows.get_row_at(0)]
+        assert cells[:3] == ["ms-research", "lgbm_tfidf", "ok"]
+        assert cells[5] == row.row.model_version
+
+
+def test_cancel_sends_sigterm_through_the_supervisor(tmp_path: Path) -> None:
+    backend = sleeper_backend(tmp_path)
+    run = backend.submit(TrainFlags(team="demo"), "r1").run
+    assert run.state is RunState.RUNNING
+    wait_for(lambda: "tick 1" in (tmp_path / "runs" / run.name / "log").read_text())
+    backend.cancel(run.name)
+    final = backend.wait(run.name, timeout=10)
+    assert final.state is RunState.CANCELLED
+    assert "SIGTERM" in final.detail or "-15" in final.detail
+    with pytest.raises(BackendError, match="already cancelled"):
+        backend.cancel(run.name)
+
+
+def test_the_same_run_twice_is_already_submitted(tmp_path: Path) -> None:
+    backend = sleeper_backend(tmp_path)
+    first = backend.submit(TrainFlags(team="demo"), "r1")
+    again = backend.submit(TrainFlags(team="demo"), "r1")
+    assert again.already_existed and again.run.name == first.run.name
+    backend.cancel(first.run.name)
+    backend.wait(first.run.name, timeout=10)
+
+
+def test_a_killed_job_fails_and_a_vanished_supervisor_is_lost(tmp_path: Path, db) -> None:
+    make_scope("demo", "ms-research")
+    backend = sleeper_backend(tmp_path)
+    oom = backend.submit(TrainFlags(team="demo", subject="ms-research"), "oom").run
+    gone = backend.submit(TrainFlags(team="demo", subject="ms-research"), "gone").run
+    for run in (oom, gone):
+        add_row("demo", "ms-research", success=None, triggered_by=run.name)
+        wait_for(lambda run=run: "tick" in (tmp_path / "runs" / run.name / "log").read_text())
+
+    # The kernel's OOM killer takes the job: the supervisor records SIGKILL.
+    child = next(
+        int(pid)
+        for pid in os.listdir("/proc")
+        if pid.isdigit()
+        and _parent(int(pid))
+        == json.loads((tmp_path / "runs" / oom.name / "meta.json").read_text())["pid"]
+    )
+    os.kill(child, signal.SIGKILL)
+    assert backend.wait(oom.name, timeout=10).state is RunState.FAILED
+    assert "SIGKILL" in backend.status(oom.name).detail
+
+    # Supervisor and job both die (a reboot, kill -9 of the group): nothing records an outcome.
+    os.killpg(
+        json.loads((tmp_path / "runs" / gone.name / "meta.json").read_text())["pid"], signal.SIGKILL
+    )
+    wait_for(lambda: backend.status(gone.name).state is RunState.LOST)
+
+    overview = Engine(backend).overview()
+    outcomes = {view.run.name: [row.outcome for row in view.rows] for view in overview.runs}
+    assert outcomes == {oom.name: ["lost"], gone.name: ["lost"]}
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat[stat.rindex(")") + 2 :].split()[1])
+
+
+def test_logs_follow_and_stop(tmp_path: Path) -> None:
+    backend = sleeper_backend(tmp_path)
+    run = backend.submit(TrainFlags(team="demo", version="v1"), "logs").run
+    stream = backend.stream_logs(run.name)
+    lines = []
+    for line in stream:
+        lines.append(line)
+        if line == "tick 3":
+            stream.stop()
+    assert lines[0] == "sleeper train_models --team demo --version v1"
+    assert lines[-1] == "tick 3"
+    backend.cancel(run.name)
+    backend.wait(run.name, timeout=10)
+    # After the fact, without follow, the whole log is still there.
+    assert "tick 3" in list(backend.stream_logs(run.name, follow=False))
+
+
+def test_cli_reports_an_unreachable_database_in_one_line(
+    launcher_dir, monkeypatch, capsys, django_db_blocker
+):
+    from django.db import connection
+
+    monkeypatch.setitem(connection.settings_dict, "NAME", "/nonexistent/dir/gregory.sqlite3")
+    connection.close()
+    with django_db_blocker.unblock():
+        code = main(["submit", "--team", "demo"], out=StringIO())
+    connection.close()
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("gregory-launch: error: database unavailable (sqlite /nonexistent")
+    assert len(err.strip().splitlines()) == 1
