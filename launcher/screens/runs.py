@@ -70,7 +70,9 @@ class RunsScreen(Screen[None]):
         self.show_rows()
         count = len(message.overview.runs)
         self.query_one("#runs-status", Static).update(
-            f"{count} run{'s' if count != 1 else ''}" if count else "no runs yet: submit one from the form (F2)"
+            f"{count} run{'s' if count != 1 else ''}"
+            if count
+            else "no runs yet: submit one from the form (F2)"
         )
 
     @on(Failed)
@@ -87,6 +89,11 @@ class RunsScreen(Screen[None]):
     def highlighted(self) -> RunView | None:
         name = self.query_one(RunsTable).highlighted_name()
         return next((view for view in self.overview.runs if view.run.name == name), None)
+
+    @on(DataTable.RowSelected, "#runs")
+    def row_selected(self) -> None:
+        # Enter on the table arrives as a selection, not as the screen's key binding.
+        self.action_logs()
 
     def action_logs(self) -> None:
         view = self.highlighted()

@@ -7,7 +7,11 @@ from textual.widgets import Static
 
 
 class CommandPreview(Static):
+    problems: list[str] = []
+    commands: list[str] = []
+
     def show(self, problems: list[str], commands: list[str]) -> None:
+        self.problems, self.commands = list(problems), list(commands)
         text = Text()
         if problems:
             text.append("Problems\n", style="bold red")

@@ -112,3 +112,40 @@ def add_row(
     )
     PredictionRunLog.objects.filter(pk=row.pk).update(run_started=started)
     return row
+
+
+DEAD_PID = 4_194_305  # above the kernel's largest pid_max: never a live process
+
+
+def write_run(
+    root: Path,
+    name: str,
+    *,
+    team: str = "demo",
+    subject: str | None = None,
+    argv: tuple[str, ...] = (),
+    created: dt.datetime = FIXED,
+    returncode: int | None = 0,
+    minutes: int = 5,
+    log: str = "",
+) -> None:
+    """A run in the local registry as the backend leaves it (returncode None: never finished)."""
+    import json
+
+    run_dir = root / "runs" / name
+    run_dir.mkdir(parents=True)
+    meta = {
+        "name": name,
+        "team": team,
+        "subject": subject,
+        "argv": list(argv),
+        "pid": DEAD_PID,
+        "pid_start": "0",
+        "created": created.isoformat(),
+    }
+    (run_dir / "meta.json").write_text(json.dumps(meta))
+    (run_dir / "log").write_text(log)
+    if returncode is not None:
+        finished = created + dt.timedelta(minutes=minutes)
+        result = {"returncode": returncode, "finished": finished.isoformat()}
+        (run_dir / "result.json").write_text(json.dumps(result))
