@@ -36,6 +36,7 @@ VERBOSITY = [("0 quiet", 0), ("1 progress", 1), ("2 + warnings", 2), ("3 + summa
 
 
 class FormScreen(Screen[None]):
+    AUTO_FOCUS = "#team"
     BINDINGS = [
         Binding("ctrl+s", "submit", "Submit"),
         Binding("ctrl+r", "reload_teams", "Reload teams"),
