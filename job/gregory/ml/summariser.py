@@ -25,7 +25,7 @@ DEFAULT_BATCH_SIZE = 4
 DEFAULT_MODEL = "facebook/bart-large-cnn"
 
 
-def _setting(name: str, default: str) -> str:
+def read_setting(name: str, default: str) -> str:
     """A Django setting when Django is configured, else the environment variable of that name."""
     try:
         from django.conf import settings
@@ -38,11 +38,11 @@ def _setting(name: str, default: str) -> str:
 
 
 def summariser_enabled() -> bool:
-    return _setting("GREGORY_SUMMARISER", "bart").strip().lower() != "off"
+    return read_setting("GREGORY_SUMMARISER", "bart").strip().lower() != "off"
 
 
 def summariser_model_name() -> str:
-    return _setting("GREGORY_SUMMARISER_MODEL", DEFAULT_MODEL)
+    return read_setting("GREGORY_SUMMARISER_MODEL", DEFAULT_MODEL)
 
 
 @dataclass

@@ -24,30 +24,7 @@ SEED = 69
 
 # Words of biomedical abstracts (multiple sclerosis research in particular) and common English;
 # they make the WordPiece vocabulary and the generated BPE corpus.
-WORDS = """
-a about across activity acute adult adults after age aged against all also among an analysis and
-animal antibodies antibody any approach are area areas as assessed association associated at
-atrophy autoimmune axonal b barrier based baseline be been between blood both brain brains but by
-care case cases cause cell cells central cerebral changes child children chronic clinical cognitive
-cohort common compared comparison control controls cord cortex cortical could course cross data day
-days decreased demyelinating demyelination depression design diagnosed diagnosis differences disability
-disease diseases disorder disorders dna dose drug drugs during early edss effect effective effects
-efficacy endothelial enrolled evidence examined expression factor factors fatigue female findings first
-follow followed for found from function functional gene genetic given group groups had has have health
-healthy high higher however human identified imaging immune impact improved in including increase
-increased incidence individuals infection inflammation inflammatory interferon is it its known laboratory
-lesion lesions level levels life long low lower lymphocytes magnetic matter may measured mechanism
-mechanisms method methods mice microglia model models months more mortality most mouse mri ms multiple
-myelin natalizumab nerve nervous neurodegeneration neurological neurons new no non not novel number
-observed ocrelizumab of on one onset optic or other outcome outcomes over patient patients pathology
-people per performed period phase placebo population potential predict prevalence primary progression
-progressive protein proteins quality randomized rate rates reduced reduction regression related relapse
-relapses relapsing remitting reported research resonance response results review risk role sample
-samples sclerosis secondary serum severity showed significant significantly similar spinal stem studies
-study subjects such suggest support symptoms system t than that the their therapy these this those
-three through time tissue to total treated treatment treatments trial trials two type using vascular
-versus vitamin was we were which while white who with within women year years young zo1 tet2 5hmc
-""".split()
+WORDS = ["a", "about", "across", "activity", "acute", "adult", "adults", "after", "age", "aged", "against", "all", "also", "among", "an", "analysis", "and", "animal", "antibodies", "antibody", "any", "approach", "are", "area", "areas", "as", "assessed", "association", "associated", "at", "atrophy", "autoimmune", "axonal", "b", "barrier", "based", "baseline", "be", "been", "between", "blood", "both", "brain", "brains", "but", "by", "care", "case", "cases", "cause", "cell", "cells", "central", "cerebral", "changes", "child", "children", "chronic", "clinical", "cognitive", "cohort", "common", "compared", "comparison", "control", "controls", "cord", "cortex", "cortical", "could", "course", "cross", "data", "day", "days", "decreased", "demyelinating", "demyelination", "depression", "design", "diagnosed", "diagnosis", "differences", "disability", "disease", "diseases", "disorder", "disorders", "dna", "dose", "drug", "drugs", "during", "early", "edss", "effect", "effective", "effects", "efficacy", "endothelial", "enrolled", "evidence", "examined", "expression", "factor", "factors", "fatigue", "female", "findings", "first", "follow", "followed", "for", "found", "from", "function", "functional", "gene", "genetic", "given", "group", "groups", "had", "has", "have", "health", "healthy", "high", "higher", "however", "human", "identified", "imaging", "immune", "impact", "improved", "in", "including", "increase", "increased", "incidence", "individuals", "infection", "inflammation", "inflammatory", "interferon", "is", "it", "its", "known", "laboratory", "lesion", "lesions", "level", "levels", "life", "long", "low", "lower", "lymphocytes", "magnetic", "matter", "may", "measured", "mechanism", "mechanisms", "method", "methods", "mice", "microglia", "model", "models", "months", "more", "mortality", "most", "mouse", "mri", "ms", "multiple", "myelin", "natalizumab", "nerve", "nervous", "neurodegeneration", "neurological", "neurons", "new", "no", "non", "not", "novel", "number", "observed", "ocrelizumab", "of", "on", "one", "onset", "optic", "or", "other", "outcome", "outcomes", "over", "patient", "patients", "pathology", "people", "per", "performed", "period", "phase", "placebo", "population", "potential", "predict", "prevalence", "primary", "progression", "progressive", "protein", "proteins", "quality", "randomized", "rate", "rates", "reduced", "reduction", "regression", "related", "relapse", "relapses", "relapsing", "remitting", "reported", "research", "resonance", "response", "results", "review", "risk", "role", "sample", "samples", "sclerosis", "secondary", "serum", "severity", "showed", "significant", "significantly", "similar", "spinal", "stem", "studies", "study", "subjects", "such", "suggest", "support", "symptoms", "system", "t", "than", "that", "the", "their", "therapy", "these", "this", "those", "three", "through", "time", "tissue", "to", "total", "treated", "treatment", "treatments", "trial", "trials", "two", "type", "using", "vascular", "versus", "vitamin", "was", "we", "were", "which", "while", "white", "who", "with", "within", "women", "year", "years", "young", "zo1", "tet2", "5hmc"]
 
 SPECIAL_BERT = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 CHARS = list("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -77,9 +54,8 @@ def generated_abstracts(count: int, seed: int = SEED) -> list[str]:
 
 
 def build_bert(out: Path) -> None:
-    from transformers import BertConfig, BertModel, BertTokenizer
-
     import torch
+    from transformers import BertConfig, BertModel, BertTokenizer
 
     out.mkdir(parents=True, exist_ok=True)
     vocab = wordpiece_vocab()
@@ -101,8 +77,7 @@ def build_bert(out: Path) -> None:
     BertModel(config).save_pretrained(out)
 
 
-def build_bart(out: Path, train_steps: int = 300) -> None:
-    import torch
+def build_bart(out: Path, train_steps: int = 200) -> None:
     from tokenizers import ByteLevelBPETokenizer
     from transformers import BartConfig, BartForConditionalGeneration, BartTokenizer
 
@@ -142,6 +117,8 @@ def build_bart(out: Path, train_steps: int = 300) -> None:
     _train_lead_sentence(model, tokenizer, corpus, train_steps)
     # Greedy decoding keeps the tiny model fast; bart-large-cnn ships its own beam settings.
     model.generation_config.num_beams = 1
+    # As bart-large-cnn does: no repeated trigrams, which also ends degenerate loops sooner.
+    model.generation_config.no_repeat_ngram_size = 3
     model.generation_config.max_length = 300
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -158,11 +135,17 @@ def _train_lead_sentence(model, tokenizer, corpus: list[str], steps: int) -> Non
     for _ in range(steps):
         idx = torch.randint(len(corpus), (16,), generator=generator).tolist()
         batch = tokenizer(
-            [corpus[i] for i in idx], padding=True, truncation=True, max_length=256,
+            [corpus[i] for i in idx],
+            padding=True,
+            truncation=True,
+            max_length=128,
             return_tensors="pt",
         )
         labels = tokenizer(
-            [targets[i] for i in idx], padding=True, truncation=True, max_length=64,
+            [targets[i] for i in idx],
+            padding=True,
+            truncation=True,
+            max_length=64,
             return_tensors="pt",
         ).input_ids
         labels[labels == tokenizer.pad_token_id] = -100

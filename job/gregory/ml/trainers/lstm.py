@@ -1,0 +1,227 @@
+"""LSTM (spec §4): a torch bidirectional LSTM over a WordLevel vocabulary.
+
+Hyper-parameters as GregoryAI's Keras model had them: embedding 128, 64 units per direction,
+dropout 0.3, vocabulary 10,000 words, sequences truncated to 100 tokens, 10 epochs, seed 69.
+The epoch with the lowest validation loss is restored before evaluation and saving.
+
+Artifacts: `tokenizer.json` (Hugging Face `tokenizers`, WordLevel, truncation to 100 stored in
+it) and `lstm_weights.h5` (state dict via h5py, hyper-parameters as a JSON attribute).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
+
+from gregory.ml import torch_utils
+from gregory.ml.splits import SEED, TextSplit
+from gregory.ml.trainers.base import Trainer
+
+WEIGHTS = "lstm_weights.h5"
+TOKENIZER = "tokenizer.json"
+PAD, UNK = "[PAD]", "[UNK]"
+
+
+def build_tokenizer(texts: Sequence[str], vocab_size: int, seq_len: int):
+    """A lowercasing WordLevel tokenizer over the training texts, truncating to `seq_len`."""
+    from tokenizers import Tokenizer, normalizers, pre_tokenizers
+    from tokenizers.models import WordLevel
+    from tokenizers.trainers import WordLevelTrainer
+
+    tokenizer = Tokenizer(WordLevel(unk_token=UNK))
+    tokenizer.normalizer = normalizers.Sequence(
+        [normalizers.NFD(), normalizers.Lowercase(), normalizers.StripAccents()]
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    # [PAD] first so it gets id 0, the embedding's padding_idx.
+    trainer = WordLevelTrainer(
+        vocab_size=vocab_size, special_tokens=[PAD, UNK], show_progress=False
+    )
+    tokenizer.train_from_iterator([text or "" for text in texts], trainer=trainer)
+    tokenizer.enable_truncation(max_length=seq_len)
+    return tokenizer
+
+
+class BiLstmClassifier(nn.Module):
+    def __init__(self, vocab_size: int, embedding_dim: int, units: int, dropout: float) -> None:
+        super().__init__()
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        self.lstm = nn.LSTM(embedding_dim, units, batch_first=True, bidirectional=True)
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(2 * units, 2)
+
+    def forward(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        # Packing makes the padding invisible to both directions (Keras masking did the same).
+        packed = pack_padded_sequence(
+            self.embedding(ids), lengths.cpu(), batch_first=True, enforce_sorted=False
+        )
+        _, (hidden, _) = self.lstm(packed)
+        # hidden: (2, batch, units), the forward direction's last and the backward's first step.
+        features = torch.cat([hidden[0], hidden[1]], dim=-1)
+        return self.output(self.dropout(features))
+
+
+class LstmTrainer(Trainer):
+    algorithm: ClassVar[str] = "lstm"
+    artifacts: ClassVar[tuple[str, ...]] = (WEIGHTS, TOKENIZER)
+
+    def __init__(
+        self,
+        *,
+        seed: int = SEED,
+        progress: bool = False,
+        vocab_size: int = 10_000,
+        seq_len: int = 100,
+        embedding_dim: int = 128,
+        units: int = 64,
+        dropout: float = 0.3,
+        epochs: int = 10,
+        batch_size: int = 32,
+        learning_rate: float = 1e-3,
+        device: str | None = None,
+    ) -> None:
+        super().__init__(seed=seed, progress=progress)
+        self.vocab_size = vocab_size
+        self.seq_len = seq_len
+        self.embedding_dim = embedding_dim
+        self.units = units
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.device = torch_utils.choose_device(device)
+        self.tokenizer: Any = None
+        self.model: BiLstmClassifier | None = None
+        self.best_epoch: int | None = None
+
+    def _encode(self, texts: Sequence[str]) -> list[torch.Tensor]:
+        encodings = self.tokenizer.encode_batch([text or "" for text in texts])
+        # An empty text becomes one [PAD]: packed sequences need a length of at least 1.
+        return [torch.tensor(e.ids or [0], dtype=torch.long) for e in encodings]
+
+    def _batches(self, encoded: list[torch.Tensor], order: Sequence[int]):
+        for start in range(0, len(order), self.batch_size):
+            idx = list(order[start : start + self.batch_size])
+            seqs = [encoded[i] for i in idx]
+            lengths = torch.tensor([len(s) for s in seqs])
+            yield idx, pad_sequence(seqs, batch_first=True).to(self.device), lengths
+
+    def train(self, train: TextSplit, val: TextSplit) -> dict[str, list[float]]:
+        from tqdm.auto import tqdm
+
+        generator = torch_utils.seed_everything(self.seed)
+        self.tokenizer = build_tokenizer(train.texts, self.vocab_size, self.seq_len)
+        self.model = BiLstmClassifier(
+            self.tokenizer.get_vocab_size(), self.embedding_dim, self.units, self.dropout
+        ).to(self.device)
+        train_x, val_x = self._encode(train.texts), self._encode(val.texts)
+        train_y = torch.as_tensor(np.asarray(train.labels, dtype=np.int64))
+        val_y = torch.as_tensor(np.asarray(val.labels, dtype=np.int64))
+        optimiser = torch.optim.Adam(self.model.parameters(), lr=self.learning_rate)
+        loss_fn = nn.CrossEntropyLoss(reduction="sum")
+        history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
+        best_loss, best_state = float("inf"), None
+
+        epochs = tqdm(
+            range(self.epochs),
+            desc="lstm",
+            unit="epoch",
+            disable=not self.progress,
+            file=sys.stderr,
+        )
+        for epoch in epochs:
+            self.model.train()
+            total = 0.0
+            order = torch.randperm(len(train_x), generator=generator).tolist()
+            for idx, ids, lengths in self._batches(train_x, order):
+                with torch_utils.autocast(self.device):
+                    logits = self.model(ids, lengths)
+                loss = loss_fn(logits.float(), train_y[idx].to(self.device))
+                optimiser.zero_grad(set_to_none=True)
+                (loss / len(idx)).backward()
+                optimiser.step()
+                total += loss.item()
+            val_loss = self._loss(val_x, val_y, loss_fn)
+            history["train_loss"].append(total / max(len(train_x), 1))
+            history["val_loss"].append(val_loss)
+            epochs.set_postfix(
+                train_loss=f"{history['train_loss'][-1]:.4f}", val_loss=f"{val_loss:.4f}"
+            )
+            if val_loss < best_loss:
+                best_loss, best_state = val_loss, torch_utils.cpu_state_dict(self.model)
+                self.best_epoch = epoch + 1
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        self.model.eval()
+        return history
+
+    def _logits(self, encoded: list[torch.Tensor]) -> torch.Tensor:
+        assert self.model is not None
+        out = torch.empty(len(encoded), 2)
+        with torch_utils.eval_mode(self.model):
+            for idx, ids, lengths in self._batches(encoded, range(len(encoded))):
+                with torch_utils.autocast(self.device):
+                    out[idx] = self.model(ids, lengths).float().cpu()
+        return out
+
+    def _loss(self, encoded: list[torch.Tensor], labels: torch.Tensor, loss_fn: nn.Module) -> float:
+        if not encoded:
+            return float("nan")
+        return loss_fn(self._logits(encoded), labels).item() / len(encoded)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self.model is None:
+            raise RuntimeError("train() or load() first")
+        if not len(texts):
+            return np.zeros(0, dtype=float)
+        return torch.softmax(self._logits(self._encode(texts)), dim=-1)[:, 1].numpy().astype(float)
+
+    def save(self, directory: Path) -> None:
+        if self.model is None:
+            raise RuntimeError("nothing to save: train() first")
+        directory = Path(directory)
+        self.tokenizer.save(str(directory / TOKENIZER))
+        torch_utils.save_state_dict_h5(
+            directory / WEIGHTS,
+            self.model.state_dict(),
+            {
+                "vocab_size": self.tokenizer.get_vocab_size(),
+                "seq_len": self.seq_len,
+                "embedding_dim": self.embedding_dim,
+                "units": self.units,
+                "dropout": self.dropout,
+                "best_epoch": self.best_epoch,
+            },
+        )
+
+    @classmethod
+    def load(cls, directory: Path, *, device: str | None = None) -> LstmTrainer:
+        from tokenizers import Tokenizer
+
+        directory = Path(directory)
+        state, config = torch_utils.load_state_dict_h5(directory / WEIGHTS)
+        trainer = cls(
+            seq_len=config["seq_len"],
+            embedding_dim=config["embedding_dim"],
+            units=config["units"],
+            dropout=config["dropout"],
+            device=device,
+        )
+        trainer.tokenizer = Tokenizer.from_file(str(directory / TOKENIZER))
+        model = BiLstmClassifier(
+            config["vocab_size"], config["embedding_dim"], config["units"], config["dropout"]
+        )
+        model.load_state_dict(state)
+        trainer.model = model.to(trainer.device).eval()
+        trainer.best_epoch = config.get("best_epoch")
+        return trainer
+
+    def library_versions(self) -> dict[str, str]:
+        return torch_utils.library_versions()

@@ -1,0 +1,295 @@
+"""PubMed BERT (spec §4): transformers AutoModel, CLS → Dense(48, ReLU) → dropout → 2-way output.
+
+Fixed hyper-parameters: lr 2e-5, max_len 400, dense 48, encoder not frozen, 10 epochs, seed 69.
+The epoch with the lowest validation loss is restored before anything is evaluated or saved.
+Batches are padded to their own longest text (dynamic padding) and drawn length-grouped
+(random mega-batches sorted by length, transformers' LengthGroupedSampler), so a batch of short
+abstracts does not pay for 400 positions.
+
+Artifacts: `bert_weights.h5` (the whole classifier's state dict, one HDF5 dataset per tensor),
+`bert_config.json` (base model id, max_len, head sizes and the encoder's architecture config, so
+load() needs no hub) and `bert_tokenizer/` (the tokenizer, saved with save_pretrained).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from gregory.ml import torch_utils
+from gregory.ml.splits import SEED, TextSplit
+from gregory.ml.trainers.base import Trainer
+
+WEIGHTS = "bert_weights.h5"
+CONFIG = "bert_config.json"
+TOKENIZER_DIR = "bert_tokenizer"
+DEFAULT_MODEL = "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext"
+
+
+def default_model_name() -> str:
+    from gregory.ml.summariser import read_setting
+
+    return read_setting("GREGORY_BERT_MODEL", DEFAULT_MODEL)
+
+
+class BertClassifier(nn.Module):
+    """The encoder's [CLS] state through Dense(dense_units, ReLU), dropout and a 2-way output."""
+
+    def __init__(self, encoder: nn.Module, dense_units: int = 48, dropout: float = 0.2) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.dense = nn.Linear(encoder.config.hidden_size, dense_units)
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(dense_units, 2)
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+        cls = hidden[:, 0]
+        return self.output(self.dropout(torch.relu(self.dense(cls))))
+
+
+class PubMedBertTrainer(Trainer):
+    algorithm: ClassVar[str] = "pubmed_bert"
+    artifacts: ClassVar[tuple[str, ...]] = (WEIGHTS, CONFIG, TOKENIZER_DIR)
+
+    def __init__(
+        self,
+        *,
+        seed: int = SEED,
+        progress: bool = False,
+        model_name: str | None = None,
+        learning_rate: float = 2e-5,
+        max_len: int = 400,
+        dense_units: int = 48,
+        dropout: float = 0.2,
+        epochs: int = 10,
+        batch_size: int = 16,
+        patience: int | None = None,
+        pad_to_max_length: bool = False,
+        group_by_length: bool = True,
+        device: str | None = None,
+    ) -> None:
+        super().__init__(seed=seed, progress=progress)
+        self.model_name = model_name or default_model_name()
+        self.learning_rate = learning_rate
+        self.max_len = max_len
+        self.dense_units = dense_units
+        self.dropout = dropout
+        self.epochs = epochs
+        self.batch_size = batch_size
+        # None: run every epoch and restore the best; N: also stop after N epochs without a gain.
+        self.patience = patience
+        # The benchmark's baseline: every batch padded to max_len, drawn in random order.
+        self.pad_to_max_length = pad_to_max_length
+        self.group_by_length = group_by_length
+        self.device = torch_utils.choose_device(device)
+        self.model: BertClassifier | None = None
+        self.tokenizer: Any = None
+        self.best_epoch: int | None = None
+
+    # -- building -------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
+        # fp32 master weights; bf16 comes from autocast on CUDA.
+        encoder = AutoModel.from_pretrained(self.model_name, dtype=torch.float32)
+        self.model = BertClassifier(encoder, self.dense_units, self.dropout).to(self.device)
+
+    def _encode(self, texts: Sequence[str]) -> list[dict[str, list[int]]]:
+        encoded = self.tokenizer(
+            [text or "" for text in texts],
+            truncation=True,
+            max_length=self.max_len,
+            padding="max_length" if self.pad_to_max_length else False,
+            return_token_type_ids=False,
+        )
+        return [
+            {"input_ids": ids, "attention_mask": mask}
+            for ids, mask in zip(encoded["input_ids"], encoded["attention_mask"], strict=True)
+        ]
+
+    def _loader(
+        self,
+        features: list[dict[str, Any]],
+        *,
+        shuffle: bool,
+        generator: torch.Generator | None = None,
+        batch_size: int | None = None,
+    ) -> DataLoader:
+        from transformers import DataCollatorWithPadding
+        from transformers.trainer_pt_utils import LengthGroupedSampler
+
+        size = batch_size or self.batch_size
+        sampler = None
+        if shuffle and self.group_by_length and not self.pad_to_max_length:
+            lengths = [len(f["input_ids"]) for f in features]
+            sampler = LengthGroupedSampler(size, lengths=lengths, generator=generator)
+        return DataLoader(
+            features,
+            batch_size=size,
+            sampler=sampler,
+            shuffle=shuffle and sampler is None,
+            generator=generator if sampler is None else None,
+            collate_fn=DataCollatorWithPadding(self.tokenizer, return_tensors="pt"),
+        )
+
+    # -- training -------------------------------------------------------------------------------
+
+    def train(self, train: TextSplit, val: TextSplit) -> dict[str, list[float]]:
+        from tqdm.auto import tqdm
+
+        generator = torch_utils.seed_everything(self.seed)
+        self._build()
+        assert self.model is not None
+        train_features = self._encode(train.texts)
+        for feature, label in zip(train_features, train.labels, strict=True):
+            feature["labels"] = int(label)
+        val_features = self._encode(val.texts)
+        for feature, label in zip(val_features, val.labels, strict=True):
+            feature["labels"] = int(label)
+
+        loader = self._loader(train_features, shuffle=True, generator=generator)
+        optimiser = torch.optim.AdamW(self.model.parameters(), lr=self.learning_rate)
+        loss_fn = nn.CrossEntropyLoss()
+        history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
+        best_loss, best_state, stale = float("inf"), None, 0
+
+        epochs = tqdm(
+            range(self.epochs),
+            desc="pubmed_bert",
+            unit="epoch",
+            disable=not self.progress,
+            file=sys.stderr,
+        )
+        for epoch in epochs:
+            self.model.train()
+            total, count = 0.0, 0
+            for batch in loader:
+                batch = {key: value.to(self.device) for key, value in batch.items()}
+                with torch_utils.autocast(self.device):
+                    logits = self.model(batch["input_ids"], batch["attention_mask"])
+                loss = loss_fn(logits.float(), batch["labels"])
+                optimiser.zero_grad(set_to_none=True)
+                loss.backward()
+                optimiser.step()
+                total += loss.item() * len(batch["labels"])
+                count += len(batch["labels"])
+            val_loss = self._loss(val_features, loss_fn)
+            history["train_loss"].append(total / max(count, 1))
+            history["val_loss"].append(val_loss)
+            epochs.set_postfix(
+                train_loss=f"{total / max(count, 1):.4f}", val_loss=f"{val_loss:.4f}"
+            )
+            if val_loss < best_loss:
+                best_loss, best_state, stale = val_loss, torch_utils.cpu_state_dict(self.model), 0
+                self.best_epoch = epoch + 1
+            else:
+                stale += 1
+                if self.patience is not None and stale >= self.patience:
+                    break
+        if best_state is not None:
+            # Metrics and weights are those of the best epoch, not of the last one.
+            self.model.load_state_dict(best_state)
+        self.model.eval()
+        return history
+
+    def _loss(self, features: list[dict[str, Any]], loss_fn: nn.Module) -> float:
+        assert self.model is not None
+        total, count = 0.0, 0
+        with torch_utils.eval_mode(self.model):
+            for batch in self._loader(features, shuffle=False, batch_size=32):
+                batch = {key: value.to(self.device) for key, value in batch.items()}
+                with torch_utils.autocast(self.device):
+                    logits = self.model(batch["input_ids"], batch["attention_mask"])
+                total += loss_fn(logits.float(), batch["labels"]).item() * len(batch["labels"])
+                count += len(batch["labels"])
+        return total / max(count, 1)
+
+    # -- inference ------------------------------------------------------------------------------
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if self.model is None:
+            raise RuntimeError("train() or load() first")
+        if not len(texts):
+            return np.zeros(0, dtype=float)
+        features = self._encode(texts)
+        # Sorted by length so each inference batch pads to a similar length; order restored below.
+        order = sorted(range(len(features)), key=lambda i: len(features[i]["input_ids"]))
+        probs = np.empty(len(features), dtype=float)
+        sorted_features = [features[i] for i in order]
+        done = 0
+        with torch_utils.eval_mode(self.model):
+            for batch in self._loader(sorted_features, shuffle=False, batch_size=32):
+                batch = {key: value.to(self.device) for key, value in batch.items()}
+                with torch_utils.autocast(self.device):
+                    logits = self.model(batch["input_ids"], batch["attention_mask"])
+                p = torch.softmax(logits.float(), dim=-1)[:, 1].cpu().numpy()
+                probs[order[done : done + len(p)]] = p
+                done += len(p)
+        return probs
+
+    # -- persistence ----------------------------------------------------------------------------
+
+    def _config(self) -> dict[str, Any]:
+        assert self.model is not None
+        return {
+            "base_model": self.model_name,
+            "max_len": self.max_len,
+            "dense_units": self.dense_units,
+            "dropout": self.dropout,
+            "best_epoch": self.best_epoch,
+            "encoder_config": self.model.encoder.config.to_dict(),
+        }
+
+    def save(self, directory: Path) -> None:
+        if self.model is None:
+            raise RuntimeError("nothing to save: train() first")
+        directory = Path(directory)
+        config = self._config()
+        torch_utils.save_state_dict_h5(
+            directory / WEIGHTS,
+            self.model.state_dict(),
+            {key: value for key, value in config.items() if key != "encoder_config"},
+        )
+        (directory / CONFIG).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        self.tokenizer.save_pretrained(directory / TOKENIZER_DIR)
+
+    @classmethod
+    def load(cls, directory: Path, *, device: str | None = None) -> PubMedBertTrainer:
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        directory = Path(directory)
+        config = json.loads((directory / CONFIG).read_text())
+        encoder_config = dict(config["encoder_config"])
+        encoder = AutoModel.from_config(
+            AutoConfig.for_model(encoder_config.pop("model_type"), **encoder_config)
+        )
+        trainer = cls(
+            model_name=config["base_model"],
+            max_len=config["max_len"],
+            dense_units=config["dense_units"],
+            dropout=config["dropout"],
+            device=device,
+        )
+        model = BertClassifier(encoder, config["dense_units"], config["dropout"])
+        state, _ = torch_utils.load_state_dict_h5(directory / WEIGHTS)
+        model.load_state_dict(state)
+        trainer.model = model.to(trainer.device).eval()
+        trainer.tokenizer = AutoTokenizer.from_pretrained(directory / TOKENIZER_DIR)
+        trainer.best_epoch = config.get("best_epoch")
+        return trainer
+
+    def library_versions(self) -> dict[str, str]:
+        return torch_utils.library_versions()
