@@ -7,6 +7,7 @@ stderr, never a traceback), 2 usage error (the same rules as train_models itself
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -191,6 +192,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except (BackendError, db.DatabaseUnavailable) as error:
         print(f"gregory-launch: error: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `gregory-launch status | head`: the reader left; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        return 130
 
 
 if __name__ == "__main__":

@@ -95,6 +95,8 @@ class KubernetesBackend(Backend):
 
     def submit(self, flags: TrainFlags, run_id: str) -> Submission:
         flags.validate()
+        if not self.settings.image:
+            raise BackendError("set GREGORY_JOB_IMAGE to the training image to submit Jobs")
         job = build_training_job(flags, run_id=run_id, settings=self.settings)
         try:
             created = self.batch.create_namespaced_job(self.namespace, job)

@@ -201,6 +201,8 @@ class LocalBackend(Backend):
                     pending += chunk
                     *lines, pending = pending.split(b"\n")
                     for line in lines:
+                        if stop.is_set():
+                            return
                         yield line.decode("utf-8", "replace").rstrip("\r")
                     continue
                 # At the end of the file: done unless the run may still write more.
@@ -221,6 +223,13 @@ class LocalBackend(Backend):
         run_dir = self._dir(name)
         (run_dir / "cancelled").touch()
         pid = json.loads((run_dir / "meta.json").read_text())["pid"]
+        # A supervisor that has just started may not handle SIGTERM yet (it would die and
+        # leave the job running): wait until it reports the job started.
+        deadline = time.monotonic() + 10
+        while not (run_dir / "child.pid").exists() and time.monotonic() < deadline:
+            if self.status(name).state.finished:
+                break
+            time.sleep(0.02)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)  # the supervisor forwards it to the job
 

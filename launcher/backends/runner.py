@@ -20,17 +20,27 @@ from pathlib import Path
 def main(argv: list[str]) -> int:
     run_dir = Path(argv[0])
     command = argv[argv.index("--") + 1 :]
+    child: subprocess.Popen[bytes] | None = None
+    pending: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        # The job handles SIGTERM itself (marks its running row failed), so pass it on.
+        if child is None:
+            pending.append(signum)
+        else:
+            child.send_signal(signum)
+
+    # Handlers first: a cancel may come right after the launcher started us.
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
     with open(run_dir / "log", "ab", buffering=0) as log:
         child = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
         )
-
-        def forward(signum: int, _frame: object) -> None:
-            # The job handles SIGTERM itself (marks its running row failed), so pass it on.
+        # Tells the launcher that signals now reach the job (see LocalBackend.cancel).
+        (run_dir / "child.pid").write_text(str(child.pid))
+        for signum in pending:
             child.send_signal(signum)
-
-        signal.signal(signal.SIGTERM, forward)
-        signal.signal(signal.SIGINT, forward)
         returncode = child.wait()
     result = {"returncode": returncode, "finished": datetime.now(UTC).isoformat()}
     partial = run_dir / "result.json.tmp"

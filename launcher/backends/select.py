@@ -48,10 +48,16 @@ def choose(explicit: str | None = None, env: Mapping[str, str] | None = None) ->
 
 
 def job_settings(env: Mapping[str, str] | None = None) -> JobSettings:
-    """Job settings from the environment (GREGORY_JOB_IMAGE, GREGORY_NAMESPACE, …)."""
-    from launcher.kube.job_builder import JobSettings
+    """Job settings from the environment (GREGORY_JOB_IMAGE, GREGORY_NAMESPACE, …).
 
+    Without an image the settings still serve status, logs and cancel; submit refuses.
+    """
+    from launcher.kube.job_builder import ENV_PREFIX, JobSettings
+
+    env = os.environ if env is None else env
     try:
+        if not env.get(ENV_PREFIX + "IMAGE"):
+            return JobSettings.from_env(env, image="")
         return JobSettings.from_env(env)
     except ValueError as error:
         raise BackendError(f"Kubernetes Job settings: {error}") from error

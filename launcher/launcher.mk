@@ -1,0 +1,22 @@
+# The launcher's targets; the Makefile includes this file (`include launcher/launcher.mk`).
+# Backend: GREGORY_BACKEND=local|kubernetes, else Kubernetes when a kubeconfig or in-cluster
+# config exists, else local. The values reach gregory-launch as shell variables, never pasted
+# into the command line, so a slug cannot smuggle shell syntax in.
+LAUNCH := $(VENV)/bin/gregory-launch
+
+.PHONY: train tui status
+
+train: export GREGORY_MAKE_TEAM = $(TEAM)
+train: export GREGORY_MAKE_SUBJECT = $(SUBJECT)
+train: export GREGORY_MAKE_ALGO = $(ALGO)
+train: setup var
+	@test -n "$$GREGORY_MAKE_TEAM" || { echo "usage: make train TEAM=<slug> [SUBJECT=<slug>] [ALGO=a,b]" >&2; exit 2; }
+	$(LAUNCH) submit --follow --team "$$GREGORY_MAKE_TEAM" \
+		$${GREGORY_MAKE_SUBJECT:+--subject "$$GREGORY_MAKE_SUBJECT"} \
+		$${GREGORY_MAKE_ALGO:+--algo "$$GREGORY_MAKE_ALGO"}
+
+tui: setup var
+	$(LAUNCH) tui
+
+status: setup
+	$(LAUNCH) status
