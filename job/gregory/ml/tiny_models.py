@@ -24,7 +24,32 @@ SEED = 69
 
 # Words of biomedical abstracts (multiple sclerosis research in particular) and common English;
 # they make the WordPiece vocabulary and the generated BPE corpus.
-WORDS = ["a", "about", "across", "activity", "acute", "adult", "adults", "after", "age", "aged", "against", "all", "also", "among", "an", "analysis", "and", "animal", "antibodies", "antibody", "any", "approach", "are", "area", "areas", "as", "assessed", "association", "associated", "at", "atrophy", "autoimmune", "axonal", "b", "barrier", "based", "baseline", "be", "been", "between", "blood", "both", "brain", "brains", "but", "by", "care", "case", "cases", "cause", "cell", "cells", "central", "cerebral", "changes", "child", "children", "chronic", "clinical", "cognitive", "cohort", "common", "compared", "comparison", "control", "controls", "cord", "cortex", "cortical", "could", "course", "cross", "data", "day", "days", "decreased", "demyelinating", "demyelination", "depression", "design", "diagnosed", "diagnosis", "differences", "disability", "disease", "diseases", "disorder", "disorders", "dna", "dose", "drug", "drugs", "during", "early", "edss", "effect", "effective", "effects", "efficacy", "endothelial", "enrolled", "evidence", "examined", "expression", "factor", "factors", "fatigue", "female", "findings", "first", "follow", "followed", "for", "found", "from", "function", "functional", "gene", "genetic", "given", "group", "groups", "had", "has", "have", "health", "healthy", "high", "higher", "however", "human", "identified", "imaging", "immune", "impact", "improved", "in", "including", "increase", "increased", "incidence", "individuals", "infection", "inflammation", "inflammatory", "interferon", "is", "it", "its", "known", "laboratory", "lesion", "lesions", "level", "levels", "life", "long", "low", "lower", "lymphocytes", "magnetic", "matter", "may", "measured", "mechanism", "mechanisms", "method", "methods", "mice", "microglia", "model", "models", "months", "more", "mortality", "most", "mouse", "mri", "ms", "multiple", "myelin", "natalizumab", "nerve", "nervous", "neurodegeneration", "neurological", "neurons", "new", "no", "non", "not", "novel", "number", "observed", "ocrelizumab", "of", "on", "one", "onset", "optic", "or", "other", "outcome", "outcomes", "over", "patient", "patients", "pathology", "people", "per", "performed", "period", "phase", "placebo", "population", "potential", "predict", "prevalence", "primary", "progression", "progressive", "protein", "proteins", "quality", "randomized", "rate", "rates", "reduced", "reduction", "regression", "related", "relapse", "relapses", "relapsing", "remitting", "reported", "research", "resonance", "response", "results", "review", "risk", "role", "sample", "samples", "sclerosis", "secondary", "serum", "severity", "showed", "significant", "significantly", "similar", "spinal", "stem", "studies", "study", "subjects", "such", "suggest", "support", "symptoms", "system", "t", "than", "that", "the", "their", "therapy", "these", "this", "those", "three", "through", "time", "tissue", "to", "total", "treated", "treatment", "treatments", "trial", "trials", "two", "type", "using", "vascular", "versus", "vitamin", "was", "we", "were", "which", "while", "white", "who", "with", "within", "women", "year", "years", "young", "zo1", "tet2", "5hmc"]
+_WORD_TEXT = """
+a about across activity acute adult adults after age aged against all also among an analysis and
+animal antibodies antibody any approach are area areas as assessed association associated at
+atrophy autoimmune axonal b barrier based baseline be been between blood both brain brains but by
+care case cases cause cell cells central cerebral changes child children chronic clinical cognitive
+cohort common compared comparison control controls cord cortex cortical could course cross data day
+days decreased demyelinating demyelination depression design diagnosed diagnosis differences
+disability disease diseases disorder disorders dna dose drug drugs during early edss effect
+effective effects efficacy endothelial enrolled evidence examined expression factor factors fatigue
+female findings first follow followed for found from function functional gene genetic given group
+groups had has have health healthy high higher however human identified imaging immune impact
+improved in including increase increased incidence individuals infection inflammation inflammatory
+interferon is it its known laboratory lesion lesions level levels life long low lower lymphocytes
+magnetic matter may measured mechanism mechanisms method methods mice microglia model models months
+more mortality most mouse mri ms multiple myelin natalizumab nerve nervous neurodegeneration
+neurological neurons new no non not novel number observed ocrelizumab of on one onset optic or
+other outcome outcomes over patient patients pathology people per performed period phase placebo
+population potential predict prevalence primary progression progressive protein proteins quality
+randomized rate rates reduced reduction regression related relapse relapses relapsing remitting
+reported research resonance response results review risk role sample samples sclerosis secondary
+serum severity showed significant significantly similar spinal stem studies study subjects such
+suggest support symptoms system t than that the their therapy these this those three through time
+tissue to total treated treatment treatments trial trials two type using vascular versus vitamin
+was we were which while white who with within women year years young zo1 tet2 5hmc
+"""
+WORDS = _WORD_TEXT.split()
 
 SPECIAL_BERT = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 CHARS = list("abcdefghijklmnopqrstuvwxyz0123456789")
@@ -167,6 +192,9 @@ def build_tiny_models(out: Path, *, force: bool = False) -> dict[str, Path]:
                 return paths
         except (OSError, ValueError):
             pass
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # no "Writing model shards" bars in test and demo output
     out.mkdir(parents=True, exist_ok=True)
     # Build beside the target and rename, so a killed build never leaves a half checkpoint.
     staging = Path(tempfile.mkdtemp(prefix=".tiny-", dir=out))

@@ -19,7 +19,7 @@ import torch
 
 
 def choose_device(preferred: str | None = None) -> torch.device:
-    """`GREGORY_DEVICE` (e.g. "cpu" to force CPU on a GPU host), else CUDA when present, else CPU."""
+    """`GREGORY_DEVICE` ("cpu" forces CPU on a GPU host), else CUDA when present, else CPU."""
     name = preferred or os.environ.get("GREGORY_DEVICE") or ""
     if name:
         return torch.device(name)

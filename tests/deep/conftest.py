@@ -1,0 +1,85 @@
+"""Deep-model tests: tiny BERT and BART built once per session, settings pointed at them.
+
+Nothing reaches a model hub. `GREGORY_TINY_MODELS_DIR` (the Makefile exports var/tiny-models)
+lets repeated runs reuse one build; otherwise the build goes to a session temp dir.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gregory.ml.splits import DatasetSplits, TextSplit, stratified_split
+
+from tests.conftest import SHARED_DATA
+
+SAMPLE_CSV = SHARED_DATA / "ms_relevance_sample.csv"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_torch_thread() -> None:
+    # On the 2-core CI box, intra-op threads cost more than they give for tiny models (~4x slower
+    # LSTM epochs measured); one thread also keeps timings steady next to other test processes.
+    import torch
+
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    from gregory.ml.tiny_models import build_tiny_models
+
+    configured = os.environ.get("GREGORY_TINY_MODELS_DIR")
+    out = Path(configured) if configured else tmp_path_factory.mktemp("tiny-models")
+    return build_tiny_models(out)
+
+
+@pytest.fixture(autouse=True)
+def _no_summariser_model(settings, monkeypatch, tiny_models: dict[str, Path]) -> None:
+    """Overrides the root conftest's fixture of this name: deep tests summarise with tiny BART."""
+    values = {
+        "GREGORY_SUMMARISER": "bart",
+        "GREGORY_SUMMARISER_MODEL": str(tiny_models["bart"]),
+        "GREGORY_BERT_MODEL": str(tiny_models["bert"]),
+    }
+    for name, value in values.items():
+        setattr(settings, name, value)
+        monkeypatch.setenv(name, value)
+
+
+def load_sample() -> tuple[list[str], np.ndarray, list[int]]:
+    with SAMPLE_CSV.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    texts = [row["text_processed"] for row in rows]
+    labels = np.array([int(row["relevant"]) for row in rows], dtype=np.int8)
+    # article_id repeats in the sample: the row number identifies a row.
+    return texts, labels, list(range(len(rows)))
+
+
+@pytest.fixture(scope="session")
+def sample_splits() -> DatasetSplits:
+    """The whole real sample, split as the job splits it."""
+    texts, labels, ids = load_sample()
+    return stratified_split(texts, labels, ids)
+
+
+def shorten(split: TextSplit, n: int, words: int) -> TextSplit:
+    """The first n rows, each cut to its first `words` words: fast, still real text and labels."""
+    return TextSplit(
+        texts=[" ".join(t.split()[:words]) for t in split.texts[:n]],
+        labels=split.labels[:n].copy(),
+        article_ids=list(split.article_ids[:n]),
+    )
+
+
+@pytest.fixture(scope="session")
+def small_splits(sample_splits: DatasetSplits) -> DatasetSplits:
+    """A small, quick slice of the real sample: 60/20/20 rows of at most 40 words."""
+    return DatasetSplits(
+        train=shorten(sample_splits.train, 60, 40),
+        val=shorten(sample_splits.val, 20, 40),
+        test=shorten(sample_splits.test, 20, 40),
+    )
