@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import TextIO
 
 from gregory.flags import EXIT_USAGE, FlagError, TrainFlags, add_arguments
@@ -18,6 +20,9 @@ from launcher import db
 from launcher.backends.base import Backend, BackendError, RunState
 from launcher.backends.select import CHOICES, choose, make_backend
 from launcher.engine import Engine, Overview, command_preview
+
+# Part of Job names (DNS-1123) and of local run directories.
+RUN_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$")
 
 
 class LauncherError(Exception):
@@ -50,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(submit)  # the very definition train_models uses: same flags, same parsing
     submit.add_argument(
         "--dry-run", action="store_true", help="validate and show the plan, submit nothing"
+    )
+    submit.add_argument(
+        "--run-id",
+        metavar="ID",
+        help="name the runs with this id instead of a fresh one, so submitting again is "
+        "'already submitted'; {date} becomes the UTC date (the CronJob: nightly-{date})",
     )
     submit.add_argument(
         "--follow",
@@ -86,7 +97,7 @@ def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
         for item in planned:
             print(f"would submit: {command_preview(item)}", file=out)
         return 0
-    submissions = engine.submit(planned)
+    submissions = engine.submit(planned, run_id_from(options.run_id))
     for submission in submissions:
         run = submission.run
         verb = "already submitted" if submission.already_existed else "submitted"
@@ -103,6 +114,17 @@ def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
         print(f"--- {name}: {final.state} ({final.detail})", file=out)
         failed |= final.state is not RunState.SUCCEEDED
     return 1 if failed else 0
+
+
+def run_id_from(template: str | None) -> str | None:
+    if template is None:
+        return None
+    run_id = template.replace("{date}", datetime.now(UTC).strftime("%Y%m%d"))
+    if not RUN_ID_RE.match(run_id):
+        raise LauncherError(
+            f"--run-id {run_id!r} must be 1-24 lower-case letters, digits and '-'", EXIT_USAGE
+        )
+    return run_id
 
 
 def wait_finished(backend: Backend, name: str):

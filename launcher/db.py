@@ -61,8 +61,11 @@ def _database(func: Callable[P, T]) -> Callable[P, T]:
             return func(*args, **kwargs)
         except (DatabaseError, ImproperlyConfigured) as error:
             where = connection.settings_dict.get("NAME") or "?"
+            text = _one_line(error)
+            if "no such table" in text or ("relation" in text and "does not exist" in text):
+                text += " (run: python job/manage.py migrate)"
             raise DatabaseUnavailable(
-                f"database unavailable ({connection.vendor} {where}): {_one_line(error)}"
+                f"database unavailable ({connection.vendor} {where}): {text}"
             ) from error
         finally:
             # Inside a transaction (a test's) the connection is not ours to close.

@@ -191,8 +191,20 @@ def test_submit_all_teams_fans_out_one_job_per_subject_through_the_cli(kube, kub
         ]
     assert text.count("submitted gregory-") == 3
 
-    # The same command again in the same minute would reuse the names only with the same run id;
-    # status lists what the cluster has.
     out = StringIO()
     assert main(["status"], out=out) == 0
     assert out.getvalue().count("running") == 3
+
+
+def test_a_nightly_run_id_makes_a_second_fan_out_already_submitted(kube, kubeconfig, db):
+    from launcher.cli import main
+
+    make_scope("demo", "ms-research")
+    argv = ["submit", "--all-teams", "--run-id", "nightly-{date}"]
+    first, second = StringIO(), StringIO()
+    assert main(argv, out=first) == 0
+    assert main(argv, out=second) == 0
+    (name,) = [job["metadata"]["name"] for job in kube.jobs.values()]
+    assert name.startswith("gregory-demo-ms-research-") and "-nightly-20" in name
+    assert f"\nsubmitted {name} " in first.getvalue()
+    assert f"\nalready submitted {name} " in second.getvalue()
