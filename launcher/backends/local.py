@@ -203,7 +203,7 @@ class LocalBackend(Backend):
                     for line in lines:
                         if stop.is_set():
                             return
-                        yield line.decode("utf-8", "replace").rstrip("\r")
+                        yield _last_redraw(line.decode("utf-8", "replace"))
                     continue
                 # At the end of the file: done unless the run may still write more.
                 if not follow or self.status(name).state.finished:
@@ -243,6 +243,11 @@ class LocalBackend(Backend):
             if deadline is not None and time.monotonic() > deadline:
                 raise BackendError(f"run {name} still {run.state} after {timeout}s")
             time.sleep(POLL_SECONDS)
+
+
+def _last_redraw(line: str) -> str:
+    """A progress bar redraws itself with carriage returns; keep only what it shows last."""
+    return line.rstrip("\r").rsplit("\r", 1)[-1]
 
 
 def _describe_exit(code: int) -> str:
