@@ -10,15 +10,18 @@ import traceback
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from gregory.flags import EXIT_RUN_FAILED, EXIT_USAGE, FlagError, TrainFlags, add_arguments
-from gregory.ml.pipeline import SubjectData, train_algorithm
 from gregory.ml.publishing import algorithm_dir, reserve, version_exists
 from gregory.models import PredictionRunLog, Subject
+
+if TYPE_CHECKING:
+    from gregory.ml.pipeline import SubjectData
 from gregory.scope import ScopeError, resolve_scope
 
 SUMMARY_METRICS = ("val_f1", "test_accuracy", "test_f1", "test_roc_auc", "test_pr_auc")
@@ -101,6 +104,9 @@ class Command(BaseCommand):
                             f"version {flags.version} already exists in {algo_dir}",
                             returncode=EXIT_USAGE,
                         )
+        # Imported after validation: a usage error should not pay for numpy/scipy/sklearn.
+        from gregory.ml.pipeline import SubjectData
+
         self.flags = flags
         self.triggered_by = os.environ.get("GREGORY_TRIGGERED_BY") or "train_models"
         outcomes: list[Outcome] = []
@@ -150,6 +156,8 @@ class Command(BaseCommand):
             log.model_version = reservation.version
             log.save(update_fields=["model_version"])
             self._say(1, f"Started {label} (version {reservation.version})")
+            from gregory.ml.pipeline import train_algorithm
+
             result = train_algorithm(
                 algorithm, data, reservation, self.flags, progress=self.flags.verbose >= 1
             )
