@@ -35,3 +35,32 @@ def test_manual_version_is_never_reused(tmp_path):
     with pytest.raises(VersionTakenError, match="being written"):
         reserve(tmp_path, version="v2")
     pending.discard()
+
+
+def test_staging_left_by_a_killed_run_is_swept(tmp_path):
+    import json
+    import socket
+    import subprocess
+    import time
+
+    from gregory.ml import publishing
+
+    exited = subprocess.Popen(["true"])
+    exited.wait()
+    now = time.time()
+    owners = {
+        "killed-here": {"host": socket.gethostname(), "pid": exited.pid, "started": now},
+        "other-pod": {"host": "another-pod", "pid": 1, "started": now},
+        "ancient": {"host": "another-pod", "pid": 1, "started": now - 3 * 24 * 3600},
+    }
+    for name, owner in owners.items():
+        staging = tmp_path / f"{publishing.STAGING_PREFIX}{name}"
+        staging.mkdir()
+        (staging / publishing.OWNER_FILE).write_text(json.dumps(owner))
+    live = reserve(tmp_path, day=DAY)  # sweeps first; its own owner is this live process
+    removed = sorted(p.name for p in publishing.sweep_stale_staging(tmp_path))
+    assert removed == []  # the reservation above already swept the dead ones
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == [live.staging.name, f"{publishing.STAGING_PREFIX}other-pod"]
+    assert live.version == "20261121"
+    assert not (live.publish() / publishing.OWNER_FILE).exists()

@@ -8,13 +8,20 @@ racing for the same name get different versions. Readers skip dot entries.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
+import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 STAGING_PREFIX = ".staging-"
+OWNER_FILE = ".owner.json"
+# A staging dir this old belongs to a run that was killed (OOM, node loss): the Job deadline is
+# far shorter, so nothing still writes there.
+STALE_STAGING_SECONDS = 2 * 24 * 3600
 
 
 class VersionTakenError(FileExistsError):
@@ -54,6 +61,7 @@ class Reservation:
 
     def publish(self) -> Path:
         """Move the finished staging directory into place; one rename, so all or nothing."""
+        (self.staging / OWNER_FILE).unlink(missing_ok=True)
         _fsync_tree(self.staging)
         os.rename(self.staging, self.final)
         _fsync_dir(self.algo_dir)
@@ -63,9 +71,44 @@ class Reservation:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
+def _owner_is_gone(staging: Path, now: float) -> bool:
+    try:
+        owner = json.loads((staging / OWNER_FILE).read_text())
+        started = float(owner["started"])
+    except (OSError, ValueError, KeyError, TypeError):
+        # Unreadable: a run killed between mkdir and writing its owner; judge by the dir's age.
+        started = staging.stat().st_mtime
+        owner = {}
+    if now - started > STALE_STAGING_SECONDS:
+        return True
+    if owner.get("host") != socket.gethostname():
+        return False
+    try:
+        os.kill(int(owner["pid"]), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, KeyError, ValueError):
+        return False
+    return False
+
+
+def sweep_stale_staging(algo_dir: Path) -> list[Path]:
+    """Remove staging dirs left by killed runs (SIGKILL and OOM give no chance to clean up)."""
+    removed, now = [], time.time()
+    for staging in algo_dir.glob(f"{STAGING_PREFIX}*"):
+        try:
+            if staging.is_dir() and _owner_is_gone(staging, now):
+                shutil.rmtree(staging, ignore_errors=True)
+                removed.append(staging)
+        except FileNotFoundError:
+            continue  # its run published or discarded it meanwhile
+    return removed
+
+
 def reserve(algo_dir: Path, version: str | None = None, day: dt.date | None = None) -> Reservation:
     """Claim `version` (or the next free automatic name for `day`) by creating its staging dir."""
     algo_dir.mkdir(parents=True, exist_ok=True)
+    sweep_stale_staging(algo_dir)
     candidates = [version] if version else version_candidates(day or dt.date.today())
     for candidate in candidates:
         reservation = Reservation(algo_dir, candidate)
@@ -83,6 +126,8 @@ def reserve(algo_dir: Path, version: str | None = None, day: dt.date | None = No
             if version:
                 raise VersionTakenError(f"version {version} already exists in {algo_dir}")
             continue
+        owner = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+        (reservation.staging / OWNER_FILE).write_text(json.dumps(owner))
         return reservation
     raise AssertionError("unreachable: version candidates never run out")
 
