@@ -43,7 +43,11 @@ start() {
 
 stop() {
   if [[ -f $PIDFILE ]]; then
-    kill "$(cat "$PIDFILE")" 2>/dev/null || true
+    local pid
+    pid=$(cat "$PIDFILE")
+    kill "$pid" 2>/dev/null || true
+    # dockerd stops its containers and containerd first; wait so a restart finds the root free.
+    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
     rm -f "$PIDFILE"
   fi
 }
