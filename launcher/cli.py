@@ -17,7 +17,7 @@ from typing import TextIO
 from gregory.flags import EXIT_USAGE, FlagError, TrainFlags, add_arguments
 
 from launcher import db
-from launcher.backends.base import Backend, BackendError, RunState
+from launcher.backends.base import Backend, BackendError, RunState, Submission
 from launcher.backends.select import CHOICES, choose, make_backend
 from launcher.engine import Engine, Overview, command_preview
 
@@ -97,12 +97,14 @@ def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
         for item in planned:
             print(f"would submit: {command_preview(item)}", file=out)
         return 0
-    submissions = engine.submit(planned, run_id_from(options.run_id))
-    for submission in submissions:
+
+    def report(submission: Submission) -> None:
         run = submission.run
         verb = "already submitted" if submission.already_existed else "submitted"
         scope = f"{run.team}/{run.subject or '*'}"
-        print(f"{verb} {run.name} ({scope}, {run.state})", file=out)
+        print(f"{verb} {run.name} ({scope}, {run.state})", file=out, flush=True)
+
+    submissions = engine.submit(planned, run_id_from(options.run_id), report)
     if not options.follow:
         return 0
     failed = False

@@ -160,7 +160,7 @@ def plan(flags: TrainFlags, known: list[TeamChoice], *, split_subjects: bool) ->
 
 
 @_database
-def run_rows(triggered_by: Iterable[str] | None = None, limit: int = 200) -> list[RunRow]:
+def run_rows(triggered_by: Iterable[str] | None = None, limit: int = 2000) -> list[RunRow]:
     """PredictionRunLog training rows, newest first; only those of the given runs if named."""
     from gregory.models import PredictionRunLog
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gregory.flags import TrainFlags
@@ -63,22 +64,36 @@ class Engine:
             split_subjects=self.backend.split_subjects,
         )
 
-    def submit(self, planned: list[TrainFlags], run_id: str | None = None) -> list[Submission]:
-        """Submit already planned flag sets; they share one run id (one fan-out, one id)."""
+    def submit(
+        self,
+        planned: list[TrainFlags],
+        run_id: str | None = None,
+        report: Callable[[Submission], None] | None = None,
+    ) -> list[Submission]:
+        """Submit planned flag sets under one run id (one fan-out, one id).
+
+        `report` hears of each submission as it happens, so a fan-out that fails half way
+        still tells what it did submit.
+        """
         run_id = run_id or new_run_id()
-        return [self.backend.submit(flags, run_id) for flags in planned]
+        done: list[Submission] = []
+        for flags in planned:
+            done.append(self.backend.submit(flags, run_id))
+            if report is not None:
+                report(done[-1])
+        return done
 
     def overview(self, *, other_rows: int = 20) -> Overview:
         runs = self.backend.list_runs()
-        rows = db.run_rows(limit=500)
-        by_run: dict[str, list[db.RunRow]] = {}
-        others: list[RowView] = []
         names = {run.name: run for run in runs}
-        for row in rows:
-            if row.triggered_by in names:
-                by_run.setdefault(row.triggered_by, []).append(row)
-            elif len(others) < other_rows:
-                others.append(RowView(row, row_outcome(row, None)))
+        by_run: dict[str, list[db.RunRow]] = {}
+        for row in db.run_rows(triggered_by=names) if names else []:
+            by_run.setdefault(row.triggered_by or "", []).append(row)
+        others = [
+            RowView(row, row_outcome(row, None))
+            for row in db.run_rows(limit=other_rows + len(by_run) * 10)
+            if row.triggered_by not in names
+        ][:other_rows]
         views = tuple(
             RunView(
                 run, tuple(RowView(row, row_outcome(row, run)) for row in by_run.get(run.name, []))
