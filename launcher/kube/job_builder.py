@@ -17,6 +17,7 @@ import os
 import re
 import secrets
 import time
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +99,7 @@ class JobSettings:
         win over the environment. Raises ValueError on a malformed value.
         """
         environ = os.environ if environ is None else environ
+        hints = typing.get_type_hints(cls)
         values: dict[str, Any] = {}
         for item in dataclasses.fields(cls):
             raw = environ.get(ENV_PREFIX + item.name.upper())
@@ -105,51 +107,37 @@ class JobSettings:
                 raw = environ.get("GREGORY_NAMESPACE", raw)
             if raw is None:
                 continue
-            values[item.name] = _coerce(item.name, raw, cls._field_kind(item.name))
+            values[item.name] = _coerce(item.name, raw, hints[item.name])
         values.update(overrides)
         if "image" not in values:
             raise ValueError(f"{ENV_PREFIX}IMAGE is not set")
         return cls(**values)
 
-    @staticmethod
-    def _field_kind(name: str) -> str:
-        if name == "gpu":
-            return "bool"
-        if name in ("gpu_node_selector", "gpu_tolerations"):
-            return "json"
-        if name in (
-            "gpu_count",
-            "active_deadline_seconds",
-            "backoff_limit",
-            "ttl_seconds_after_finished",
-            "run_as_user",
-        ):
-            return "int"
-        return "str"
 
-
-def _coerce(name: str, raw: str, kind: str) -> Any:
-    if kind == "bool":
+def _coerce(name: str, raw: str, kind: Any) -> Any:
+    """An environment string as the field's type: bool, int, or JSON for mappings and lists."""
+    if kind is bool:
         lowered = raw.strip().lower()
         if lowered in ("1", "true", "yes", "on"):
             return True
         if lowered in ("0", "false", "no", "off", ""):
             return False
         raise ValueError(f"{ENV_PREFIX}{name.upper()}={raw!r} is not a boolean")
-    if kind == "int":
+    if kind is int:
         return int(raw)
-    if kind == "json":
-        empty = not raw.strip()
-        if name == "gpu_node_selector":
-            value = {} if empty else json.loads(raw)
-            if not isinstance(value, dict):
-                raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a JSON object")
-            return {str(k): str(v) for k, v in value.items()}
-        value = [] if empty else json.loads(raw)
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a JSON list of objects")
-        return tuple(value)
-    return raw
+    if kind is str:
+        return raw
+    # Mapping[str, str] or tuple[Mapping, ...]: JSON; an empty string means none.
+    empty = not raw.strip()
+    if typing.get_origin(kind) is Mapping:
+        value = {} if empty else json.loads(raw)
+        if not isinstance(value, dict):
+            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a JSON object")
+        return {str(k): str(v) for k, v in value.items()}
+    value = [] if empty else json.loads(raw)
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a JSON list of objects")
+    return tuple(value)
 
 
 def _short_hash(text: str, length: int = 6) -> str:
