@@ -229,3 +229,39 @@ async def test_an_unreachable_database_is_a_message_in_the_form(
             await settle(app, pilot)
             status = str(app.screen.query_one("#runs-status").render())
             assert status.startswith("refresh failed: database unavailable")
+
+
+async def test_the_same_screens_drive_the_kubernetes_backend(teams, kube, kube_backend) -> None:
+    app = LauncherApp(Engine(kube_backend, "test"), refresh_seconds=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await choose_lgbm_for(app.screen, pilot, None)
+        await pilot.pause()
+        # Kubernetes runs one Job per subject: the preview says so before anything is sent.
+        assert app.screen.query_one(CommandPreview).commands == [
+            "manage.py train_models --team demo --subject ms-imaging --algo lgbm_tfidf",
+            "manage.py train_models --team demo --subject ms-research --algo lgbm_tfidf",
+        ]
+        await pilot.press("ctrl+s", "y")
+        await settle(app, pilot)
+        assert len(kube.jobs) == 2
+        runs = app.screen
+        assert isinstance(runs, RunsScreen)
+        await settle(app, pilot)
+        name = runs.query_one(RunsTable).highlighted_name()
+        assert name in {job["metadata"]["name"] for job in kube.jobs.values()}
+
+        await pilot.press("l")
+        log = app.screen
+        assert isinstance(log, LogScreen)
+        await until(pilot, lambda: log.log_view.line_count >= 1)
+        assert log.log_view.lines[0].startswith("[launcher] waiting for pod")
+        kube.start_container(name)
+        kube.log(name, "Started lgbm_tfidf")
+        await until(pilot, lambda: "Started lgbm_tfidf" in log.log_view.lines)
+        await pilot.press("escape")
+        assert log.stream is not None and log.stream.stop_event.is_set()
+
+        await pilot.press("c", "y")
+        await settle(app, pilot)
+        assert kube.deletions == [("Job", name, "Foreground")]
