@@ -38,7 +38,7 @@ from launcher.backends.base import (
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_ROOT = REPO / "var" / "launcher"
-RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$")
+RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")  # a directory name
 POLL_SECONDS = 0.2
 
 

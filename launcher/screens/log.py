@@ -26,6 +26,7 @@ class LogScreen(Screen[None]):
         self.run_name = run_name
         self.stream: LogStream | None = None
         self.ended: str | None = None
+        self.closed = False
 
     @property
     def engine(self) -> Engine:
@@ -44,6 +45,7 @@ class LogScreen(Screen[None]):
 
     def on_unmount(self) -> None:
         # Ends the worker's loop; a log stream otherwise follows a running job forever.
+        self.closed = True
         if self.stream is not None:
             self.stream.stop()
 
@@ -62,6 +64,8 @@ class LogScreen(Screen[None]):
     def follow(self) -> None:
         try:
             self.stream = self.engine.backend.stream_logs(self.run_name, follow=True)
+            if self.closed:  # the screen went away while the stream was being opened
+                self.stream.stop()
             for line in self.stream:
                 self.post_message(LogLines([line]))
             stopped = self.stream.stop_event.is_set()
