@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gregory.ml.splits import DatasetSplits, TextSplit, stratified_split
 
+from gregory.ml.splits import DatasetSplits, TextSplit, stratified_split
 from tests.conftest import SHARED_DATA
 
 SAMPLE_CSV = SHARED_DATA / "ms_relevance_sample.csv"

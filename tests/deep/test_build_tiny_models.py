@@ -5,6 +5,7 @@ from __future__ import annotations
 from io import StringIO
 
 from django.core.management import call_command
+
 from gregory.ml.tiny_models import WORDS, build_tiny_models
 
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pytest
+
 from gregory.ml.pseudo_label import CSV_COLUMNS, add_pseudo_labels, open_new_csv
 from gregory.ml.splits import DatasetSplits, TextSplit
-
 from tests.deep.conftest import shorten
 
 # A tiny random BERT at the spec's lr 2e-5 stays near 0.5 for every text; at 1e-3 it separates

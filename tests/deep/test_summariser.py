@@ -6,8 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from gregory.ml import summariser
 
+from gregory.ml import summariser
 from tests.deep.conftest import load_sample
 
 

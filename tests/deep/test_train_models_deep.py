@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+
 from gregory.ml.trainers import trainer_class
 from gregory.models import Articles, ArticleSubjectRelevance, PredictionRunLog, Subject, Team
-
 from tests.deep.conftest import load_sample
 
 TODAY = timezone.now().strftime("%Y%m%d")

@@ -8,6 +8,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+
 from gregory.ml.metrics import METRIC_NAMES
 from gregory.ml.splits import DatasetSplits
 from gregory.ml.trainers import get_trainer, trainer_class

@@ -3,6 +3,8 @@
 Hyper-parameters as GregoryAI's Keras model had them: embedding 128, 64 units per direction,
 dropout 0.3, vocabulary 10,000 words, sequences truncated to 100 tokens, 10 epochs, seed 69.
 The epoch with the lowest validation loss is restored before evaluation and saving.
+It runs on CUDA when present (cuDNN LSTM) but in fp32: the model is small enough that bf16 would
+gain nothing, and cuDNN's packed-sequence RNN kernels do not take bf16 on every GPU generation.
 
 Artifacts: `tokenizer.json` (Hugging Face `tokenizers`, WordLevel, truncation to 100 stored in
 it) and `lstm_weights.h5` (state dict via h5py, hyper-parameters as a JSON attribute).
@@ -141,9 +143,8 @@ class LstmTrainer(Trainer):
             total = 0.0
             order = torch.randperm(len(train_x), generator=generator).tolist()
             for idx, ids, lengths in self._batches(train_x, order):
-                with torch_utils.autocast(self.device):
-                    logits = self.model(ids, lengths)
-                loss = loss_fn(logits.float(), train_y[idx].to(self.device))
+                logits = self.model(ids, lengths)
+                loss = loss_fn(logits, train_y[idx].to(self.device))
                 optimiser.zero_grad(set_to_none=True)
                 (loss / len(idx)).backward()
                 optimiser.step()
@@ -167,8 +168,7 @@ class LstmTrainer(Trainer):
         out = torch.empty(len(encoded), 2)
         with torch_utils.eval_mode(self.model):
             for idx, ids, lengths in self._batches(encoded, range(len(encoded))):
-                with torch_utils.autocast(self.device):
-                    out[idx] = self.model(ids, lengths).float().cpu()
+                out[idx] = self.model(ids, lengths).cpu()
         return out
 
     def _loss(self, encoded: list[torch.Tensor], labels: torch.Tensor, loss_fn: nn.Module) -> float:
