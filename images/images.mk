@@ -21,8 +21,8 @@ CPU_TORCH_INDEX_URL ?=
 # index, e.g. a CPU torch wheel kept locally. Python tag must match the base (3.11 on bookworm).
 IMAGE_WHEELS ?= $(wildcard /opt/wheels/torch-*+cpu-cp311-*.whl)
 # CA bundle pip trusts inside the build stages only (hosts behind a TLS-inspecting proxy);
-# defaults to the one pip uses on this host. Never copied into a runtime stage.
-IMAGE_CA_BUNDLE ?= $(PIP_CERT)
+# defaults to the one pip uses on this host, else the system bundle. Never in a runtime stage.
+IMAGE_CA_BUNDLE ?= $(or $(PIP_CERT),$(wildcard /etc/ssl/certs/ca-certificates.crt))
 # pip inside the build reaches the package index through the host's network.
 DOCKER_BUILD_FLAGS ?= --network host
 
