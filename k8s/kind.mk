@@ -16,9 +16,9 @@ KIND_DATABASE_URL := sqlite:///$(KIND_MODELS_DIR)/kind.sqlite3
 $(KUBECTL):
 	$(PY) tools/fetch_kubectl.py --dest $@
 
+# Pods run as uid 10001 and a hostPath volume gets no fsGroup: the models directory is opened up.
 kind-up: setup $(KUBECTL) image-cpu image-launcher
 	mkdir -p $(KIND_MODELS_DIR)
-	# Pods run as uid 10001; a hostPath volume gets no fsGroup, so open the directory up.
 	chmod 0777 $(KIND_MODELS_DIR)
 	sed "s|@MODELS_DIR@|$(KIND_MODELS_DIR)|" k8s/kind/cluster.yaml > $(KIND_DIR)/cluster.yaml
 	$(KIND) get clusters 2>/dev/null | grep -qx $(KIND_CLUSTER) || \
