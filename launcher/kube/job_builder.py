@@ -22,8 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gregory.flags import EXIT_USAGE, TrainFlags
 from kubernetes import client
+
+from gregory.flags import EXIT_USAGE, TrainFlags
 
 # Label keys the launcher selects on. Values of team/subject are sanitised to label syntax; the
 # exact slugs are kept in annotations under the same keys.

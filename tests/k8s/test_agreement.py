@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from gregory.flags import TrainFlags
 from kubernetes.client import ApiClient
 
+from gregory.flags import TrainFlags
 from launcher.kube.job_builder import (
     COMPONENT_TRAINING,
     LABEL_APP,

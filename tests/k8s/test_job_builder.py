@@ -7,9 +7,9 @@ import time
 
 import kubernetes_validate
 import pytest
-from gregory.flags import EXIT_USAGE, FlagError, TrainFlags
 from kubernetes.client import ApiClient
 
+from gregory.flags import EXIT_USAGE, FlagError, TrainFlags
 from launcher.kube.job_builder import (
     LABEL_APP,
     LABEL_RUN_ID,

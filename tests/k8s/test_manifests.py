@@ -9,8 +9,8 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
-from gregory.flags import EXIT_USAGE
 
+from gregory.flags import EXIT_USAGE
 from launcher.kube.job_builder import CONTAINER_NAME, JobSettings
 from tests.k8s.conftest import KUBERNETES_VERSION, OVERLAYS, find, pod_specs
 
