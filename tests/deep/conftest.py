@@ -18,6 +18,10 @@ from tests.conftest import SHARED_DATA
 
 SAMPLE_CSV = SHARED_DATA / "ms_relevance_sample.csv"
 
+# Set before anything imports huggingface_hub (it reads this once): a test that names a model
+# which is not on disk fails at once instead of trying the hub.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _one_torch_thread() -> None:
