@@ -53,6 +53,7 @@ def run(*argv: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
+@pytest.mark.postgres
 def test_all_three_algorithms_with_pseudo_labels(subject, models_dir, capsys):
     from gregory.flags import TrainFlags
     from gregory.ml.pipeline import SubjectData
