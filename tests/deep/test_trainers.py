@@ -159,3 +159,20 @@ def test_empty_texts_predict(trained):
         trainer, _, _ = trained[algorithm]
         assert trainer.predict_proba(["", "multiple sclerosis"]).shape == (2,)
         assert trainer.predict_proba([]).shape == (0,)
+
+
+def test_loading_a_pretraining_checkpoint_is_quiet_unless_verbose(tmp_path, tiny_models, capfd):
+    """Hub BERTs ship an MLM head the classifier drops; its load report waits for verbosity 1."""
+    from transformers import BertConfig, BertForMaskedLM
+
+    from gregory.ml.trainers.pubmed_bert import PubMedBertTrainer
+
+    config = BertConfig.from_pretrained(tiny_models["bert"])
+    BertForMaskedLM(config).save_pretrained(tmp_path / "mlm")
+    for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json"):
+        (tmp_path / "mlm" / name).write_bytes((tiny_models["bert"] / name).read_bytes())
+    capfd.readouterr()
+    PubMedBertTrainer(model_name=str(tmp_path / "mlm"))._build()
+    assert capfd.readouterr().err == ""
+    PubMedBertTrainer(model_name=str(tmp_path / "mlm"), progress=True)._build()
+    assert "UNEXPECTED" in capfd.readouterr().err

@@ -57,28 +57,29 @@ _LOADED: dict[str, LoadedSummariser] = {}
 _LOAD_LOCK = threading.Lock()
 
 
-def load_summariser(model_name: str | None = None) -> LoadedSummariser:
+def load_summariser(model_name: str | None = None, *, quiet: bool = True) -> LoadedSummariser:
     """The model and tokenizer for `model_name`, loaded once per process and kept."""
     name = model_name or summariser_model_name()
     with _LOAD_LOCK:
         if name not in _LOADED:
-            _LOADED[name] = _load(name)
+            _LOADED[name] = _load(name, quiet)
         return _LOADED[name]
 
 
-def _load(name: str) -> LoadedSummariser:
+def _load(name: str, quiet: bool) -> LoadedSummariser:
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from gregory.ml.torch_utils import choose_device, half_dtype
+    from gregory.ml.torch_utils import choose_device, half_dtype, quiet_transformers
 
     # transformers' own "Loading weights" bars would break verbosity 0; ours are the batch bars.
     hf_logging.disable_progress_bar()
     device = choose_device()
     # bf16 (or fp16 on older GPUs) halves memory and roughly doubles generate() throughput on CUDA.
     dtype = half_dtype(device)
-    model = AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype).to(device).eval()
-    tokenizer = AutoTokenizer.from_pretrained(name)
+    with quiet_transformers(quiet):
+        model = AutoModelForSeq2SeqLM.from_pretrained(name, dtype=dtype).to(device).eval()
+        tokenizer = AutoTokenizer.from_pretrained(name)
     max_input = min(
         getattr(model.config, "max_position_embeddings", 1024) or 1024,
         tokenizer.model_max_length or 1024,
@@ -113,7 +114,7 @@ def summarise_bulk(
     import torch
     from tqdm.auto import tqdm
 
-    loaded = load_summariser(model_name)
+    loaded = load_summariser(model_name, quiet=not progress)
     tokenizer = loaded.tokenizer
     # Tokenise once: the lengths order the batches and the ids are padded per batch below.
     encoded = tokenizer(

@@ -71,6 +71,23 @@ def eval_mode(model: torch.nn.Module) -> Iterator[torch.nn.Module]:
         model.train(was_training)
 
 
+@contextlib.contextmanager
+def quiet_transformers(quiet: bool = True) -> Iterator[None]:
+    """Hold back transformers' warnings (e.g. the load report of a checkpoint's unused MLM head)
+    for the block: verbosity 0 of the job prints nothing."""
+    from transformers.utils import logging as hf_logging
+
+    if not quiet:
+        yield
+        return
+    previous = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(previous)
+
+
 def cpu_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     """A detached fp32 CPU copy of the model's weights (used to keep the best epoch)."""
     return {

@@ -102,9 +102,10 @@ class PubMedBertTrainer(Trainer):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
-        # fp32 master weights; bf16 comes from autocast on CUDA.
-        encoder = AutoModel.from_pretrained(self.model_name, dtype=torch.float32)
+        with torch_utils.quiet_transformers(not self.progress):
+            self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
+            # fp32 master weights; bf16 comes from autocast on CUDA.
+            encoder = AutoModel.from_pretrained(self.model_name, dtype=torch.float32)
         self.model = BertClassifier(encoder, self.dense_units, self.dropout).to(self.device)
 
     def _encode(self, texts: Sequence[str]) -> list[dict[str, list[int]]]:
