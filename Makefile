@@ -10,7 +10,7 @@ MANAGE := $(PY) job/manage.py
 TEAM ?=
 SUBJECT ?=
 ALGO ?=
-export GREGORY_TINY_MODELS_DIR ?= var/tiny-models
+export GREGORY_TINY_MODELS_DIR ?= $(CURDIR)/var/tiny-models
 
 .PHONY: setup demo test lint bench clean
 
@@ -26,11 +26,15 @@ $(VENV)/.installed: pyproject.toml
 var:
 	mkdir -p var/models
 
+# Offline: tiny BERT and BART checkpoints built here stand in for the hub models.
 demo: setup var
 	$(MANAGE) migrate --verbosity 0
+	$(MANAGE) build_tiny_models --out $(GREGORY_TINY_MODELS_DIR)
 	$(MANAGE) demo_data --out var/demo_articles.csv
 	$(MANAGE) import_articles --create --team demo --subject ms-research var/demo_articles.csv
-	$(MANAGE) train_models --team demo --algo lgbm_tfidf --verbose 3
+	HF_HUB_OFFLINE=1 GREGORY_BERT_MODEL=$(GREGORY_TINY_MODELS_DIR)/bert \
+	GREGORY_SUMMARISER_MODEL=$(GREGORY_TINY_MODELS_DIR)/bart \
+	  $(MANAGE) train_models --team demo --verbose 3
 
 # Everything on SQLite, then the tests marked `postgres` against a PostgreSQL server the
 # session starts itself (initdb/pg_ctl; see tests/pg_server.py).

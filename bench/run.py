@@ -41,6 +41,7 @@ def bench_assembly() -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.utils import timezone
+
     from gregory.ml import dataset
     from gregory.ml.splits import stratified_split
     from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team

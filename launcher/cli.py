@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from gregory.flags import EXIT_USAGE, FlagError, TrainFlags, add_arguments
-
 from launcher import db
 from launcher.backends.base import Backend, BackendError, RunState, Submission
 from launcher.backends.select import CHOICES, choose, make_backend

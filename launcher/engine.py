@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gregory.flags import TrainFlags
-
 from launcher import db
 from launcher.backends.base import Backend, RunInfo, Submission, new_run_id
 

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import urllib3
-from gregory.flags import TrainFlags
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
+from gregory.flags import TrainFlags
 from launcher.backends.base import (
     Backend,
     BackendError,

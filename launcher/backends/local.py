@@ -25,7 +25,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gregory.flags import TrainFlags
-
 from launcher.backends.base import (
     Backend,
     BackendError,

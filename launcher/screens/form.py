@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from gregory.flags import ALGORITHMS, DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, FlagError, TrainFlags
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -24,6 +23,7 @@ from textual.widgets import (
 )
 from textual.widgets.selection_list import Selection
 
+from gregory.flags import ALGORITHMS, DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, FlagError, TrainFlags
 from launcher import db
 from launcher.backends.base import BackendError
 from launcher.engine import Engine, command_preview

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+
 from gregory.demo import write_demo_csv
 from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
-
 from tests.conftest import SHARED_DATA
 
 SAMPLE_CSV = SHARED_DATA / "ms_relevance_sample.csv"

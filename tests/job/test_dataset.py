@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+
 from gregory.ml import dataset
 from gregory.models import Subject
-
 from tests.job.conftest import add_articles
 
 

@@ -1,4 +1,5 @@
 import pytest
+
 from gregory.flags import ALGORITHMS, FlagError, TrainFlags, parse_algos
 
 

@@ -2,6 +2,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+
 from gregory.models import Articles, ArticleSubjectRelevance
 
 

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from gregory.ml.splits import stratified_split
 from gregory.ml.trainers import get_trainer
 from gregory.ml.trainers.lgbm_tfidf import LgbmTfidfTrainer

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+
 from gregory.ml.metrics import classification_metrics
 from gregory.ml.splits import StratificationError, stratified_split
 

@@ -34,6 +34,7 @@ def test_algorithm_migration_marks_existing_runs_unknown():
 
 def test_admin_lists_the_algorithm():
     from django.contrib import admin
+
     from gregory.models import PredictionRunLog
 
     assert "algorithm" in admin.site._registry[PredictionRunLog].list_display

@@ -1,6 +1,7 @@
 import datetime as dt
 
 import pytest
+
 from gregory.ml.publishing import VersionTakenError, reserve, version_candidates
 
 DAY = dt.date(2026, 11, 21)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
+
 from gregory.ml.trainers.lgbm_tfidf import LgbmTfidfTrainer
 from gregory.models import PredictionRunLog, Subject, Team
-
 from tests.job.conftest import add_articles
 
 TODAY = timezone.now().strftime("%Y%m%d")

@@ -6,8 +6,8 @@ import subprocess
 import time
 
 import pytest
-from gregory.models import PredictionRunLog
 
+from gregory.models import PredictionRunLog
 from tests.job.conftest import sample_as_import_csv
 
 

@@ -15,8 +15,8 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from gregory.flags import EXIT_RUN_FAILED, EXIT_USAGE, FlagError, TrainFlags
 
+from gregory.flags import EXIT_RUN_FAILED, EXIT_USAGE, FlagError, TrainFlags
 from launcher.backends.local import LocalBackend
 from launcher.cli import main
 from launcher.engine import Engine

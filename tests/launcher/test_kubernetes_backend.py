@@ -8,8 +8,8 @@ import time
 from io import StringIO
 
 import pytest
-from gregory.flags import TrainFlags
 
+from gregory.flags import TrainFlags
 from launcher.backends.base import BackendError, RunNotFound, RunState
 from launcher.engine import Engine
 from tests.launcher.conftest import add_row, make_scope
