@@ -191,7 +191,7 @@ def test_nightly_cronjob(render, overlay: str) -> None:
     pod = job["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"].startswith("gregory-launcher:")
-    assert container["args"] == ["submit", "--all-teams"]
+    assert container["args"] == ["submit", "--all-teams", "--run-id", "nightly-{date}"]
     assert pod["serviceAccountName"] == "gregory-launcher"
     assert {e["configMapRef"]["name"] for e in container["envFrom"]} == {"gregory-launcher"}
     launcher = find(docs, "ConfigMap", "gregory-launcher")["data"]
