@@ -133,14 +133,24 @@ def check_scope(flags: TrainFlags, known: Iterable[TeamChoice]) -> None:
         raise FlagError(f"team {team.slug!r} has no subject {flags.subject!r}")
 
 
-def plan(flags: TrainFlags, known: list[TeamChoice], *, split_subjects: bool) -> list[TrainFlags]:
-    """Validated flag set → one flag set per submission (per team, or per team/subject).
+def plan(
+    flags: TrainFlags,
+    known: list[TeamChoice],
+    *,
+    split_subjects: bool,
+    split_teams: bool = True,
+) -> list[TrainFlags]:
+    """Validated flag set → one flag set per submission (all teams, per team, or team/subject).
 
     Every slug in the result comes from the database, so nothing unchecked reaches a Job spec
     or a subprocess.
     """
     flags.validate()
     check_scope(flags, known)
+    if flags.all_teams and not split_teams:
+        if not any(team.subjects for team in known):
+            raise FlagError("nothing to train: the chosen teams have no subjects")
+        return [flags]
     if flags.all_teams:
         scopes = [(team, None) for team in known]
     else:

@@ -61,6 +61,7 @@ class Engine:
             flags,
             db.teams() if known is None else known,
             split_subjects=self.backend.split_subjects,
+            split_teams=self.backend.split_teams,
         )
 
     def submit(

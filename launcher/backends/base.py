@@ -81,9 +81,11 @@ def new_run_id() -> str:
 
 class Backend(ABC):
     name: str = "backend"
-    # Kubernetes runs one Job per team/subject; locally one process per team keeps training
-    # sequential on the machine (spec §4) instead of several processes fighting for its cores.
+    # Kubernetes runs one Job per team/subject and the scheduler queues them; locally one
+    # process trains everything it is given in turn (spec §4: sequential), so a fan-out over
+    # every team stays one process instead of several fighting for the machine's cores.
     split_subjects: bool = False
+    split_teams: bool = False
 
     @abstractmethod
     def describe(self) -> str:

@@ -57,6 +57,7 @@ WATCH_SECONDS = 5  # short watches, so a stop request is noticed between them
 class KubernetesBackend(Backend):
     name = "kubernetes"
     split_subjects = True
+    split_teams = True
 
     def __init__(
         self, settings: JobSettings, api_client: client.ApiClient, *, source: str = ""

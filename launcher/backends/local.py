@@ -132,9 +132,12 @@ class LocalBackend(Backend):
 
     def submit(self, flags: TrainFlags, run_id: str) -> Submission:
         flags.validate()
-        if flags.team is None:
-            raise BackendError("the local backend runs one team per process")
-        name = f"{flags.team}-{flags.subject or 'all'}-{run_id}"
+        if flags.all_teams:
+            name = f"all-teams-{run_id}"
+        elif flags.team is not None:
+            name = f"{flags.team}-{flags.subject or 'all'}-{run_id}"
+        else:
+            raise BackendError("give a team or all teams")
         run_dir = self._dir(name)
         try:
             run_dir.mkdir(parents=True)
@@ -159,8 +162,8 @@ class LocalBackend(Backend):
             self._children[name] = process
         meta = {
             "name": name,
-            "team": flags.team,
-            "subject": flags.subject,
+            "team": "*" if flags.all_teams else flags.team,
+            "subject": None if flags.all_teams else flags.subject,
             "argv": argv,
             "pid": process.pid,
             "pid_start": _process_start(process.pid),

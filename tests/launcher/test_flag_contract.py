@@ -86,8 +86,12 @@ def test_flag_model(argv: list[str], kind: str) -> None:
 def test_launcher_planning(argv: list[str], kind: str, demo, tmp_path) -> None:
     engine = Engine(LocalBackend(tmp_path))
     if kind == "valid":
-        planned = engine.plan(TrainFlags.from_argv(argv))
-        assert planned and all(flags.team == "demo" for flags in planned)
+        flags = TrainFlags.from_argv(argv)
+        planned = engine.plan(flags)
+        if flags.all_teams:
+            assert planned == [flags]  # locally one process trains every team in turn
+        else:
+            assert planned and all(flags.team == "demo" for flags in planned)
     else:
         with pytest.raises(FlagError):
             engine.plan(TrainFlags.from_argv(argv))
@@ -102,7 +106,8 @@ def test_cli_dry_run(argv: list[str], kind: str, demo, launcher_dir, capsys) -> 
         code = exit.code
     assert code == (0 if kind == "valid" else EXIT_USAGE)
     if kind == "valid":
-        assert "would submit: manage.py train_models --team demo" in out.getvalue()
+        scope = "--all-teams" if "--all-teams" in argv else "--team demo"
+        assert f"would submit: manage.py train_models {scope}" in out.getvalue()
     else:
         err = capsys.readouterr().err
         assert "Traceback" not in err
@@ -120,3 +125,20 @@ def test_train_models_command(argv: list[str], kind: str, demo, models_dir) -> N
         call_command("train_models", *argv, stdout=StringIO(), stderr=StringIO())
     expected = EXIT_RUN_FAILED if kind == "valid" else EXIT_USAGE
     assert raised.value.returncode == expected, raised.value
+
+
+def test_all_teams_is_one_local_run_but_one_job_per_subject(db) -> None:
+    from launcher import db as launcher_db
+
+    make_scope("demo", "ms-research", "ms-imaging")
+    make_scope("other", "cardio")
+    known = launcher_db.teams()
+    flags = TrainFlags.from_argv(["--all-teams", *LGBM])
+    local = launcher_db.plan(flags, known, split_subjects=False, split_teams=False)
+    assert local == [flags]
+    per_job = launcher_db.plan(flags, known, split_subjects=True, split_teams=True)
+    assert [(f.team, f.subject) for f in per_job] == [
+        ("demo", "ms-imaging"),
+        ("demo", "ms-research"),
+        ("other", "cardio"),
+    ]
