@@ -9,6 +9,7 @@ import contextlib
 import json
 import os
 import random
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import h5py
 import numpy as np
 import torch
+from tqdm import tqdm
 
 
 def choose_device(preferred: str | None = None) -> torch.device:
@@ -96,6 +98,36 @@ def cpu_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
         else value.detach().to("cpu", copy=True)
         for key, value in model.state_dict().items()
     }
+
+
+class BestEpoch:
+    """Keeps the weights of the epoch with the lowest validation loss (early stopping)."""
+
+    def __init__(self, patience: int | None = None) -> None:
+        self.patience = patience
+        self.loss = float("inf")
+        self.epoch: int | None = None
+        self._state: dict[str, torch.Tensor] | None = None
+        self._stale = 0
+
+    def update(self, model: torch.nn.Module, epoch: int, val_loss: float) -> bool:
+        """Record a finished epoch (1-based); True when patience has run out."""
+        if val_loss < self.loss:
+            self.loss, self.epoch, self._stale = val_loss, epoch, 0
+            self._state = cpu_state_dict(model)
+            return False
+        self._stale += 1
+        return self.patience is not None and self._stale >= self.patience
+
+    def restore(self, model: torch.nn.Module) -> None:
+        # Metrics and saved weights are those of the best epoch, not of the last one.
+        if self._state is not None:
+            model.load_state_dict(self._state)
+
+
+def epoch_bar(name: str, epochs: int, progress: bool) -> tqdm:
+    """Per-epoch progress on stderr at verbosity >= 1; silent otherwise."""
+    return tqdm(range(epochs), desc=name, unit="epoch", disable=not progress, file=sys.stderr)
 
 
 def save_state_dict_h5(

@@ -12,7 +12,6 @@ it) and `lstm_weights.h5` (state dict via h5py, hyper-parameters as a JSON attri
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -116,7 +115,6 @@ class LstmTrainer(Trainer):
             yield idx, pad_sequence(seqs, batch_first=True).to(self.device), lengths
 
     def train(self, train: TextSplit, val: TextSplit) -> dict[str, list[float]]:
-        from tqdm.auto import tqdm
 
         generator = torch_utils.seed_everything(self.seed)
         self.tokenizer = build_tokenizer(train.texts, self.vocab_size, self.seq_len)
@@ -129,15 +127,8 @@ class LstmTrainer(Trainer):
         optimiser = torch.optim.Adam(self.model.parameters(), lr=self.learning_rate)
         loss_fn = nn.CrossEntropyLoss(reduction="sum")
         history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
-        best_loss, best_state = float("inf"), None
-
-        epochs = tqdm(
-            range(self.epochs),
-            desc="lstm",
-            unit="epoch",
-            disable=not self.progress,
-            file=sys.stderr,
-        )
+        best = torch_utils.BestEpoch()
+        epochs = torch_utils.epoch_bar("lstm", self.epochs, self.progress)
         for epoch in epochs:
             self.model.train()
             total = 0.0
@@ -155,11 +146,9 @@ class LstmTrainer(Trainer):
             epochs.set_postfix(
                 train_loss=f"{history['train_loss'][-1]:.4f}", val_loss=f"{val_loss:.4f}"
             )
-            if val_loss < best_loss:
-                best_loss, best_state = val_loss, torch_utils.cpu_state_dict(self.model)
-                self.best_epoch = epoch + 1
-        if best_state is not None:
-            self.model.load_state_dict(best_state)
+            best.update(self.model, epoch + 1, val_loss)
+        best.restore(self.model)
+        self.best_epoch = best.epoch
         self.model.eval()
         return history
 

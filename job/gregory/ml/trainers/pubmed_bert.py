@@ -14,7 +14,6 @@ load() needs no hub) and `bert_tokenizer/` (the tokenizer, saved with save_pretr
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -154,7 +153,6 @@ class PubMedBertTrainer(Trainer):
     # -- training -------------------------------------------------------------------------------
 
     def train(self, train: TextSplit, val: TextSplit) -> dict[str, list[float]]:
-        from tqdm.auto import tqdm
 
         generator = torch_utils.seed_everything(self.seed)
         self._build()
@@ -170,15 +168,8 @@ class PubMedBertTrainer(Trainer):
         optimiser = torch.optim.AdamW(self.model.parameters(), lr=self.learning_rate)
         loss_fn = nn.CrossEntropyLoss()
         history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
-        best_loss, best_state, stale = float("inf"), None, 0
-
-        epochs = tqdm(
-            range(self.epochs),
-            desc="pubmed_bert",
-            unit="epoch",
-            disable=not self.progress,
-            file=sys.stderr,
-        )
+        best = torch_utils.BestEpoch(self.patience)
+        epochs = torch_utils.epoch_bar("pubmed_bert", self.epochs, self.progress)
         for epoch in epochs:
             self.model.train()
             total, count = 0.0, 0
@@ -198,16 +189,10 @@ class PubMedBertTrainer(Trainer):
             epochs.set_postfix(
                 train_loss=f"{total / max(count, 1):.4f}", val_loss=f"{val_loss:.4f}"
             )
-            if val_loss < best_loss:
-                best_loss, best_state, stale = val_loss, torch_utils.cpu_state_dict(self.model), 0
-                self.best_epoch = epoch + 1
-            else:
-                stale += 1
-                if self.patience is not None and stale >= self.patience:
-                    break
-        if best_state is not None:
-            # Metrics and weights are those of the best epoch, not of the last one.
-            self.model.load_state_dict(best_state)
+            if best.update(self.model, epoch + 1, val_loss):
+                break
+        best.restore(self.model)
+        self.best_epoch = best.epoch
         self.model.eval()
         return history
 
