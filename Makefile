@@ -11,8 +11,13 @@ TEAM ?=
 SUBJECT ?=
 ALGO ?=
 export GREGORY_TINY_MODELS_DIR ?= $(CURDIR)/var/tiny-models
+# The embedded default is offline: tiny checkpoints built here stand in for the hub models.
+# Set these in the environment to use real ones (a cluster's Jobs get theirs from k8s/).
+export HF_HUB_OFFLINE ?= 1
+export GREGORY_BERT_MODEL ?= $(GREGORY_TINY_MODELS_DIR)/bert
+export GREGORY_SUMMARISER_MODEL ?= $(GREGORY_TINY_MODELS_DIR)/bart
 
-.PHONY: setup demo test lint bench clean
+.PHONY: setup tiny-models demo test lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -26,15 +31,15 @@ $(VENV)/.installed: pyproject.toml
 var:
 	mkdir -p var/models
 
-# Offline: tiny BERT and BART checkpoints built here stand in for the hub models.
-demo: setup var
-	$(MANAGE) migrate --verbosity 0
+# Idempotent: returns at once when the checkpoints exist.
+tiny-models: setup
 	$(MANAGE) build_tiny_models --out $(GREGORY_TINY_MODELS_DIR)
+
+demo: setup var tiny-models
+	$(MANAGE) migrate --verbosity 0
 	$(MANAGE) demo_data --out var/demo_articles.csv
 	$(MANAGE) import_articles --create --team demo --subject ms-research var/demo_articles.csv
-	HF_HUB_OFFLINE=1 GREGORY_BERT_MODEL=$(GREGORY_TINY_MODELS_DIR)/bert \
-	GREGORY_SUMMARISER_MODEL=$(GREGORY_TINY_MODELS_DIR)/bart \
-	  $(MANAGE) train_models --team demo --verbose 3
+	$(MANAGE) train_models --team demo --verbose 3
 
 # Everything on SQLite, then the tests marked `postgres` against a PostgreSQL server the
 # session starts itself (initdb/pg_ctl; see tests/pg_server.py).

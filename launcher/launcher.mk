@@ -9,13 +9,13 @@ LAUNCH := $(VENV)/bin/gregory-launch
 train: export GREGORY_MAKE_TEAM = $(TEAM)
 train: export GREGORY_MAKE_SUBJECT = $(SUBJECT)
 train: export GREGORY_MAKE_ALGO = $(ALGO)
-train: setup var
+train: setup var tiny-models
 	@test -n "$$GREGORY_MAKE_TEAM" || { echo "usage: make train TEAM=<slug> [SUBJECT=<slug>] [ALGO=a,b]" >&2; exit 2; }
 	$(LAUNCH) submit --follow --team "$$GREGORY_MAKE_TEAM" \
 		$${GREGORY_MAKE_SUBJECT:+--subject "$$GREGORY_MAKE_SUBJECT"} \
 		$${GREGORY_MAKE_ALGO:+--algo "$$GREGORY_MAKE_ALGO"}
 
-tui: setup var
+tui: setup var tiny-models
 	$(LAUNCH) tui
 
 status: setup
