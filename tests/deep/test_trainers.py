@@ -161,8 +161,10 @@ def test_empty_texts_predict(trained):
         assert trainer.predict_proba([]).shape == (0,)
 
 
-def test_loading_a_pretraining_checkpoint_is_quiet_unless_verbose(tmp_path, tiny_models, capfd):
+def test_loading_a_pretraining_checkpoint_is_quiet_unless_verbose(tmp_path, tiny_models):
     """Hub BERTs ship an MLM head the classifier drops; its load report waits for verbosity 1."""
+    import logging
+
     from transformers import BertConfig, BertForMaskedLM
 
     from gregory.ml.trainers.pubmed_bert import PubMedBertTrainer
@@ -171,8 +173,24 @@ def test_loading_a_pretraining_checkpoint_is_quiet_unless_verbose(tmp_path, tiny
     BertForMaskedLM(config).save_pretrained(tmp_path / "mlm")
     for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json"):
         (tmp_path / "mlm" / name).write_bytes((tiny_models["bert"] / name).read_bytes())
-    capfd.readouterr()
-    PubMedBertTrainer(model_name=str(tmp_path / "mlm"))._build()
-    assert capfd.readouterr().err == ""
-    PubMedBertTrainer(model_name=str(tmp_path / "mlm"), progress=True)._build()
-    assert "UNEXPECTED" in capfd.readouterr().err
+
+    class Collect(logging.Handler):
+        # On the library's logger itself: which stream its own handler holds depends on which
+        # test first imported transformers under pytest's capture.
+        def __init__(self) -> None:
+            super().__init__()
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    collect = Collect()
+    library_logger = logging.getLogger("transformers")
+    library_logger.addHandler(collect)
+    try:
+        PubMedBertTrainer(model_name=str(tmp_path / "mlm"))._build()
+        assert not any("UNEXPECTED" in message for message in collect.messages)
+        PubMedBertTrainer(model_name=str(tmp_path / "mlm"), progress=True)._build()
+        assert any("UNEXPECTED" in message for message in collect.messages)
+    finally:
+        library_logger.removeHandler(collect)
