@@ -6,6 +6,7 @@ server (tests/pg_server.py) and runs the same tests marked `postgres` against it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -53,6 +54,7 @@ def django_db_modify_db_settings(
             PORT=str(server.port),
             OPTIONS={},
         )
+        _forget_connection("default")
         try:
             yield
         finally:
@@ -61,6 +63,15 @@ def django_db_modify_db_settings(
         # A file, not :memory:, so the job started as a subprocess sees the same database.
         db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
         yield
+
+
+def _forget_connection(alias: str) -> None:
+    """Drop a connection object made before the settings changed: its backend class is fixed."""
+    from django.db import connections
+
+    connections.close_all()
+    with contextlib.suppress(AttributeError):  # never opened
+        del connections[alias]
 
 
 def database_url() -> str:

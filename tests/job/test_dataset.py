@@ -58,3 +58,13 @@ def test_chunked_iteration_stays_one_query_per_chunk(subject):
     assert len(raw.article_ids) == 12_000
     assert raw.article_ids == sorted(raw.article_ids)
     assert len(queries) <= 3
+
+
+@pytest.mark.postgres
+def test_tests_run_on_the_database_asked_for(db, database_kind):
+    from django.db import connection
+
+    assert connection.vendor == {"sqlite": "sqlite", "postgres": "postgresql"}[database_kind]
+    with connection.cursor() as cursor:
+        cursor.execute("select 1")
+        assert cursor.fetchone() == (1,)
