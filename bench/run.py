@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -127,18 +126,23 @@ def bench_full_run(work: Path) -> dict:
         check=True,
         capture_output=True,
     )
-    start = time.perf_counter()
+    # A fresh parent whose only child is train_models, so RUSAGE_CHILDREN is that run's peak.
+    measure = (
+        "import resource, subprocess, sys, time; t = time.perf_counter(); "
+        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
+        "code)"
+    )
     done = subprocess.run(
-        [*run, "train_models", "--team", "demo", "--verbose", "0"],
+        [sys.executable, "-c", measure, *run, "train_models", "--team", "demo", "--verbose", "0"],
         env=env,
         capture_output=True,
         text=True,
     )
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
+    seconds_text, peak_kib, code = done.stdout.split()
+    if code != "0":
         raise RuntimeError(f"train_models failed: {done.stderr.strip()}")
-    # ru_maxrss of the largest child so far: train_models dominates the helpers above.
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    seconds, peak_mib = float(seconds_text), int(peak_kib) / 1024
     return {"full_run_seconds": round(seconds, 1), "full_run_peak_rss_mib": round(peak_mib)}
 
 
