@@ -17,20 +17,25 @@ def run(manage_argv, env, *argv, timeout=120):
     )
 
 
-@pytest.fixture
-def imported(manage_argv, job_env, demo_csv):
+def import_csv(manage_argv, env, csv_path, team="demo", subject="ms"):
     done = run(
         manage_argv,
-        job_env,
+        env,
         "import_articles",
         "--create",
         "--team",
-        "demo",
+        team,
         "--subject",
-        "ms",
-        str(demo_csv),
+        subject,
+        str(csv_path),
     )
     assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture
+def imported(manage_argv, job_env, demo_csv):
+    import_csv(manage_argv, job_env, demo_csv)
     return job_env
 
 
@@ -69,20 +74,7 @@ def test_failed_run_exits_one(manage_argv, job_env):
     csv_path = job_env["GREGORY_MODELS_DIR"] + "/../few.csv"
     with open(csv_path, "w") as handle:
         handle.write("title,summary,relevant\na,b,1\nc,d,0\n")
-    assert (
-        run(
-            manage_argv,
-            job_env,
-            "import_articles",
-            "--create",
-            "--team",
-            "t",
-            "--subject",
-            "s",
-            csv_path,
-        ).returncode
-        == 0
-    )
+    import_csv(manage_argv, job_env, csv_path, team="t", subject="s")
     done = run(manage_argv, job_env, "train_models", "--team", "t", "--algo", "lgbm_tfidf")
     assert done.returncode == 1
     assert "1 of 1 training runs failed" in done.stderr
@@ -112,20 +104,7 @@ def test_signal_marks_the_run_failed_and_leaves_no_version(
 
     # Enough articles that training outlasts the time it takes to see the staging dir.
     big = write_demo_csv(tmp_path / "big.csv", n_articles=6000)
-    assert (
-        run(
-            manage_argv,
-            job_env,
-            "import_articles",
-            "--create",
-            "--team",
-            "demo",
-            "--subject",
-            "ms",
-            str(big),
-        ).returncode
-        == 0
-    )
+    import_csv(manage_argv, job_env, big)
     proc = subprocess.Popen(
         [*manage_argv, "train_models", "--team", "demo", "--algo", "lgbm_tfidf"],
         env=job_env,
@@ -152,18 +131,8 @@ def test_signal_marks_the_run_failed_and_leaves_no_version(
 @pytest.mark.slow
 def test_real_sample_trains_through_the_command(manage_argv, job_env, models_dir, tmp_path, report):
     csv_path = sample_as_import_csv(tmp_path / "sample.csv")
-    done = run(
-        manage_argv,
-        job_env,
-        "import_articles",
-        "--create",
-        "--team",
-        "ms",
-        "--subject",
-        "relevance",
-        str(csv_path),
-    )
-    assert "333 articles" in done.stdout, done.stderr
+    done = import_csv(manage_argv, job_env, csv_path, team="ms", subject="relevance")
+    assert "333 articles" in done.stdout
     done = run(
         manage_argv,
         job_env,
