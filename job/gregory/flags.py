@@ -174,7 +174,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scope.add_argument(
         "--all-teams",
         action="store_true",
-        help="train every subject of every team (ignores --team and --subject)",
+        help="train every subject of every active team (ignores --team and --subject)",
     )
     data = parser.add_argument_group("data")
     data.add_argument(

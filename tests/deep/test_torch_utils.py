@@ -27,14 +27,14 @@ def test_cpu_keeps_full_precision():
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
-def test_cuda_uses_bf16_where_supported():
+def test_cuda_uses_bf16_only_where_native():
     cuda = torch.device("cuda")
-    expected = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    native = torch.cuda.is_bf16_supported(including_emulation=False)
+    expected = torch.bfloat16 if native else torch.float16
     assert torch_utils.half_dtype(cuda) == expected
     with torch_utils.autocast(cuda):
         product = torch.ones(8, 8, device=cuda) @ torch.ones(8, 8, device=cuda)
-    if torch.cuda.is_bf16_supported():
-        assert product.dtype == torch.bfloat16
+    assert product.dtype == (torch.bfloat16 if native else torch.float32)
 
 
 def test_state_dict_round_trips_through_hdf5(tmp_path):

@@ -28,6 +28,12 @@ def choose_device(preferred: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+def native_bf16() -> bool:
+    # Pre-Ampere GPUs (T4, V100) only emulate bf16, slower than fp32: torch counts that as
+    # support unless told not to.
+    return torch.cuda.is_available() and torch.cuda.is_bf16_supported(including_emulation=False)
+
+
 def half_dtype(device: torch.device) -> torch.dtype | None:
     """The reduced precision worth using on `device`: bf16 where the GPU has it, else fp16.
 
@@ -36,7 +42,7 @@ def half_dtype(device: torch.device) -> torch.dtype | None:
     """
     if device.type != "cuda":
         return None
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if native_bf16() else torch.float16
 
 
 def autocast(device: torch.device) -> contextlib.AbstractContextManager[Any]:
@@ -44,7 +50,7 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager[Any]:
 
     fp16 training would need a GradScaler; GPUs without bf16 simply train in fp32.
     """
-    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+    if device.type == "cuda" and native_bf16():
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
