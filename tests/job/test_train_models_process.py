@@ -1,6 +1,7 @@
 """The real job as a subprocess: exit statuses, stderr, signals and concurrent runs."""
 
 import json
+import os
 import signal
 import subprocess
 import time
@@ -157,3 +158,25 @@ def test_real_sample_trains_through_the_command(manage_argv, job_env, models_dir
         f"pr_auc {metrics['test_pr_auc']:.3f}, f1@0.5 {metrics['test_f1']:.3f}"
     )
     assert metrics["test_roc_auc"] > 0.7
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("sqlite:///{tmp}/empty.sqlite3", "run `manage.py migrate`"),
+        ("postgres://nobody@127.0.0.1:9/none", "database error: connection failed"),
+    ],
+)
+@pytest.mark.parametrize("command", ["train_models", "import_articles"])
+def test_a_database_it_cannot_use_is_one_line(manage_argv, tmp_path, url, reason, command):
+    csv_path = tmp_path / "a.csv"
+    csv_path.write_text("title,summary,relevant\nt,s,1\n")
+    argv = {
+        "train_models": ["train_models", "--team", "demo"],
+        "import_articles": ["import_articles", "--team", "demo", "--subject", "s", str(csv_path)],
+    }[command]
+    env = {**os.environ, "DATABASE_URL": url.format(tmp=tmp_path)}
+    done = run(manage_argv, env, *argv)
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and reason in done.stderr

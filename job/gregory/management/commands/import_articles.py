@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from gregory.flags import EXIT_USAGE, SLUG_RE
+from gregory.management.database import database_errors_as_command_errors
 from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 
 REQUIRED_COLUMNS = ("title", "summary", "relevant")
@@ -127,7 +128,7 @@ class Command(BaseCommand):
         if not csv_path.is_file():
             raise CommandError(f"{csv_path}: no such file", returncode=EXIT_USAGE)
         rows = read_rows(csv_path)
-        with transaction.atomic():
+        with database_errors_as_command_errors(), transaction.atomic():
             subject_obj = self._subject(team, subject, create)
             created, updated = import_rows(subject_obj, rows)
         labelled = sum(row.relevant is not None for row in rows)

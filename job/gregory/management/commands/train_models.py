@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from gregory.flags import EXIT_RUN_FAILED, EXIT_USAGE, FlagError, TrainFlags, add_arguments
+from gregory.management.database import database_errors_as_command_errors
 from gregory.ml.publishing import algorithm_dir, reserve, version_exists
 from gregory.models import PredictionRunLog, Subject
 
@@ -89,6 +90,10 @@ class Command(BaseCommand):
         add_arguments(parser)
 
     def handle(self, *args, **options) -> None:
+        with database_errors_as_command_errors():
+            self._handle(options)
+
+    def _handle(self, options: dict) -> None:
         try:
             flags = TrainFlags.from_options(options).validate()
             subjects = resolve_scope(flags)

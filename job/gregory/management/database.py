@@ -1,0 +1,27 @@
+"""A database that cannot be reached, or lacks the schema, is one line for the operator."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+from django.core.management.base import CommandError
+from django.db import DatabaseError
+
+from gregory.flags import EXIT_RUN_FAILED
+
+
+def describe(error: DatabaseError) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    if "no such table" in text or ("relation" in text and "does not exist" in text):
+        return f"the database has no gregory schema yet ({text}): run `manage.py migrate`"
+    return f"database error: {text}"
+
+
+@contextlib.contextmanager
+def database_errors_as_command_errors() -> Iterator[None]:
+    # Exit 1, not the usage status 2: a database that is down may be up at the Job's next try.
+    try:
+        yield
+    except DatabaseError as error:
+        raise CommandError(describe(error), returncode=EXIT_RUN_FAILED) from None
