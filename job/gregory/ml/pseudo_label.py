@@ -65,13 +65,7 @@ def add_pseudo_labels(
     for iteration in range(1, max_iterations + 1):
         if not pool_texts:
             break
-        current = TextSplit(
-            texts=[*splits.train.texts, *added_texts],
-            labels=np.concatenate(
-                [splits.train.labels, np.asarray(added_labels, dtype=np.int8)]
-            ).astype(np.int8),
-            article_ids=[*splits.train.article_ids, *added_ids],
-        )
+        current = splits.train.with_rows(added_texts, added_labels, added_ids)
         trainer = PubMedBertTrainer(seed=seed, progress=progress, **dict(trainer_options or {}))
         trainer.train(current, splits.val)
         prob = trainer.predict_proba(pool_texts)
@@ -95,15 +89,8 @@ def add_pseudo_labels(
         writer.writerow(CSV_COLUMNS)
         writer.writerows((i, text, lab, f"{c:.6f}", it) for i, text, lab, c, it in rows)
 
-    train = TextSplit(
-        texts=[*splits.train.texts, *added_texts],
-        labels=np.concatenate(
-            [splits.train.labels, np.asarray(added_labels, dtype=np.int8)]
-        ).astype(np.int8),
-        article_ids=[*splits.train.article_ids, *added_ids],
-    )
     new_splits = DatasetSplits(
-        train=train,
+        train=splits.train.with_rows(added_texts, added_labels, added_ids),
         val=splits.val,
         test=splits.test,
         pseudo_labelled=splits.pseudo_labelled + len(added_ids),

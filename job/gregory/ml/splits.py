@@ -29,6 +29,16 @@ class TextSplit:
     def positives(self) -> int:
         return int(self.labels.sum())
 
+    def with_rows(
+        self, texts: Sequence[str], labels: Sequence[int], article_ids: Sequence[int]
+    ) -> TextSplit:
+        """This split plus extra rows (how pseudo-labelled articles join train)."""
+        return TextSplit(
+            texts=[*self.texts, *texts],
+            labels=np.concatenate([self.labels, np.asarray(labels, dtype=np.int8)]),
+            article_ids=[*self.article_ids, *article_ids],
+        )
+
 
 @dataclass
 class DatasetSplits:
