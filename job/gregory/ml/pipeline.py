@@ -34,9 +34,10 @@ class SubjectData:
     flags: TrainFlags
     models_dir: Path
     progress: bool = False
-    _splits: DatasetSplits | None = None
-    _error: str | None = None
-    pseudo_label_csv: Path | None = field(default=None)
+    # Filled by splits(), not by callers.
+    pseudo_label_csv: Path | None = field(default=None, init=False)
+    _splits: DatasetSplits | None = field(default=None, init=False, repr=False)
+    _error: str | None = field(default=None, init=False, repr=False)
 
     def splits(self) -> DatasetSplits:
         if self._error is not None:
