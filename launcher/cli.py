@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TextIO
 
-from gregory.flags import EXIT_USAGE, FlagError, TrainFlags, add_arguments
+from gregory import exit_codes
+from gregory.flags import FlagError, TrainFlags, add_arguments
 from launcher import db
 from launcher.backends.base import Backend, BackendError, RunState, Submission
 from launcher.backends.select import CHOICES, choose, make_backend
@@ -91,7 +92,7 @@ def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
         flags = TrainFlags.from_options(vars(options)).validate()
         planned = engine.plan(flags)
     except FlagError as error:
-        raise LauncherError(str(error), EXIT_USAGE) from error
+        raise LauncherError(str(error), exit_codes.USAGE) from error
     if options.dry_run:
         for item in planned:
             print(f"would submit: {command_preview(item)}", file=out)
@@ -123,7 +124,7 @@ def run_id_from(template: str | None) -> str | None:
     run_id = template.replace("{date}", datetime.now(UTC).strftime("%Y%m%d"))
     if not RUN_ID_RE.match(run_id):
         raise LauncherError(
-            f"--run-id {run_id!r} must be 1-24 lower-case letters, digits and '-'", EXIT_USAGE
+            f"--run-id {run_id!r} must be 1-24 lower-case letters, digits and '-'", exit_codes.USAGE
         )
     return run_id
 

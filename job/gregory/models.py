@@ -1,65 +1,112 @@
-"""The slice of GregoryAI's schema the training job reads and writes; names match GregoryAI's."""
+"""The slice of GregoryAI's schema the job reads and writes (brunoamaral/gregory-ai,
+django/gregory/models.py): the same tables, columns, types, nullability, defaults and constraint
+names, so `DATABASE_URL` can point at GregoryAI's own PostgreSQL with no migration of ours.
+GregoryAI's columns the job never touches are left out; nothing here adds a column of its own
+(tests/contract checks both against GregoryAI's DDL).
+"""
 
 from django.db import models
 
-ALGORITHM_CHOICES = [
-    ("pubmed_bert", "PubMed BERT"),
-    ("lgbm_tfidf", "LGBM + TF-IDF"),
-    ("lstm", "LSTM"),
-]
+from gregory.algorithms import ALGORITHM_CHOICES, UNKNOWN
+
+
+class ActiveTeamManager(models.Manager):
+    """As in GregoryAI: inactive teams are soft-deleted and hidden by default."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(is_active=True)
 
 
 class Team(models.Model):
     name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=100, unique=True)
-    is_active = models.BooleanField(default=True)
+    slug = models.SlugField(unique=True)
+    is_active = models.BooleanField(default=True, db_index=True)
+
+    objects = ActiveTeamManager()
+    all_objects = models.Manager()
 
     def __str__(self) -> str:
         return self.slug
 
 
 class Subject(models.Model):
-    subject_name = models.CharField(max_length=200)
-    subject_slug = models.SlugField(max_length=100)
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="subjects")
+    subject_name = models.CharField(max_length=50)
+    description = models.TextField(null=True, blank=True)
+    subject_slug = models.SlugField()
     auto_predict = models.BooleanField(default=False)
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, related_name="subjects")
 
     class Meta:
+        db_table = "subjects"
         constraints = [
-            models.UniqueConstraint(fields=["team", "subject_slug"], name="unique_subject_per_team")
+            models.UniqueConstraint(
+                fields=["team", "subject_slug"], name="unique_team_subject_slug"
+            )
         ]
 
     def __str__(self) -> str:
-        return f"{self.team.slug}/{self.subject_slug}"
+        return f"{self.team.slug if self.team else '-'}/{self.subject_slug}"
 
 
 class Articles(models.Model):
     article_id = models.AutoField(primary_key=True)
     title = models.TextField()
+    link = models.URLField(max_length=2000)
     summary = models.TextField(null=True, blank=True)
-    discovery_date = models.DateTimeField(db_index=True)
-    # Not in GregoryAI: lets import_articles re-import the same file without duplicates.
-    external_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
-    subjects = models.ManyToManyField(Subject, related_name="articles", blank=True)
-    teams = models.ManyToManyField(Team, related_name="articles", blank=True)
+    discovery_date = models.DateTimeField(auto_now_add=True, db_index=True)
+    subjects = models.ManyToManyField(Subject, related_name="articles")
+    teams = models.ManyToManyField(Team, related_name="articles")
 
     class Meta:
+        db_table = "articles"
         verbose_name_plural = "articles"
+        constraints = [
+            models.UniqueConstraint(fields=["title", "link"], name="unique_article_title_link")
+        ]
 
     def __str__(self) -> str:
-        return self.title[:80]
+        return str(self.article_id)
 
 
 class ArticleSubjectRelevance(models.Model):
-    article = models.ForeignKey(Articles, on_delete=models.CASCADE, related_name="relevances")
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="relevances")
+    article = models.ForeignKey(
+        Articles, on_delete=models.CASCADE, related_name="article_subject_relevances"
+    )
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE)
     # NULL means nobody has reviewed the pair yet.
-    is_relevant = models.BooleanField(null=True, blank=True)
+    is_relevant = models.BooleanField(null=True, blank=True, default=None)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["article", "subject"], name="unique_relevance_per_article_subject"
+                fields=["article", "subject"], name="unique_article_subject_relevance"
+            )
+        ]
+
+
+class MLPredictions(models.Model):
+    created_date = models.DateTimeField(auto_now_add=True)
+    subject = models.ForeignKey(
+        Subject, on_delete=models.CASCADE, related_name="ml_subject_predictions"
+    )
+    article = models.ForeignKey(
+        Articles, on_delete=models.CASCADE, null=True, related_name="ml_predictions_detail"
+    )
+    model_version = models.CharField(max_length=100, null=True, blank=True)
+    algorithm = models.CharField(max_length=20, choices=ALGORITHM_CHOICES, default=UNKNOWN)
+    probability_score = models.FloatField(null=True, blank=True)
+    predicted_relevant = models.BooleanField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["article", "subject", "model_version", "algorithm"],
+                name="unique_article_subject_prediction",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["article", "subject", "-created_date"], name="mlpred_art_subj_date_idx"
             )
         ]
 
@@ -67,22 +114,25 @@ class ArticleSubjectRelevance(models.Model):
 class PredictionRunLog(models.Model):
     RUN_TYPES = [("train", "Training"), ("predict", "Prediction")]
 
-    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prediction_runs")
-    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="prediction_runs")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prediction_run_logs")
+    subject = models.ForeignKey(
+        Subject, on_delete=models.CASCADE, related_name="prediction_run_logs"
+    )
     model_version = models.CharField(max_length=100)
-    algorithm = models.CharField(max_length=20, choices=ALGORITHM_CHOICES, null=True, blank=True)
+    algorithm = models.CharField(max_length=20, choices=ALGORITHM_CHOICES, default=UNKNOWN)
     run_type = models.CharField(max_length=10, choices=RUN_TYPES)
     run_started = models.DateTimeField(auto_now_add=True)
     run_finished = models.DateTimeField(null=True, blank=True)
     # None while the run is in progress.
-    success = models.BooleanField(null=True)
-    triggered_by = models.CharField(max_length=200, null=True, blank=True)
+    success = models.BooleanField(null=True, blank=True)
+    triggered_by = models.CharField(max_length=100, null=True, blank=True)
     error_message = models.TextField(null=True, blank=True)
-    # Not in GregoryAI: how many pseudo-labelled articles joined the training split.
-    pseudo_labels_added = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-run_started"]
+        indexes = [
+            models.Index(fields=["team", "subject", "run_finished"]),
+            models.Index(fields=["run_type", "success"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.run_type} {self.algorithm} {self.subject} {self.model_version}"

@@ -24,7 +24,8 @@ from typing import Any
 
 from kubernetes import client
 
-from gregory.flags import EXIT_USAGE, TrainFlags
+from gregory import exit_codes
+from gregory.flags import TrainFlags
 
 # Label keys the launcher selects on. Values of team/subject are sanitised to label syntax; the
 # exact slugs are kept in annotations under the same keys.
@@ -308,7 +309,7 @@ def training_job_spec(settings: JobSettings, args: list[str]) -> client.V1JobSpe
                 client.V1PodFailurePolicyRule(
                     action="FailJob",
                     on_exit_codes=client.V1PodFailurePolicyOnExitCodesRequirement(
-                        container_name=CONTAINER_NAME, operator="In", values=[EXIT_USAGE]
+                        container_name=CONTAINER_NAME, operator="In", values=[exit_codes.USAGE]
                     ),
                 ),
                 # Preemption or a node drain is not the job's fault: retry without counting.

@@ -23,7 +23,8 @@ from textual.widgets import (
 )
 from textual.widgets.selection_list import Selection
 
-from gregory.flags import ALGORITHMS, DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, FlagError, TrainFlags
+from gregory.algorithms import ALGORITHM_NAMES
+from gregory.flags import DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, FlagError, TrainFlags
 from launcher import db
 from launcher.backends.base import BackendError
 from launcher.engine import Engine, command_preview
@@ -62,7 +63,7 @@ class FormScreen(Screen[None]):
                 yield SelectionList[str](id="subjects")
                 yield Label("Algorithms")
                 yield SelectionList[str](
-                    *(Selection(ALGO_LABELS[name], name, True) for name in ALGORITHMS),
+                    *(Selection(ALGO_LABELS[name], name, True) for name in ALGORITHM_NAMES),
                     id="algos",
                 )
                 yield Label("Window of discovery dates")

@@ -1,11 +1,12 @@
 import pytest
 
-from gregory.flags import ALGORITHMS, FlagError, TrainFlags, parse_algos
+from gregory.algorithms import ALGORITHM_NAMES
+from gregory.flags import FlagError, TrainFlags, parse_algos
 
 
 def test_defaults_follow_the_spec():
     flags = TrainFlags.from_argv(["--team", "demo"])
-    assert flags.algos == ALGORITHMS
+    assert flags.algos == ALGORITHM_NAMES
     assert flags.prob_threshold == 0.8
     assert flags.verbose == 1
     assert flags.window_days == 90

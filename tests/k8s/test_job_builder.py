@@ -9,7 +9,8 @@ import kubernetes_validate
 import pytest
 from kubernetes.client import ApiClient
 
-from gregory.flags import EXIT_USAGE, FlagError, TrainFlags
+from gregory import exit_codes
+from gregory.flags import FlagError, TrainFlags
 from launcher.kube.job_builder import (
     LABEL_APP,
     LABEL_RUN_ID,
@@ -22,7 +23,7 @@ from launcher.kube.job_builder import (
     label_value,
     new_run_id,
 )
-from tests.k8s.conftest import KUBERNETES_VERSION
+from tests.support.k8s import KUBERNETES_VERSION
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
@@ -115,7 +116,7 @@ def test_built_jobs_validate_and_run_the_flags(flags: TrainFlags, gpu: bool) -> 
     # Pods carry the run's labels: the launcher finds them (and their logs) by run id.
     assert job["spec"]["template"]["metadata"]["labels"] == labels
     rule = job["spec"]["podFailurePolicy"]["rules"][0]
-    assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [EXIT_USAGE]
+    assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [exit_codes.USAGE]
     assert job["metadata"]["namespace"] == "gregory"
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from gregory.flags import EXIT_USAGE
+from gregory import exit_codes
 from launcher.kube.job_builder import CONTAINER_NAME, JobSettings
-from tests.k8s.conftest import KUBERNETES_VERSION, OVERLAYS, find, pod_specs
+from tests.support.k8s import KUBERNETES_VERSION, OVERLAYS, find, pod_specs
 
 TEMPLATE = "gregory-train-template"
 
@@ -97,7 +97,7 @@ def test_training_job_policy(render, overlay: str) -> None:
     assert fail_fast["onExitCodes"] == {
         "containerName": CONTAINER_NAME,
         "operator": "In",
-        "values": [EXIT_USAGE],
+        "values": [exit_codes.USAGE],
     }
     env = {e["name"]: e for e in train_container(render(overlay))["env"]}
     # The pod's job-name label is the Job's name (metadata.name would be the pod's).

@@ -16,11 +16,12 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from gregory.flags import EXIT_RUN_FAILED, EXIT_USAGE, FlagError, TrainFlags
+from gregory import exit_codes
+from gregory.flags import FlagError, TrainFlags
 from launcher.backends.local import LocalBackend
 from launcher.cli import main
 from launcher.engine import Engine
-from tests.launcher.conftest import make_scope
+from tests.support.launcher import make_scope
 
 LGBM = ["--algo", "lgbm_tfidf"]
 VALID = [
@@ -104,7 +105,7 @@ def test_cli_dry_run(argv: list[str], kind: str, demo, launcher_dir, capsys) -> 
         code = main(["--backend", "local", "submit", "--dry-run", *argv], out=out)
     except SystemExit as exit:  # argparse refuses malformed values before our code runs
         code = exit.code
-    assert code == (0 if kind == "valid" else EXIT_USAGE)
+    assert code == (0 if kind == "valid" else exit_codes.USAGE)
     if kind == "valid":
         scope = "--all-teams" if "--all-teams" in argv else "--team demo"
         assert f"would submit: manage.py train_models {scope}" in out.getvalue()
@@ -123,7 +124,7 @@ def test_cli_dry_run(argv: list[str], kind: str, demo, launcher_dir, capsys) -> 
 def test_train_models_command(argv: list[str], kind: str, demo, models_dir) -> None:
     with pytest.raises(CommandError) as raised:
         call_command("train_models", *argv, stdout=StringIO(), stderr=StringIO())
-    expected = EXIT_RUN_FAILED if kind == "valid" else EXIT_USAGE
+    expected = exit_codes.RUN_FAILED if kind == "valid" else exit_codes.USAGE
     assert raised.value.returncode == expected, raised.value
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from django.core.management.base import CommandError
 from django.db import DatabaseError
 
-from gregory.flags import EXIT_RUN_FAILED
+from gregory import exit_codes
 
 
 def describe(error: DatabaseError) -> str:
@@ -24,4 +24,4 @@ def database_errors_as_command_errors() -> Iterator[None]:
     try:
         yield
     except DatabaseError as error:
-        raise CommandError(describe(error), returncode=EXIT_RUN_FAILED) from None
+        raise CommandError(describe(error), returncode=exit_codes.RUN_FAILED) from None

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from gregory.flags import EXIT_USAGE, SLUG_RE
+from gregory import exit_codes
+from gregory.flags import SLUG_RE
 from gregory.management.database import database_errors_as_command_errors
 from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 
@@ -85,7 +86,7 @@ def read_rows(path: Path) -> list[Row]:
             raise CommandError(
                 f"{path}: missing column(s) {', '.join(missing)}; "
                 f"need {', '.join(REQUIRED_COLUMNS)}",
-                returncode=EXIT_USAGE,
+                returncode=exit_codes.USAGE,
             )
         rows, seen = [], set()
         for record in reader:
@@ -100,7 +101,7 @@ def read_rows(path: Path) -> list[Row]:
             except RowError as error:
                 raise CommandError(
                     f"{path}, line {reader.line_num}: {error}; nothing imported",
-                    returncode=EXIT_USAGE,
+                    returncode=exit_codes.USAGE,
                 ) from None
             rows.append(row)
     return rows
@@ -124,9 +125,9 @@ class Command(BaseCommand):
     def handle(self, *args, csv_path: Path, team: str, subject: str, create: bool, **options):
         for flag, slug in (("--team", team), ("--subject", subject)):
             if not SLUG_RE.match(slug):
-                raise CommandError(f"{flag} {slug!r} is not a slug", returncode=EXIT_USAGE)
+                raise CommandError(f"{flag} {slug!r} is not a slug", returncode=exit_codes.USAGE)
         if not csv_path.is_file():
-            raise CommandError(f"{csv_path}: no such file", returncode=EXIT_USAGE)
+            raise CommandError(f"{csv_path}: no such file", returncode=exit_codes.USAGE)
         rows = read_rows(csv_path)
         with database_errors_as_command_errors(), transaction.atomic():
             subject_obj = self._subject(team, subject, create)
@@ -144,7 +145,8 @@ class Command(BaseCommand):
         if team is None:
             if not create:
                 raise CommandError(
-                    f"unknown team {team_slug!r} (pass --create to add it)", returncode=EXIT_USAGE
+                    f"unknown team {team_slug!r} (pass --create to add it)",
+                    returncode=exit_codes.USAGE,
                 )
             team = Team.objects.create(slug=team_slug, name=team_slug.replace("-", " ").title())
         found = Subject.objects.filter(team=team, subject_slug=subject_slug).first()
@@ -152,7 +154,7 @@ class Command(BaseCommand):
             if not create:
                 raise CommandError(
                     f"team {team_slug!r} has no subject {subject_slug!r} (pass --create to add it)",
-                    returncode=EXIT_USAGE,
+                    returncode=exit_codes.USAGE,
                 )
             found = Subject.objects.create(
                 team=team,

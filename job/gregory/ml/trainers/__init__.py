@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from importlib import import_module
 
+from gregory.algorithms import ALGORITHMS
 from gregory.ml.trainers.base import Trainer
-
-_REGISTRY = {
-    "lgbm_tfidf": "gregory.ml.trainers.lgbm_tfidf:LgbmTfidfTrainer",
-    "pubmed_bert": "gregory.ml.trainers.pubmed_bert:PubMedBertTrainer",
-    "lstm": "gregory.ml.trainers.lstm:LstmTrainer",
-}
 
 
 def trainer_class(algorithm: str) -> type[Trainer]:
     try:
-        target = _REGISTRY[algorithm]
+        target = ALGORITHMS[algorithm].trainer
     except KeyError:
         raise ValueError(
-            f"unknown algorithm {algorithm!r}; choose from {', '.join(_REGISTRY)}"
+            f"unknown algorithm {algorithm!r}; choose from {', '.join(ALGORITHMS)}"
         ) from None
     module_name, class_name = target.split(":")
     return getattr(import_module(module_name), class_name)
