@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO.parent / "shared" / "data" / "ms_relevance_sample.csv"
+from tests.support.data import SAMPLE_CSV
+from tests.support.paths import REPO
 
 
 def _sample() -> tuple[list[str], np.ndarray]:
-    with SAMPLE.open(newline="", encoding="utf-8") as handle:
+    with SAMPLE_CSV.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return [r["text_processed"] for r in rows], np.array([int(r["relevant"]) for r in rows])
 

@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-MANAGE = REPO / "job" / "manage.py"
-SAMPLE = REPO.parent / "shared" / "data" / "ms_relevance_sample.csv"
+from tests.support.data import SAMPLE_CSV
+from tests.support.paths import MANAGE, REPO
+
 N_ASSEMBLY = 100_000
 
 
@@ -87,7 +87,7 @@ def bench_lgbm_sample() -> dict:
     from gregory.ml.splits import stratified_split
     from gregory.ml.trainers import get_trainer
 
-    with SAMPLE.open(newline="") as handle:
+    with SAMPLE_CSV.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     splits = stratified_split(
         [r["text_processed"] for r in rows], [int(r["relevant"]) for r in rows], range(len(rows))

@@ -6,7 +6,6 @@ server (tests/pg_server.py) and runs the same tests marked `postgres` against it
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -14,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-MANAGE = REPO / "job" / "manage.py"
-SHARED_DATA = REPO.parent / "shared" / "data"
+from tests.support.db import database_url, forget_connection
+from tests.support.paths import MANAGE
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -54,7 +52,7 @@ def django_db_modify_db_settings(
             PORT=str(server.port),
             OPTIONS={},
         )
-        _forget_connection("default")
+        forget_connection("default")
         try:
             yield
         finally:
@@ -63,25 +61,6 @@ def django_db_modify_db_settings(
         # A file, not :memory:, so the job started as a subprocess sees the same database.
         db.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("sqlite") / "test.sqlite3")
         yield
-
-
-def _forget_connection(alias: str) -> None:
-    """Drop a connection object made before the settings changed: its backend class is fixed."""
-    from django.db import connections
-
-    connections.close_all()
-    with contextlib.suppress(AttributeError):  # never opened
-        del connections[alias]
-
-
-def database_url() -> str:
-    """The URL of the test database the current test uses (call inside a db test)."""
-    from django.db import connection
-
-    s = connection.settings_dict
-    if s["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{s['NAME']}"
-    return f"postgres://{s['USER']}@{s['HOST']}:{s['PORT']}/{s['NAME']}"
 
 
 @pytest.fixture

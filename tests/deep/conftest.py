@@ -6,17 +6,13 @@ lets repeated runs reuse one build; otherwise the build goes to a session temp d
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
-from gregory.ml.splits import DatasetSplits, TextSplit, stratified_split
-from tests.conftest import SHARED_DATA
-
-SAMPLE_CSV = SHARED_DATA / "ms_relevance_sample.csv"
+from gregory.ml.splits import DatasetSplits, stratified_split
+from tests.support.data import load_sample, shorten
 
 # Set before anything imports huggingface_hub (it reads this once): a test that names a model
 # which is not on disk fails at once instead of trying the hub.
@@ -54,29 +50,11 @@ def _no_summariser_model(settings, monkeypatch, tiny_models: dict[str, Path]) ->
         monkeypatch.setenv(name, value)
 
 
-def load_sample() -> tuple[list[str], np.ndarray, list[int]]:
-    with SAMPLE_CSV.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    texts = [row["text_processed"] for row in rows]
-    labels = np.array([int(row["relevant"]) for row in rows], dtype=np.int8)
-    # article_id repeats in the sample: the row number identifies a row.
-    return texts, labels, list(range(len(rows)))
-
-
 @pytest.fixture(scope="session")
 def sample_splits() -> DatasetSplits:
     """The whole real sample, split as the job splits it."""
     texts, labels, ids = load_sample()
     return stratified_split(texts, labels, ids)
-
-
-def shorten(split: TextSplit, n: int, words: int) -> TextSplit:
-    """The first n rows, each cut to its first `words` words: fast, still real text and labels."""
-    return TextSplit(
-        texts=[" ".join(t.split()[:words]) for t in split.texts[:n]],
-        labels=split.labels[:n].copy(),
-        article_ids=list(split.article_ids[:n]),
-    )
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from gregory.ml import summariser
-from tests.deep.conftest import load_sample
+from tests.support.data import load_sample
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from gregory.ml.trainers import trainer_class
 from gregory.models import Articles, ArticleSubjectRelevance, PredictionRunLog, Subject, Team
-from tests.deep.conftest import load_sample
+from tests.support.data import load_sample
 
 TODAY = timezone.now().strftime("%Y%m%d")
 ARTIFACTS = {

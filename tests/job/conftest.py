@@ -1,50 +1,13 @@
-"""Builders for labelled articles in the test database."""
+"""Fixtures of the job tests: a team, its subject, a demo CSV."""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import random
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 
 from gregory.demo import write_demo_csv
-from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
-from tests.conftest import SHARED_DATA
-
-SAMPLE_CSV = SHARED_DATA / "ms_relevance_sample.csv"
-
-
-def add_articles(
-    subject: Subject,
-    labels: Sequence[bool | None],
-    *,
-    age_days: Sequence[int] | int = 1,
-    title: str = "article {i} relevant={label}",
-    summary: str | None = "summary {i}",
-) -> list[Articles]:
-    now = timezone.now()
-    ages = [age_days] * len(labels) if isinstance(age_days, int) else list(age_days)
-    articles = Articles.objects.bulk_create(
-        [
-            Articles(
-                title=title.format(i=i, label=label),
-                summary=None if summary is None else summary.format(i=i, label=label),
-                discovery_date=now - dt.timedelta(days=age),
-            )
-            for i, (label, age) in enumerate(zip(labels, ages, strict=True))
-        ]
-    )
-    ArticleSubjectRelevance.objects.bulk_create(
-        [
-            ArticleSubjectRelevance(article=a, subject=subject, is_relevant=label)
-            for a, label in zip(articles, labels, strict=True)
-        ]
-    )
-    return articles
+from gregory.models import Subject, Team
 
 
 @pytest.fixture
@@ -60,17 +23,3 @@ def subject(team: Team) -> Subject:
 @pytest.fixture
 def demo_csv(tmp_path: Path) -> Path:
     return write_demo_csv(tmp_path / "demo.csv", n_articles=240)
-
-
-def sample_as_import_csv(path: Path, seed: int = 69) -> Path:
-    """The real sample in import_articles' format: the text as title, dates over 60 days."""
-    rng = random.Random(seed)
-    today = dt.date.today()
-    with SAMPLE_CSV.open(newline="") as source, path.open("w", newline="") as target:
-        writer = csv.writer(target)
-        writer.writerow(["external_id", "title", "summary", "relevant", "discovery_date"])
-        # article_id repeats in the sample, so the row number is the import key.
-        for number, row in enumerate(csv.DictReader(source)):
-            day = today - dt.timedelta(days=rng.randint(0, 60))
-            writer.writerow([f"ms-{number}", row["text_processed"], "", row["relevant"], day])
-    return path

@@ -5,7 +5,7 @@ from django.test.utils import CaptureQueriesContext
 
 from gregory.ml import dataset
 from gregory.models import Subject
-from tests.job.conftest import add_articles
+from tests.support.articles import add_articles
 
 
 def test_window_and_label_rule(subject):

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from gregory.ml.trainers.lgbm_tfidf import LgbmTfidfTrainer
 from gregory.models import PredictionRunLog, Subject, Team
-from tests.job.conftest import add_articles
+from tests.support.articles import add_articles
 
 TODAY = timezone.now().strftime("%Y%m%d")
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from gregory.models import PredictionRunLog
-from tests.job.conftest import sample_as_import_csv
+from tests.support.articles import sample_as_import_csv
 
 
 def run(manage_argv, env, *argv, timeout=120):

@@ -21,7 +21,7 @@ from launcher.kube.job_builder import (
     JobSettings,
     build_training_job,
 )
-from tests.k8s.conftest import OVERLAYS, find
+from tests.support.k8s import OVERLAYS, find
 
 # The template's args are those of `train_models --team demo`.
 TEMPLATE_FLAGS = TrainFlags(team="demo")

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from tests.k8s.conftest import REPO
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.docker
 

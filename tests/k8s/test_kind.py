@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from launcher.kube.job_builder import LABEL_TEAM
-from tests.k8s.conftest import REPO, find
+from tests.support.k8s import find
+from tests.support.paths import REPO
 
 pytestmark = pytest.mark.kind
 

@@ -12,7 +12,7 @@ import pytest
 from gregory.flags import TrainFlags
 from launcher.backends.base import BackendError, RunNotFound, RunState
 from launcher.engine import Engine
-from tests.launcher.conftest import add_row, make_scope
+from tests.support.launcher import add_row, make_scope
 
 FLAGS = TrainFlags(team="demo", subject="ms-research", algos=("lgbm_tfidf",))
 

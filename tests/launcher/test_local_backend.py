@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import time
 from io import StringIO
 from pathlib import Path
@@ -21,21 +20,7 @@ from launcher.backends.local import LocalBackend
 from launcher.cli import main
 from launcher.engine import Engine
 from launcher.widgets.tables import RowsTable, RunsTable
-from tests.launcher.conftest import add_row, make_scope
-
-# Stands in for manage.py where a test needs a job that runs until stopped; the backend, its
-# supervisor and the registry are the real ones.
-SLEEPER = (
-    "import sys, time\n"
-    "print('sleeper', *sys.argv[1:], flush=True)\n"
-    "for i in range(600):\n"
-    "    print('tick', i, flush=True)\n"
-    "    time.sleep(0.1)\n"
-)
-
-
-def sleeper_backend(root: Path) -> LocalBackend:
-    return LocalBackend(root, manage_argv=[sys.executable, "-c", SLEEPER])
+from tests.support.launcher import add_row, make_scope, sleeper_backend
 
 
 def wait_for(predicate, timeout: float = 15.0) -> None:

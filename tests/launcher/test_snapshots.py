@@ -15,7 +15,7 @@ from launcher.app import LauncherApp
 from launcher.backends.local import LocalBackend
 from launcher.engine import Engine
 from launcher.screens.log import LogScreen
-from tests.launcher.conftest import FIXED, add_row, make_scope, write_run
+from tests.support.launcher import FIXED, add_row, make_scope, write_run
 
 OK_RUN = "demo-all-0102-a1b2"
 LOST_RUN = "demo-all-0102-c3d4"

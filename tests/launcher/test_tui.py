@@ -22,8 +22,7 @@ from launcher.screens.log import LogScreen
 from launcher.screens.runs import RunsScreen
 from launcher.widgets.preview import CommandPreview
 from launcher.widgets.tables import RunsTable
-from tests.launcher.conftest import make_scope
-from tests.launcher.test_local_backend import sleeper_backend
+from tests.support.launcher import make_scope, sleeper_backend
 
 pytestmark = pytest.mark.asyncio
 SIZE = (120, 40)

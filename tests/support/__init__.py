@@ -1,0 +1,2 @@
+"""Helpers the tests import: paths, data loaders, row builders. conftest.py files hold only
+fixtures and hooks, so nothing imports a conftest module."""

@@ -1,0 +1,58 @@
+"""Labelled articles for the test database, and the real sample as an import_articles CSV."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+from django.utils import timezone
+
+from gregory.ml.splits import SEED
+from gregory.models import Articles, ArticleSubjectRelevance, Subject
+from tests.support.data import SAMPLE_CSV
+
+
+def add_articles(
+    subject: Subject,
+    labels: Sequence[bool | None],
+    *,
+    age_days: Sequence[int] | int = 1,
+    title: str = "article {i} relevant={label}",
+    summary: str | None = "summary {i}",
+) -> list[Articles]:
+    now = timezone.now()
+    ages = [age_days] * len(labels) if isinstance(age_days, int) else list(age_days)
+    articles = Articles.objects.bulk_create(
+        [
+            Articles(
+                title=title.format(i=i, label=label),
+                summary=None if summary is None else summary.format(i=i, label=label),
+                discovery_date=now - dt.timedelta(days=age),
+            )
+            for i, (label, age) in enumerate(zip(labels, ages, strict=True))
+        ]
+    )
+    ArticleSubjectRelevance.objects.bulk_create(
+        [
+            ArticleSubjectRelevance(article=a, subject=subject, is_relevant=label)
+            for a, label in zip(articles, labels, strict=True)
+        ]
+    )
+    return articles
+
+
+def sample_as_import_csv(path: Path, seed: int = SEED) -> Path:
+    """The real sample in import_articles' format: the text as title, dates over 60 days."""
+    rng = random.Random(seed)
+    today = dt.date.today()
+    with SAMPLE_CSV.open(newline="") as source, path.open("w", newline="") as target:
+        writer = csv.writer(target)
+        writer.writerow(["external_id", "title", "summary", "relevant", "discovery_date"])
+        # article_id repeats in the sample, so the row number is the import key.
+        for number, row in enumerate(csv.DictReader(source)):
+            day = today - dt.timedelta(days=rng.randint(0, 60))
+            writer.writerow([f"ms-{number}", row["text_processed"], "", row["relevant"], day])
+    return path

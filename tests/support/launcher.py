@@ -1,0 +1,104 @@
+"""Launcher test helpers: scopes and run-log rows in the database, runs in the local registry,
+and a local backend whose job runs until stopped."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+from launcher.backends.local import LocalBackend
+
+FIXED = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+
+# Stands in for manage.py where a test needs a job that runs until stopped; the backend, its
+# supervisor and the registry are the real ones.
+SLEEPER = (
+    "import sys, time\n"
+    "print('sleeper', *sys.argv[1:], flush=True)\n"
+    "for i in range(600):\n"
+    "    print('tick', i, flush=True)\n"
+    "    time.sleep(0.1)\n"
+)
+
+
+def sleeper_backend(root: Path) -> LocalBackend:
+    return LocalBackend(root, manage_argv=[sys.executable, "-c", SLEEPER])
+
+
+def make_scope(team_slug: str = "demo", *subjects: str):
+    from gregory.models import Subject, Team
+
+    team = Team.objects.create(name=team_slug.title(), slug=team_slug)
+    for slug in subjects or ("ms-research",):
+        Subject.objects.create(team=team, subject_name=slug.replace("-", " "), subject_slug=slug)
+    return team
+
+
+def add_row(
+    team_slug: str,
+    subject_slug: str,
+    *,
+    algorithm: str = "lgbm_tfidf",
+    success: bool | None = True,
+    triggered_by: str | None = None,
+    started: dt.datetime = FIXED,
+    minutes: int = 3,
+    version: str = "20260102",
+    error: str | None = None,
+):
+    """A PredictionRunLog row with fixed times (run_started is auto_now_add, so set it after)."""
+    from gregory.models import PredictionRunLog, Subject
+
+    subject = Subject.objects.select_related("team").get(
+        team__slug=team_slug, subject_slug=subject_slug
+    )
+    row = PredictionRunLog.objects.create(
+        team=subject.team,
+        subject=subject,
+        model_version=version,
+        algorithm=algorithm,
+        run_type="train",
+        success=success,
+        triggered_by=triggered_by,
+        error_message=error,
+        run_finished=None if success is None else started + dt.timedelta(minutes=minutes),
+    )
+    PredictionRunLog.objects.filter(pk=row.pk).update(run_started=started)
+    return row
+
+
+DEAD_PID = 4_194_305  # above the kernel's largest pid_max: never a live process
+
+
+def write_run(
+    root: Path,
+    name: str,
+    *,
+    team: str = "demo",
+    subject: str | None = None,
+    argv: tuple[str, ...] = (),
+    created: dt.datetime = FIXED,
+    returncode: int | None = 0,
+    minutes: int = 5,
+    log: str = "",
+) -> None:
+    """A run in the local registry as the backend leaves it (returncode None: never finished)."""
+    run_dir = root / "runs" / name
+    run_dir.mkdir(parents=True)
+    meta = {
+        "name": name,
+        "team": team,
+        "subject": subject,
+        "argv": list(argv),
+        "pid": DEAD_PID,
+        "pid_start": "0",
+        "created": created.isoformat(),
+    }
+    (run_dir / "meta.json").write_text(json.dumps(meta))
+    (run_dir / "log").write_text(log)
+    if returncode is not None:
+        finished = created + dt.timedelta(minutes=minutes)
+        result = {"returncode": returncode, "finished": finished.isoformat()}
+        (run_dir / "result.json").write_text(json.dumps(result))
