@@ -1,4 +1,4 @@
-"""Version directories that appear only when complete (DESIGN.md: publishing).
+"""Version directories that appear only when complete, never half-written.
 
 A run trains into `<algo dir>/.staging-<version>/` on the same volume, then renames it to
 `<version>/`. Creating the staging directory is the reservation: mkdir is atomic, so two runs
@@ -7,6 +7,7 @@ racing for the same name get different versions. Readers skip dot entries.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -26,10 +27,6 @@ STALE_STAGING_SECONDS = 2 * 24 * 3600
 
 class VersionTakenError(FileExistsError):
     """A hand-picked --version already exists (or is being written) for this algorithm."""
-
-
-def algorithm_dir(models_dir: Path, team: str, subject: str, algorithm: str) -> Path:
-    return Path(models_dir) / team / subject / algorithm
 
 
 def version_candidates(day: dt.date) -> Iterator[str]:
@@ -130,6 +127,22 @@ def reserve(algo_dir: Path, version: str | None = None, day: dt.date | None = No
         (reservation.staging / OWNER_FILE).write_text(json.dumps(owner))
         return reservation
     raise AssertionError("unreachable: version candidates never run out")
+
+
+@contextlib.contextmanager
+def publishing(algo_dir: Path, version: str | None = None) -> Iterator[Reservation]:
+    """Reserve a version, yield it for writing into `.staging`, publish it when the block ends.
+
+    Any exception, KeyboardInterrupt and signals turned into exceptions included, discards the
+    staging directory instead: a version either appears complete or not at all.
+    """
+    reservation = reserve(algo_dir, version)
+    try:
+        yield reservation
+    except BaseException:
+        reservation.discard()
+        raise
+    reservation.publish()
 
 
 def _fsync_tree(root: Path) -> None:

@@ -1,0 +1,37 @@
+"""Where things live in the models directory: <team>/<subject>/<algorithm>/<version>/.
+
+Every path under GREGORY_MODELS_DIR is built here, from slugs checked here, so a slug such as
+`../x` read from a database can never point outside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+
+from gregory.flags import is_slug
+
+PSEUDO_LABELS = "pseudo_labels"
+
+
+def models_dir() -> Path:
+    return Path(settings.GREGORY_MODELS_DIR)
+
+
+def _part(kind: str, value: str) -> str:
+    if not is_slug(value):
+        raise ValueError(f"{kind} {value!r} cannot name a directory: it is not a slug")
+    return value
+
+
+def subject_dir(team: str, subject: str) -> Path:
+    return models_dir() / _part("team", team) / _part("subject", subject)
+
+
+def algorithm_dir(team: str, subject: str, algorithm: str) -> Path:
+    return subject_dir(team, subject) / _part("algorithm", algorithm)
+
+
+def pseudo_label_dir(team: str, subject: str) -> Path:
+    return subject_dir(team, subject) / PSEUDO_LABELS

@@ -1,0 +1,116 @@
+"""The lifecycle of one run's PredictionRunLog row, shared by training and prediction.
+
+The row exists before any work, so a crash at any later point is visible as a run; it is closed
+exactly once: ok when the block ends normally, failed with the traceback (or the signal) when
+it raises. SIGTERM and SIGINT become `Interrupted`, so the row and the staging directory of the
+run they stop are cleaned up on the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import traceback
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.utils import timezone
+
+from gregory.models import PredictionRunLog, Subject
+
+RunType = Literal["train", "predict"]
+Style = Literal["success", "warning", "error"]
+# How the package speaks to the operator: (verbosity level, message, style); the command
+# decides where it goes and how it is coloured.
+Say = Callable[[int, str, Style | None], None]
+TRIGGER_MAX = PredictionRunLog._meta.get_field("triggered_by").max_length
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT arrived; a BaseException, so no trainer's `except Exception` eats it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Turn SIGTERM/SIGINT into Interrupted for the duration of the block (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, _frame):
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def triggered_by(command: str) -> str:
+    """Who started the run: the Job name the launcher passes, else the command's own name."""
+    return (os.environ.get("GREGORY_TRIGGERED_BY") or command)[:TRIGGER_MAX]
+
+
+@dataclass
+class Outcome:
+    """What one (subject, algorithm) run came to, for the summary and the exit status."""
+
+    subject: Subject
+    algorithm: str
+    version: str
+    success: bool
+    metrics: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+    @property
+    def scope(self) -> str:
+        return f"{self.subject.team.slug}/{self.subject.subject_slug}"
+
+
+@contextlib.contextmanager
+def recorded(
+    subject: Subject, algorithm: str, run_type: RunType, trigger: str
+) -> Iterator[PredictionRunLog]:
+    """A run row for the block: the block may set `model_version` and save it as it learns it."""
+    row = PredictionRunLog.objects.create(
+        team=subject.team,
+        subject=subject,
+        model_version="",
+        algorithm=algorithm,
+        run_type=run_type,
+        success=None,
+        triggered_by=trigger,
+    )
+    try:
+        yield row
+    except Interrupted as stop:
+        close(
+            row,
+            f"interrupted by {stop} during {'training' if run_type == 'train' else 'prediction'}",
+        )
+        raise
+    except Exception as error:
+        close(row, "".join(traceback.format_exception(error)).rstrip())
+        raise
+    close(row)
+
+
+def close(row: PredictionRunLog, error: str | None = None) -> None:
+    row.success = error is None
+    row.error_message = error
+    row.run_finished = timezone.now()
+    row.save(update_fields=["model_version", "success", "error_message", "run_finished"])
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
