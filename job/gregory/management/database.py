@@ -25,3 +25,16 @@ def database_errors_as_command_errors() -> Iterator[None]:
         yield
     except DatabaseError as error:
         raise CommandError(describe(error), returncode=exit_codes.RUN_FAILED) from None
+
+
+def is_gregoryai_database() -> bool:
+    """True when DATABASE_URL is GregoryAI's own database, which the job may read and train from
+    but must not fill with demo or imported rows: its team table has organization_id, a column
+    only GregoryAI creates (our models leave it out)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if "gregory_team" not in connection.introspection.table_names(cursor):
+            return False
+        description = connection.introspection.get_table_description(cursor, "gregory_team")
+    return any(column.name == "organization_id" for column in description)

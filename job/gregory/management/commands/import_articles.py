@@ -14,13 +14,22 @@ from django.utils.dateparse import parse_date, parse_datetime
 
 from gregory import exit_codes
 from gregory.flags import SLUG_RE
-from gregory.management.database import database_errors_as_command_errors
+from gregory.management.database import database_errors_as_command_errors, is_gregoryai_database
 from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 
 REQUIRED_COLUMNS = ("title", "summary", "relevant")
+# A row without a link gets one from its id column, so re-importing the file updates its articles
+# (migration 0004 gave articles imported by external_id the same links).
+ID_COLUMNS = ("external_id", "article_id")
+DERIVED_LINK = "urn:gregory-import:{}"
 TRUE_WORDS = {"1", "true", "yes", "y", "t"}
 FALSE_WORDS = {"0", "false", "no", "n", "f"}
 BATCH = 2000
+LINK_MAX_LENGTH = Articles._meta.get_field("link").max_length
+REFUSE_GREGORYAI = (
+    "DATABASE_URL is GregoryAI's own database (gregory_team has organization_id): "
+    "import_articles only loads articles into this project's database"
+)
 
 
 class RowError(ValueError):
@@ -33,7 +42,12 @@ class Row:
     summary: str | None
     relevant: bool | None
     discovery_date: dt.datetime
-    external_id: str | None
+    link: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """An article's identity, as GregoryAI's unique constraint on articles has it."""
+        return self.title, self.link
 
 
 def parse_relevant(value: str) -> bool | None:
@@ -67,37 +81,51 @@ def parse_row(record: dict[str, str | None], now: dt.datetime) -> Row:
     if not title:
         raise RowError("title is empty")
     summary = (record.get("summary") or "").strip() or None
-    external_id = (record.get("external_id") or "").strip() or None
     return Row(
         title=title,
         summary=summary,
         relevant=parse_relevant(record.get("relevant") or ""),
         discovery_date=parse_discovery(record.get("discovery_date"), now),
-        external_id=external_id,
+        link=parse_link(record),
     )
+
+
+def parse_link(record: dict[str, str | None]) -> str:
+    link = (record.get("link") or "").strip()
+    if not link:
+        ids = [(record.get(column) or "").strip() for column in ID_COLUMNS]
+        link = next((DERIVED_LINK.format(i) for i in ids if i), "")
+    if not link:
+        raise RowError(f"link is empty and there is no {' or '.join(ID_COLUMNS)} to derive it from")
+    if len(link) > LINK_MAX_LENGTH:
+        raise RowError(f"link is longer than {LINK_MAX_LENGTH} characters")
+    return link
 
 
 def read_rows(path: Path) -> list[Row]:
     now = timezone.now()
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+        header = reader.fieldnames or []
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if not any(c in header for c in ("link", *ID_COLUMNS)):
+            missing.append(f"link (or {' or '.join(ID_COLUMNS)})")
         if missing:
             raise CommandError(
                 f"{path}: missing column(s) {', '.join(missing)}; "
-                f"need {', '.join(REQUIRED_COLUMNS)}",
+                f"need {', '.join(REQUIRED_COLUMNS)}, link",
                 returncode=exit_codes.USAGE,
             )
-        rows, seen = [], set()
+        rows: list[Row] = []
+        first_line: dict[tuple[str, str], int] = {}
         for record in reader:
             try:
                 if None in record:
                     raise RowError("more fields than the header has")
                 row = parse_row(record, now)
-                if row.external_id is not None:
-                    if row.external_id in seen:
-                        raise RowError(f"external_id {row.external_id!r} appears twice")
-                    seen.add(row.external_id)
+                if row.key in first_line:
+                    raise RowError(f"title and link {row.link!r} repeat line {first_line[row.key]}")
+                first_line[row.key] = reader.line_num
             except RowError as error:
                 raise CommandError(
                     f"{path}, line {reader.line_num}: {error}; nothing imported",
@@ -110,8 +138,10 @@ def read_rows(path: Path) -> list[Row]:
 class Command(BaseCommand):
     help = (
         "Import labelled articles for a team's subject from a CSV with columns title, summary, "
-        "relevant (1/0/empty) and optionally discovery_date (ISO) and external_id (re-imports "
-        "update instead of duplicating). One transaction: a bad row aborts the whole file."
+        "relevant (1/0/empty), link, and optionally discovery_date (ISO). An article is its "
+        "title and link, as in GregoryAI: re-importing one updates it. A row with an empty or "
+        "no link column gets urn:gregory-import:<id> from its external_id or article_id column. "
+        "One transaction: a bad row aborts the whole file. Refuses GregoryAI's own database."
     )
 
     def add_arguments(self, parser) -> None:
@@ -129,6 +159,9 @@ class Command(BaseCommand):
         if not csv_path.is_file():
             raise CommandError(f"{csv_path}: no such file", returncode=exit_codes.USAGE)
         rows = read_rows(csv_path)
+        with database_errors_as_command_errors():
+            if is_gregoryai_database():
+                raise CommandError(REFUSE_GREGORYAI, returncode=exit_codes.RUN_FAILED)
         with database_errors_as_command_errors(), transaction.atomic():
             subject_obj = self._subject(team, subject, create)
             created, updated = import_rows(subject_obj, rows)
@@ -165,27 +198,27 @@ class Command(BaseCommand):
 
 
 def import_rows(subject: Subject, rows: list[Row]) -> tuple[int, int]:
-    """Upsert articles by external_id, link them to the subject and team, set relevance."""
-    keyed = [row.external_id for row in rows if row.external_id]
-    existing: dict[str, Articles] = {}
-    for start in range(0, len(keyed), BATCH):
-        chunk = keyed[start : start + BATCH]
-        existing.update(Articles.objects.in_bulk(chunk, field_name="external_id"))
+    """Upsert articles by (title, link), link them to the subject and team, set relevance."""
+    existing: dict[tuple[str, str], Articles] = {}
+    for start in range(0, len(rows), BATCH):
+        links = {row.link for row in rows[start : start + BATCH]}
+        for article in Articles.objects.filter(link__in=links):
+            existing[article.title, article.link] = article
     to_create, to_update, ordered = [], [], []
     for row in rows:
-        article = existing.get(row.external_id) if row.external_id else None
+        article = existing.get(row.key)
         if article is None:
-            article = Articles(external_id=row.external_id)
+            article = Articles(title=row.title, link=row.link)
             to_create.append(article)
         else:
             to_update.append(article)
-        article.title, article.summary = row.title, row.summary
-        article.discovery_date = row.discovery_date
         ordered.append(article)
     Articles.objects.bulk_create(to_create, batch_size=BATCH)
-    Articles.objects.bulk_update(
-        to_update, ["title", "summary", "discovery_date"], batch_size=BATCH
-    )
+    # discovery_date is auto_now_add, as in GregoryAI: the insert stamped it now, so the CSV's
+    # dates are written by an update.
+    for article, row in zip(ordered, rows, strict=True):
+        article.summary, article.discovery_date = row.summary, row.discovery_date
+    Articles.objects.bulk_update(ordered, ["summary", "discovery_date"], batch_size=BATCH)
     SubjectLink = Articles.subjects.through
     TeamLink = Articles.teams.through
     SubjectLink.objects.bulk_create(
