@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from gregory.flags import TrainFlags
-from gregory.ml import dataset, summariser
+from gregory.ml import dataset, layout, summariser
 from gregory.ml.publishing import Reservation
 from gregory.ml.splits import SEED, DatasetSplits, stratified_split
 from gregory.ml.trainers import get_trainer
@@ -32,7 +32,6 @@ class SubjectData:
 
     subject: Subject
     flags: TrainFlags
-    models_dir: Path
     progress: bool = False
     # Filled by splits(), not by callers.
     pseudo_label_csv: Path | None = field(default=None, init=False)
@@ -62,12 +61,7 @@ class SubjectData:
             from gregory.ml.pseudo_label import add_pseudo_labels
 
             pool = dataset.unlabelled_articles(self.subject, since)
-            csv_dir = (
-                self.models_dir
-                / self.subject.team.slug
-                / self.subject.subject_slug
-                / "pseudo_labels"
-            )
+            csv_dir = layout.pseudo_label_dir(self.subject.team.slug, self.subject.subject_slug)
             splits, self.pseudo_label_csv = add_pseudo_labels(
                 splits,
                 dataset.as_split(pool, dataset.compose_texts(pool, self._summarise)),
@@ -76,12 +70,6 @@ class SubjectData:
                 progress=self.progress,
             )
         return splits
-
-
-@dataclass
-class RunResult:
-    metrics: dict[str, Any]
-    path: Path
 
 
 def _json_default(value: Any) -> Any:
@@ -96,16 +84,12 @@ def write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
-def train_algorithm(
-    algorithm: str,
-    data: SubjectData,
-    reservation: Reservation,
-    flags: TrainFlags,
-    progress: bool = False,
-) -> RunResult:
-    """Train, evaluate at the threshold, write the artifacts into staging and publish them."""
+def train_into(
+    reservation: Reservation, algorithm: str, data: SubjectData, flags: TrainFlags
+) -> dict[str, Any]:
+    """Train, evaluate at the threshold, write the artifacts and metrics into staging."""
     splits = data.splits()
-    trainer = get_trainer(algorithm, seed=SEED, progress=progress)
+    trainer = get_trainer(algorithm, seed=SEED, progress=data.progress)
     history = trainer.train(splits.train, splits.val)
     metrics: dict[str, Any] = {
         **trainer.evaluate(splits.val, flags.prob_threshold, prefix="val_"),
@@ -127,4 +111,4 @@ def train_algorithm(
     trainer.save(reservation.staging)
     write_json(reservation.staging / METRICS_FILE, metrics)
     write_json(reservation.staging / HISTORY_FILE, history)
-    return RunResult(metrics=metrics, path=reservation.publish())
+    return metrics

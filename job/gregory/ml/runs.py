@@ -76,12 +76,10 @@ class Outcome:
         return f"{self.subject.team.slug}/{self.subject.subject_slug}"
 
 
-@contextlib.contextmanager
-def recorded(
-    subject: Subject, algorithm: str, run_type: RunType, trigger: str
-) -> Iterator[PredictionRunLog]:
-    """A run row for the block: the block may set `model_version` and save it as it learns it."""
-    row = PredictionRunLog.objects.create(
+def start(subject: Subject, algorithm: str, run_type: RunType, trigger: str) -> PredictionRunLog:
+    """The run's row, created before any work; a database error here is the command's, not the
+    run's, so callers create it outside their per-run error handling."""
+    return PredictionRunLog.objects.create(
         team=subject.team,
         subject=subject,
         model_version="",
@@ -90,13 +88,18 @@ def recorded(
         success=None,
         triggered_by=trigger,
     )
+
+
+@contextlib.contextmanager
+def closing(row: PredictionRunLog) -> Iterator[PredictionRunLog]:
+    """Close `row` when the block ends: ok, or failed with the traceback or the signal.
+
+    The block may set `row.model_version` as soon as it knows it; it is saved on close too.
+    """
     try:
         yield row
     except Interrupted as stop:
-        close(
-            row,
-            f"interrupted by {stop} during {'training' if run_type == 'train' else 'prediction'}",
-        )
+        close(row, f"interrupted by {stop}")
         raise
     except Exception as error:
         close(row, "".join(traceback.format_exception(error)).rstrip())

@@ -1,0 +1,97 @@
+"""Training runs, subject by subject and algorithm by algorithm, each recorded and published.
+
+The command hands over validated flags and the subjects in scope; this module owns the order of
+work, what each run records, and what the operator is told at each verbosity level.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gregory.flags import TrainFlags
+from gregory.ml import layout, runs
+from gregory.ml.publishing import VersionTakenError, publishing, version_exists
+from gregory.models import Subject
+
+SUMMARY_METRICS = ("val_f1", "test_accuracy", "test_f1", "test_roc_auc", "test_pr_auc")
+
+
+def check_version_free(flags: TrainFlags, subjects: Sequence[Subject]) -> None:
+    """A hand-picked --version must be new for every run, checked before any run starts."""
+    if not flags.version:
+        return
+    for subject in subjects:
+        for algorithm in flags.algos:
+            algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
+            if version_exists(algo_dir, flags.version):
+                raise VersionTakenError(f"version {flags.version} already exists in {algo_dir}")
+
+
+def train_subjects(
+    flags: TrainFlags, subjects: Sequence[Subject], say: runs.Say
+) -> list[runs.Outcome]:
+    """Every selected algorithm for every subject, in turn; a failed run does not stop the rest."""
+    # Imported here: a usage error should not pay for numpy, scipy and scikit-learn.
+    from gregory.ml.pipeline import SubjectData
+
+    trigger = runs.triggered_by("train_models")
+    outcomes: list[runs.Outcome] = []
+    with runs.stop_on_signals():
+        for subject in subjects:
+            data = SubjectData(subject, flags, progress=flags.verbose >= 1)
+            for algorithm in flags.algos:
+                outcomes.append(_train_one(subject, algorithm, data, flags, trigger, say))
+    return outcomes
+
+
+def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: runs.Say):
+    from gregory.ml.pipeline import train_into
+
+    label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
+    algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
+    row = runs.start(subject, algorithm, "train", trigger)
+    try:
+        with runs.closing(row), publishing(algo_dir, flags.version) as reservation:
+            row.model_version = reservation.version
+            row.save(update_fields=["model_version"])
+            say(1, f"Started {label} (version {reservation.version})", None)
+            metrics = train_into(reservation, algorithm, data, flags)
+    except runs.Interrupted as stop:
+        say(1, f"Interrupted {label} by {stop}", "error")
+        raise
+    except Exception as error:
+        reason = runs.first_line(error)
+        say(1, f"Failed {label}: {reason}", "error")
+        say(
+            2,
+            f"Warning: skipped {label}; the traceback is in PredictionRunLog #{row.pk}",
+            "warning",
+        )
+        return runs.Outcome(subject, algorithm, row.model_version, False, error=reason)
+    roc_auc = metrics["test_roc_auc"]
+    where = reservation.final
+    say(
+        1,
+        f"Finished {label}: version {row.model_version}, test roc_auc {roc_auc:.3f} → {where}",
+        "success",
+    )
+    return runs.Outcome(subject, algorithm, row.model_version, True, metrics)
+
+
+def summary_table(outcomes: Sequence[runs.Outcome]) -> list[str]:
+    """One aligned line per run with its headline metrics, for verbosity 3."""
+    header = ["team/subject", "algorithm", "version", "status", "n_train", *SUMMARY_METRICS]
+    rows = [
+        [
+            o.scope,
+            o.algorithm,
+            o.version or "-",
+            "ok" if o.success else "FAILED",
+            str(o.metrics.get("n_train", "-")),
+            *(f"{o.metrics[m]:.3f}" if m in o.metrics else "-" for m in SUMMARY_METRICS),
+        ]
+        for o in outcomes
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [header, ["-" * w for w in widths], *rows]
+    return ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
