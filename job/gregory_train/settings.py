@@ -5,6 +5,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from gregory.ml.config import DEFAULTS as MODEL_DEFAULTS
+
 # The repository root locally; the image sets GREGORY_HOME so relative defaults land on its volumes.
 BASE_DIR = Path(os.environ.get("GREGORY_HOME", Path(__file__).resolve().parents[2]))
 
@@ -12,34 +14,11 @@ SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "gregory-train-batch-job-has-no
 DEBUG = False
 ALLOWED_HOSTS: list[str] = []
 
+# Nothing here serves HTTP or has users: no admin, auth, sessions, middleware or templates.
+# gregory_dev holds the development commands (build_tiny_models, demo_data).
 INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
     "gregory",
-]
-
-# The admin (a read-only view of runs for operators) needs these; the batch job never serves HTTP.
-MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-ROOT_URLCONF = "gregory_train.urls"
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-                "django.template.context_processors.request",
-            ]
-        },
-    }
+    "gregory_dev",
 ]
 
 DEFAULT_SQLITE = BASE_DIR / "var" / "gregory.sqlite3"
@@ -58,13 +37,13 @@ TIME_ZONE = "UTC"
 
 # Where versions are published: var/models locally, the PVC (/models) in the container.
 GREGORY_MODELS_DIR = Path(os.environ.get("GREGORY_MODELS_DIR", BASE_DIR / "var" / "models"))
-# A hub id or a local directory; tests and the offline demo point these at tiny local checkpoints.
-GREGORY_SUMMARISER_MODEL = os.environ.get("GREGORY_SUMMARISER_MODEL", "facebook/bart-large-cnn")
-GREGORY_BERT_MODEL = os.environ.get(
-    "GREGORY_BERT_MODEL", "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext"
+# Hub ids or local directories (tests and the offline demo point them at tiny local checkpoints),
+# and whether to summarise at all; the defaults live in gregory/ml/config.py.
+GREGORY_SUMMARISER_MODEL = os.environ.get(
+    "GREGORY_SUMMARISER_MODEL", MODEL_DEFAULTS["GREGORY_SUMMARISER_MODEL"]
 )
-# "off" skips summarisation (the job core's default until a summariser model is configured).
-GREGORY_SUMMARISER = os.environ.get("GREGORY_SUMMARISER", "bart")
+GREGORY_BERT_MODEL = os.environ.get("GREGORY_BERT_MODEL", MODEL_DEFAULTS["GREGORY_BERT_MODEL"])
+GREGORY_SUMMARISER = os.environ.get("GREGORY_SUMMARISER", MODEL_DEFAULTS["GREGORY_SUMMARISER"])
 
 LOGGING = {
     "version": 1,

@@ -2,7 +2,7 @@ from django.db import migrations, models
 
 
 def mark_existing_runs_unknown(apps, schema_editor):
-    # Spec §6: rows logged before the field existed say "unknown", never a guessed algorithm.
+    # Rows logged before the field existed say "unknown", never a guessed algorithm.
     PredictionRunLog = apps.get_model("gregory", "PredictionRunLog")
     PredictionRunLog.objects.filter(algorithm__isnull=True).update(algorithm="unknown")
 

@@ -1,4 +1,4 @@
-"""Classification metrics at the run's probability threshold (spec §5 metrics.json keys)."""
+"""Classification metrics at the run's threshold: the val_* and test_* keys of metrics.json."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Pseudo-labelling (spec §3.6): PubMed BERT self-training over a subject's unlabelled articles.
+"""Pseudo-labelling: PubMed BERT self-training over a subject's unlabelled articles.
 
 Each iteration trains a fresh BERT on the training split plus the pseudo-labels so far, scores the
 articles still unlabelled, and adopts those it is confident about (max(p, 1 - p) >= confidence).

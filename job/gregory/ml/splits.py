@@ -1,4 +1,4 @@
-"""Labelled text splits: the stratified 70/15/15 cut of spec §3.5."""
+"""Labelled text splits: a stratified 70/15/15 cut with a fixed seed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The one entry point for summarisation (spec §3.4): summarise() and summarise_bulk().
+"""The one entry point for summarisation: summarise() and summarise_bulk().
 
 BART (`facebook/bart-large-cnn` unless `GREGORY_SUMMARISER_MODEL` names another hub id or a local
 directory) through `model.generate`: transformers 5 has no summarization pipeline. The setting
@@ -10,39 +10,27 @@ must not pay for (or need) torch.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from gregory.ml import config
+
 if TYPE_CHECKING:
     import torch
 
-MAX_SUMMARY_TOKENS = 300  # spec §3.4
+MAX_SUMMARY_TOKENS = 300
 DEFAULT_BATCH_SIZE = 4
-DEFAULT_MODEL = "facebook/bart-large-cnn"
-
-
-def read_setting(name: str, default: str) -> str:
-    """A Django setting when Django is configured, else the environment variable of that name."""
-    try:
-        from django.conf import settings
-
-        if settings.configured:
-            return str(getattr(settings, name, default))
-    except ImportError:  # pragma: no cover - Django is a base dependency
-        pass
-    return os.environ.get(name, default)
 
 
 def summariser_enabled() -> bool:
-    return read_setting("GREGORY_SUMMARISER", "bart").strip().lower() != "off"
+    return config.setting("GREGORY_SUMMARISER").strip().lower() != "off"
 
 
 def summariser_model_name() -> str:
-    return read_setting("GREGORY_SUMMARISER_MODEL", DEFAULT_MODEL)
+    return config.setting("GREGORY_SUMMARISER_MODEL")
 
 
 @dataclass
@@ -135,9 +123,3 @@ def summarise_bulk(
         for k, summary in zip(batch, decoded, strict=True):
             results[todo[k]] = summary.strip()
     return results
-
-
-def clear_cache() -> None:
-    """Forget loaded models (tests that switch models; frees GPU memory)."""
-    with _LOAD_LOCK:
-        _LOADED.clear()

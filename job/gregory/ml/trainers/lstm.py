@@ -1,4 +1,4 @@
-"""LSTM (spec §4): a torch bidirectional LSTM over a WordLevel vocabulary.
+"""LSTM: a torch bidirectional LSTM over a WordLevel vocabulary.
 
 Hyper-parameters as GregoryAI's Keras model had them: embedding 128, 64 units per direction,
 dropout 0.3, vocabulary 10,000 words, sequences truncated to 100 tokens, 10 epochs, seed 69.

@@ -1,4 +1,4 @@
-"""PubMed BERT (spec §4): transformers AutoModel, CLS → Dense(48, ReLU) → dropout → 2-way output.
+"""PubMed BERT: transformers AutoModel, CLS → Dense(48, ReLU) → dropout → 2-way output.
 
 Fixed hyper-parameters: lr 2e-5, max_len 400, dense 48, encoder not frozen, 10 epochs, seed 69.
 The epoch with the lowest validation loss is restored before anything is evaluated or saved.
@@ -23,20 +23,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from gregory.ml import torch_utils
+from gregory.ml import config, torch_utils
 from gregory.ml.splits import SEED, TextSplit
 from gregory.ml.trainers.base import Trainer
 
 WEIGHTS = "bert_weights.h5"
 CONFIG = "bert_config.json"
 TOKENIZER_DIR = "bert_tokenizer"
-DEFAULT_MODEL = "microsoft/BiomedNLP-BiomedBERT-base-uncased-abstract-fulltext"
 
 
 def default_model_name() -> str:
-    from gregory.ml.summariser import read_setting
-
-    return read_setting("GREGORY_BERT_MODEL", DEFAULT_MODEL)
+    return config.setting("GREGORY_BERT_MODEL")
 
 
 class BertClassifier(nn.Module):
