@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from gregory.ml.splits import SEED
 from tests.support.data import SAMPLE_CSV
 from tests.support.paths import REPO
 
@@ -114,8 +115,8 @@ def bench_summariser(bart: Path, texts: list[str], repeat: int = 3) -> dict[str,
     }
 
 
-def _bert_texts(word_counts: list[int], seed: int = 69) -> list[str]:
-    from gregory.ml.tiny_models import WORDS
+def _bert_texts(word_counts: list[int], seed: int = SEED) -> list[str]:
+    from gregory_dev.tiny_models import WORDS
 
     rng = random.Random(seed)
     return [" ".join(rng.choices(WORDS, k=max(n, 1))) for n in word_counts]
@@ -160,7 +161,7 @@ def run(tiny_models_dir: Path | None = None) -> dict:
     """All deep figures; builds (or reuses) the tiny models under GREGORY_TINY_MODELS_DIR."""
     import torch
 
-    from gregory.ml.tiny_models import build_tiny_models
+    from gregory_dev.tiny_models import build_tiny_models
 
     configured = tiny_models_dir or os.environ.get("GREGORY_TINY_MODELS_DIR")
     with contextlib.ExitStack() as stack:

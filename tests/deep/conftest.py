@@ -30,7 +30,7 @@ def _one_torch_thread() -> None:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    from gregory.ml.tiny_models import build_tiny_models
+    from gregory_dev.tiny_models import build_tiny_models
 
     configured = os.environ.get("GREGORY_TINY_MODELS_DIR")
     out = Path(configured) if configured else tmp_path_factory.mktemp("tiny-models")

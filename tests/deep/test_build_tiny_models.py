@@ -6,7 +6,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from gregory.ml.tiny_models import WORDS, build_tiny_models
+from gregory_dev.tiny_models import WORDS, build_tiny_models
 
 
 def test_checkpoints_load_and_tokenise_offline(tiny_models):

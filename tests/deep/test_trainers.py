@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from gregory.ml.metrics import METRIC_NAMES
-from gregory.ml.splits import DatasetSplits
+from gregory.ml.splits import SEED, DatasetSplits
 from gregory.ml.trainers import get_trainer, trainer_class
 
 ALGORITHMS = ("pubmed_bert", "lstm")
@@ -26,7 +26,7 @@ def trained(small_splits: DatasetSplits, tiny_models, tmp_path_factory) -> dict:
     """Each algorithm trained once on the small slice and saved; shared by the tests below."""
     out = {}
     for algorithm in ALGORITHMS:
-        trainer = get_trainer(algorithm, seed=69, **options(algorithm, tiny_models))
+        trainer = get_trainer(algorithm, seed=SEED, **options(algorithm, tiny_models))
         history = trainer.train(small_splits.train, small_splits.val)
         directory = tmp_path_factory.mktemp(algorithm)
         trainer.save(directory)
@@ -81,7 +81,7 @@ def test_weights_file_is_hdf5_of_the_state_dict(trained, algorithm):
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_same_seed_same_model(trained, small_splits, tiny_models, algorithm):
     first, history, _ = trained[algorithm]
-    again = get_trainer(algorithm, seed=69, **options(algorithm, tiny_models))
+    again = get_trainer(algorithm, seed=SEED, **options(algorithm, tiny_models))
     assert again.train(small_splits.train, small_splits.val) == history
     np.testing.assert_array_equal(
         again.predict_proba(small_splits.test.texts), first.predict_proba(small_splits.test.texts)
@@ -133,7 +133,7 @@ def test_bert_truncates_at_max_len(tiny_models, sample_splits):
 
 
 def test_lstm_learns_the_real_sample(sample_splits, report):
-    trainer = get_trainer("lstm", seed=69)
+    trainer = get_trainer("lstm", seed=SEED)
     trainer.train(sample_splits.train, sample_splits.val)
     metrics = trainer.evaluate(sample_splits.test, 0.8, prefix="test_")
     report(f"lstm on the real sample: test_roc_auc {metrics['test_roc_auc']:.3f}")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from gregory.demo import write_demo_csv
 from gregory.models import Subject, Team
+from gregory_dev.demo import write_demo_csv
 
 
 @pytest.fixture

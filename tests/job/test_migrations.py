@@ -30,11 +30,3 @@ def test_algorithm_migration_marks_existing_runs_unknown():
     row = new.get_model("gregory", "PredictionRunLog").objects.get()
     assert row.algorithm == "unknown"
     assert row.model_version == "v1" and row.success is True
-
-
-def test_admin_lists_the_algorithm():
-    from django.contrib import admin
-
-    from gregory.models import PredictionRunLog
-
-    assert "algorithm" in admin.site._registry[PredictionRunLog].list_display

@@ -74,7 +74,7 @@ def test_usage_error_exits_two_with_a_one_line_reason(manage_argv, imported, arg
 def test_failed_run_exits_one(manage_argv, job_env):
     csv_path = job_env["GREGORY_MODELS_DIR"] + "/../few.csv"
     with open(csv_path, "w") as handle:
-        handle.write("title,summary,relevant\na,b,1\nc,d,0\n")
+        handle.write("link,title,summary,relevant\nu:a,a,b,1\nu:c,c,d,0\n")
     import_csv(manage_argv, job_env, csv_path, team="t", subject="s")
     done = run(manage_argv, job_env, "train_models", "--team", "t", "--algo", "lgbm_tfidf")
     assert done.returncode == 1
@@ -101,7 +101,7 @@ def test_concurrent_runs_get_distinct_versions(manage_argv, imported, models_dir
 def test_signal_marks_the_run_failed_and_leaves_no_version(
     manage_argv, job_env, models_dir, tmp_path, signum
 ):
-    from gregory.demo import write_demo_csv
+    from gregory_dev.demo import write_demo_csv
 
     # Enough articles that training outlasts the time it takes to see the staging dir.
     big = write_demo_csv(tmp_path / "big.csv", n_articles=6000)
@@ -170,7 +170,7 @@ def test_real_sample_trains_through_the_command(manage_argv, job_env, models_dir
 @pytest.mark.parametrize("command", ["train_models", "import_articles"])
 def test_a_database_it_cannot_use_is_one_line(manage_argv, tmp_path, url, reason, command):
     csv_path = tmp_path / "a.csv"
-    csv_path.write_text("title,summary,relevant\nt,s,1\n")
+    csv_path.write_text("link,title,summary,relevant\nu:t,t,s,1\n")
     argv = {
         "train_models": ["train_models", "--team", "demo"],
         "import_articles": ["import_articles", "--team", "demo", "--subject", "s", str(csv_path)],

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from gregory.demo import write_demo_csv
 from gregory.flags import TrainFlags
+from gregory_dev.demo import write_demo_csv
 from launcher.app import LauncherApp
 from launcher.backends.base import BackendError, RunState
 from launcher.backends.local import LocalBackend

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import random
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,6 +14,9 @@ from django.utils import timezone
 from gregory.ml.splits import SEED
 from gregory.models import Articles, ArticleSubjectRelevance, Subject
 from tests.support.data import SAMPLE_CSV
+
+# Every article gets its own link, so titles may repeat without breaking (title, link) unique.
+_LINK_NUMBERS = itertools.count()
 
 
 def add_articles(
@@ -29,12 +33,16 @@ def add_articles(
         [
             Articles(
                 title=title.format(i=i, label=label),
+                link=f"https://example.org/articles/{next(_LINK_NUMBERS)}",
                 summary=None if summary is None else summary.format(i=i, label=label),
-                discovery_date=now - dt.timedelta(days=age),
             )
-            for i, (label, age) in enumerate(zip(labels, ages, strict=True))
+            for i, label in enumerate(labels)
         ]
     )
+    # discovery_date is auto_now_add: the insert stamps now, an update sets the ages.
+    for article, age in zip(articles, ages, strict=True):
+        article.discovery_date = now - dt.timedelta(days=age)
+    Articles.objects.bulk_update(articles, ["discovery_date"])
     ArticleSubjectRelevance.objects.bulk_create(
         [
             ArticleSubjectRelevance(article=a, subject=subject, is_relevant=label)
@@ -50,9 +58,10 @@ def sample_as_import_csv(path: Path, seed: int = SEED) -> Path:
     today = dt.date.today()
     with SAMPLE_CSV.open(newline="") as source, path.open("w", newline="") as target:
         writer = csv.writer(target)
-        writer.writerow(["external_id", "title", "summary", "relevant", "discovery_date"])
-        # article_id repeats in the sample, so the row number is the import key.
+        writer.writerow(["link", "title", "summary", "relevant", "discovery_date"])
+        # article_id repeats in the sample, so the row number makes the link.
         for number, row in enumerate(csv.DictReader(source)):
             day = today - dt.timedelta(days=rng.randint(0, 60))
-            writer.writerow([f"ms-{number}", row["text_processed"], "", row["relevant"], day])
+            link = f"urn:gregory-import:ms-{number}"
+            writer.writerow([link, row["text_processed"], "", row["relevant"], day])
     return path

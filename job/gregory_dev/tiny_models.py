@@ -17,10 +17,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from gregory.ml.splits import SEED
+
 # Bump when the builder changes what it writes, so an existing output directory is rebuilt.
 BUILDER_VERSION = 2
 MARKER = "tiny_models.json"
-SEED = 69
 
 # Words of biomedical abstracts (multiple sclerosis research in particular) and common English;
 # they make the WordPiece vocabulary and the generated BPE corpus.

@@ -20,7 +20,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, out: Path, force: bool, verbosity: int, **options) -> None:
-        from gregory.ml.tiny_models import build_tiny_models
+        from gregory_dev.tiny_models import build_tiny_models
 
         try:
             paths = build_tiny_models(out, force=force)

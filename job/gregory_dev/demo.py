@@ -7,6 +7,8 @@ import datetime as dt
 import random
 from pathlib import Path
 
+from gregory.ml.splits import SEED
+
 RELEVANT_TOPICS = [
     "relapsing multiple sclerosis",
     "demyelinating lesions",
@@ -103,7 +105,7 @@ def write_demo_csv(
     n_articles: int = 400,
     relevant_share: float = 0.4,
     unreviewed_share: float = 0.15,
-    seed: int = 69,
+    seed: int = SEED,
     today: dt.date | None = None,
 ) -> Path:
     """Labelled articles discovered over the last 60 days, plus some not yet reviewed."""
@@ -112,11 +114,14 @@ def write_demo_csv(
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["external_id", "title", "summary", "relevant", "discovery_date"])
+        writer.writerow(["link", "title", "summary", "relevant", "discovery_date"])
         for i in range(n_articles):
             relevant = rng.random() < relevant_share
             title, summary = _article(rng, relevant)
             label = "" if rng.random() < unreviewed_share else str(int(relevant))
             day = today - dt.timedelta(days=rng.randint(0, 60))
-            writer.writerow([f"demo-{seed}-{i:05d}", title, summary, label, day.isoformat()])
+            # The link import_articles derives from the external_id older demo CSVs had, so a
+            # re-import after migration 0004 updates those articles instead of adding new ones.
+            link = f"urn:gregory-import:demo-{seed}-{i:05d}"
+            writer.writerow([link, title, summary, label, day.isoformat()])
     return path
