@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
-from gregory.flags import TrainFlags
+from gregory.flags import JobFlags
+from gregory.scope import TeamScope, plan
 from launcher import db
 from launcher.backends.base import Backend, RunInfo, Submission, new_run_id
+
+F = TypeVar("F", bound=JobFlags)
 
 
 @dataclass(frozen=True)
@@ -41,9 +45,9 @@ def row_outcome(row: db.RunRow, run: RunInfo | None) -> str:
     return "running"
 
 
-def command_preview(flags: TrainFlags) -> str:
+def command_preview(flags: JobFlags) -> str:
     """The job's command for one submission, shell-quoted for display only (never executed)."""
-    return shlex.join(["manage.py", "train_models", *flags.to_argv()])
+    return shlex.join(["manage.py", flags.command, *flags.to_argv()])
 
 
 @dataclass
@@ -55,9 +59,9 @@ class Engine:
         text = self.backend.describe()
         return f"{text}: {self.reason}" if self.reason else text
 
-    def plan(self, flags: TrainFlags, known: list[db.TeamChoice] | None = None) -> list[TrainFlags]:
+    def plan(self, flags: F, known: Sequence[TeamScope] | None = None) -> list[F]:
         """Validate against the contract and the database; one flag set per submission."""
-        return db.plan(
+        return plan(
             flags,
             db.teams() if known is None else known,
             split_subjects=self.backend.split_subjects,
@@ -66,7 +70,7 @@ class Engine:
 
     def submit(
         self,
-        planned: list[TrainFlags],
+        planned: Sequence[JobFlags],
         run_id: str | None = None,
         report: Callable[[Submission], None] | None = None,
     ) -> list[Submission]:

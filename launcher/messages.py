@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
+from gregory.scope import TeamScope
 from launcher.backends.base import Submission
-from launcher.db import TeamChoice
 from launcher.engine import Overview
 
 
 @dataclass
 class TeamsLoaded(Message):
-    teams: list[TeamChoice]
+    teams: list[TeamScope]
 
 
 @dataclass

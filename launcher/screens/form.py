@@ -25,6 +25,7 @@ from textual.widgets.selection_list import Selection
 
 from gregory.algorithms import ALGORITHM_NAMES
 from gregory.flags import DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, FlagError, TrainFlags
+from gregory.scope import TeamScope, active_teams
 from launcher import db
 from launcher.backends.base import BackendError
 from launcher.engine import Engine, command_preview
@@ -45,7 +46,8 @@ class FormScreen(Screen[None]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.teams: list[db.TeamChoice] = []
+        # Only active teams can be chosen, so an inactive one never reaches the plan from here.
+        self.teams: list[TeamScope] = []
         self.planned: list[TrainFlags] = []
         self.problems: list[str] = ["loading teams from the database…"]
 
@@ -105,7 +107,7 @@ class FormScreen(Screen[None]):
 
     @on(TeamsLoaded)
     def teams_loaded(self, message: TeamsLoaded) -> None:
-        self.teams = message.teams
+        self.teams = active_teams(message.teams)
         select = self.query_one("#team", Select)
         current = select.value
         select.set_options((f"{team.slug}  {team.name}", team.slug) for team in self.teams)
@@ -147,7 +149,7 @@ class FormScreen(Screen[None]):
     def field_changed(self) -> None:
         self.revalidate()
 
-    def selected_team(self) -> db.TeamChoice | None:
+    def selected_team(self) -> TeamScope | None:
         value = self.query_one("#team", Select).value
         return next((team for team in self.teams if team.slug == value), None)
 

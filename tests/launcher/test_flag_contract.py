@@ -18,6 +18,7 @@ from django.core.management import CommandError, call_command
 
 from gregory import exit_codes
 from gregory.flags import FlagError, TrainFlags
+from gregory.scope import plan
 from launcher.backends.local import LocalBackend
 from launcher.cli import main
 from launcher.engine import Engine
@@ -135,9 +136,9 @@ def test_all_teams_is_one_local_run_but_one_job_per_subject(db) -> None:
     make_scope("other", "cardio")
     known = launcher_db.teams()
     flags = TrainFlags.from_argv(["--all-teams", *LGBM])
-    local = launcher_db.plan(flags, known, split_subjects=False, split_teams=False)
+    local = plan(flags, known, split_subjects=False, split_teams=False)
     assert local == [flags]
-    per_job = launcher_db.plan(flags, known, split_subjects=True, split_teams=True)
+    per_job = plan(flags, known, split_subjects=True, split_teams=True)
     assert [(f.team, f.subject) for f in per_job] == [
         ("demo", "ms-imaging"),
         ("demo", "ms-research"),
