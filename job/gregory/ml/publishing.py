@@ -124,7 +124,12 @@ def reserve(algo_dir: Path, version: str | None = None, day: dt.date | None = No
                 raise VersionTakenError(f"version {version} already exists in {algo_dir}")
             continue
         owner = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
-        (reservation.staging / OWNER_FILE).write_text(json.dumps(owner))
+        try:
+            (reservation.staging / OWNER_FILE).write_text(json.dumps(owner))
+        except BaseException:
+            # A signal (or a full disk) between mkdir and here must not strand the directory.
+            reservation.discard()
+            raise
         return reservation
     raise AssertionError("unreachable: version candidates never run out")
 

@@ -1,0 +1,76 @@
+"""What train_models and predict_articles share: flags in, runs out, one exit-status rule.
+
+A command built on `JobCommand` only names its flag contract, calls its package function and
+prints; usage errors (exit 2) are told apart from failed runs (exit 1) and signals (128+N), so a
+Kubernetes podFailurePolicy can act on each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.core.management.base import BaseCommand, CommandError
+
+from gregory import exit_codes
+from gregory.flags import FlagError, JobFlags
+from gregory.management.database import database_errors_as_command_errors
+from gregory.ml import runs
+from gregory.models import Subject
+from gregory.scope import ScopeError, resolve_scope
+
+
+class UsageError(ValueError):
+    """A check of the command's own that found the request unusable before any run started."""
+
+
+class JobCommand(BaseCommand):
+    flags_class: type[JobFlags]
+    # How the failures line names the runs: "1 of 3 training runs failed".
+    runs_noun: str
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        if not parser.called_from_command_line:
+            # call_command: a bad flag is a usage error (2) there too, not Django's generic 1.
+            def usage_error(message: str):
+                raise CommandError(message, returncode=exit_codes.USAGE)
+
+            parser.error = usage_error
+        return parser
+
+    def add_arguments(self, parser) -> None:
+        self.flags_class.add_arguments(parser)
+
+    def handle(self, *args, **options) -> None:
+        with database_errors_as_command_errors():
+            try:
+                flags = self.flags_class.from_options(options).validate()
+                subjects = resolve_scope(flags)
+                self.verbose = flags.verbose
+                outcomes = self.run(flags, subjects)
+            except (FlagError, ScopeError, UsageError) as error:
+                raise CommandError(str(error), returncode=exit_codes.USAGE) from None
+            except runs.Interrupted as stop:
+                raise CommandError(
+                    f"interrupted by {stop}", returncode=exit_codes.for_signal(stop.signum)
+                ) from None
+        if flags.verbose >= 3:
+            for line in self.summary(outcomes):
+                self.stdout.write(line)
+        failed = [outcome for outcome in outcomes if not outcome.success]
+        if failed:
+            raise CommandError(
+                f"{len(failed)} of {len(outcomes)} {self.runs_noun} failed",
+                returncode=exit_codes.RUN_FAILED,
+            )
+
+    def run(self, flags, subjects: Sequence[Subject]) -> list[runs.Outcome]:
+        raise NotImplementedError
+
+    def summary(self, outcomes: Sequence[runs.Outcome]) -> list[str]:
+        raise NotImplementedError
+
+    def say(self, level: int, message: str, style: runs.Style | None = None) -> None:
+        if self.verbose >= level:
+            styled = getattr(self.style, style.upper()) if style else str
+            self.stdout.write(styled(message))
