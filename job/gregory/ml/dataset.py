@@ -1,18 +1,20 @@
-"""Data assembly (spec §3): one subject's labelled articles as texts, in one query."""
+"""Data assembly: a subject's articles, from the database to the texts the models see."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from gregory.ml import text
 from gregory.ml.splits import TextSplit
-from gregory.models import ArticleSubjectRelevance, Subject
+from gregory.models import Articles, ArticleSubjectRelevance, MLPredictions, Subject
 
-Summarise = Callable[[Sequence[str]], list[str]]
+Summarise = text.Summarise
 
 
 def window_start(window_days: int | None, now: dt.datetime | None = None) -> dt.datetime | None:
@@ -30,6 +32,27 @@ class RawArticles:
     labels: list[int | None]
 
 
+@dataclass
+class PreparedArticles:
+    """The articles that kept a text after preparation, with their ids and labels aligned."""
+
+    article_ids: list[int]
+    texts: list[str]
+    labels: list[int | None]
+    # Left out: too few words once cleaned.
+    dropped_ids: list[int]
+
+
+def _rows(values, with_label: bool) -> RawArticles:
+    ids, titles, summaries, labels = [], [], [], []
+    for row in values.iterator(chunk_size=5000):
+        ids.append(row[0])
+        titles.append(row[1] or "")
+        summaries.append(row[2] or "")
+        labels.append(None if not with_label or row[3] is None else int(row[3]))
+    return RawArticles(ids, titles, summaries, labels)
+
+
 def _relevance_rows(subject: Subject, since: dt.datetime | None, labelled: bool) -> RawArticles:
     rows = ArticleSubjectRelevance.objects.filter(subject=subject, is_relevant__isnull=not labelled)
     if since is not None:
@@ -38,13 +61,7 @@ def _relevance_rows(subject: Subject, since: dt.datetime | None, labelled: bool)
     values = rows.order_by("article_id").values_list(
         "article_id", "article__title", "article__summary", "is_relevant"
     )
-    ids, titles, summaries, labels = [], [], [], []
-    for article_id, title, summary, is_relevant in values.iterator(chunk_size=5000):
-        ids.append(article_id)
-        titles.append(title or "")
-        summaries.append(summary or "")
-        labels.append(None if is_relevant is None else int(is_relevant))
-    return RawArticles(ids, titles, summaries, labels)
+    return _rows(values, with_label=True)
 
 
 def labelled_articles(subject: Subject, since: dt.datetime | None) -> RawArticles:
@@ -57,8 +74,50 @@ def unlabelled_articles(subject: Subject, since: dt.datetime | None) -> RawArtic
     return _relevance_rows(subject, since, labelled=False)
 
 
+def unscored_article_ids(
+    subject: Subject, since: dt.datetime | None, algorithm: str, model_version: str
+) -> list[int]:
+    """The subject's articles in the window that this model version has not scored yet.
+
+    GregoryAI links an article to a subject both ways, through Articles.subjects and through a
+    relevance row; either counts. Subqueries rather than joins, so no article comes twice.
+    """
+    through_m2m = Articles.subjects.through.objects.filter(subject=subject).values("articles_id")
+    through_relevance = ArticleSubjectRelevance.objects.filter(subject=subject).values("article_id")
+    linked = Q(article_id__in=through_m2m) | Q(article_id__in=through_relevance)
+    scored = MLPredictions.objects.filter(
+        article=OuterRef("pk"), subject=subject, algorithm=algorithm, model_version=model_version
+    )
+    rows = Articles.objects.filter(linked).filter(~Exists(scored))
+    if since is not None:
+        rows = rows.filter(discovery_date__gte=since)
+    return list(rows.order_by("article_id").values_list("article_id", flat=True))
+
+
+def articles_by_id(ids: Sequence[int]) -> RawArticles:
+    """Titles and summaries of these articles, in id order, in one query; no labels."""
+    values = (
+        Articles.objects.filter(article_id__in=list(ids))
+        .order_by("article_id")
+        .values_list("article_id", "title", "summary")
+    )
+    return _rows(values, with_label=False)
+
+
+def prepare_articles(raw: RawArticles, summarise: Summarise) -> PreparedArticles:
+    """The model texts of these articles (gregory.ml.text), dropping those with too few words."""
+    prepared = text.prepare(raw.titles, raw.summaries, summarise)
+    return PreparedArticles(
+        article_ids=[raw.article_ids[i] for i in prepared.kept],
+        texts=prepared.texts,
+        labels=[raw.labels[i] for i in prepared.kept],
+        dropped_ids=[raw.article_ids[i] for i in prepared.dropped],
+    )
+
+
 def compose_texts(raw: RawArticles, summarise: Summarise) -> list[str]:
-    """Title + generated summary; title alone where the article has no summary."""
+    """Title + generated summary, uncleaned: superseded by prepare_articles, kept only until
+    pipeline.py moves to it (it needs the surviving ids to keep labels aligned)."""
     with_summary = [i for i, summary in enumerate(raw.summaries) if summary.strip()]
     generated = summarise([raw.summaries[i] for i in with_summary]) if with_summary else []
     texts = list(raw.titles)
@@ -67,6 +126,9 @@ def compose_texts(raw: RawArticles, summarise: Summarise) -> list[str]:
     return texts
 
 
-def as_split(raw: RawArticles, texts: list[str]) -> TextSplit:
-    labels = np.asarray([label or 0 for label in raw.labels], dtype=np.int8)
-    return TextSplit(texts=texts, labels=labels, article_ids=list(raw.article_ids))
+def as_split(prepared: PreparedArticles | RawArticles, texts: list[str] | None = None) -> TextSplit:
+    """A TextSplit of prepared articles (or, until pipeline.py moves on, raw ones plus texts)."""
+    if isinstance(prepared, PreparedArticles):
+        texts = prepared.texts
+    labels = np.asarray([label or 0 for label in prepared.labels], dtype=np.int8)
+    return TextSplit(texts=list(texts or []), labels=labels, article_ids=list(prepared.article_ids))

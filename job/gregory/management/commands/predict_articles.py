@@ -1,0 +1,28 @@
+"""predict_articles: score a team's new articles with the published relevance classifiers."""
+
+from __future__ import annotations
+
+from gregory.flags import PredictFlags
+from gregory.management.base import JobCommand
+
+
+class Command(JobCommand):
+    help = (
+        "Score the articles of a team's subjects that a published version (the newest, or "
+        "--model-version) has not scored yet: MLPredictions rows and a PredictionRunLog row per "
+        "subject and algorithm; --dry-run writes neither. Exit status: 0 all runs succeeded, "
+        "1 a run failed, 2 usage error."
+    )
+    flags_class = PredictFlags
+    runs_noun = "prediction runs"
+
+    def run(self, flags, subjects):
+        # Imported after validation: a usage error should not pay for the ML stack.
+        from gregory.ml import predicting
+
+        return predicting.predict_subjects(flags, subjects, self.say)
+
+    def summary(self, outcomes):
+        from gregory.ml.predicting import summary_table
+
+        return summary_table(outcomes)

@@ -1,0 +1,101 @@
+"""Published versions: which exist, which is newest, and loading any of them to score texts.
+
+A version is a directory `<algorithm dir>/<version>/` holding the trainer's artifacts and
+`metrics.json`; dot entries are staging directories still being written and never count.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gregory.ml.trainers import Trainer, trainer_class
+
+METRICS_FILE = "metrics.json"
+# YYYYMMDD with an optional _n, as publishing names versions.
+DATED_VERSION = re.compile(r"^(\d{8})(?:_(\d+))?$")
+
+
+class VersionNotFound(FileNotFoundError):
+    """No published version, or not the one asked for; the message says where it looked."""
+
+
+def version_order(name: str) -> tuple[int, int, int, str]:
+    """Sort key: dated names by date then suffix (`_10` after `_2`), any other name below them."""
+    match = DATED_VERSION.match(name)
+    if match:
+        return (1, int(match.group(1)), int(match.group(2) or 1), name)
+    return (0, 0, 0, name)
+
+
+def published_versions(algo_dir: Path) -> list[str]:
+    """Version names in `algo_dir`, oldest first; staging (dot) entries and files left out."""
+    try:
+        entries = list(Path(algo_dir).iterdir())
+    except FileNotFoundError:
+        return []
+    names = [e.name for e in entries if e.is_dir() and not e.name.startswith(".")]
+    return sorted(names, key=version_order)
+
+
+def newest_version(algo_dir: Path) -> str:
+    versions = published_versions(algo_dir)
+    if not versions:
+        raise VersionNotFound(f"no published version in {algo_dir}")
+    return versions[-1]
+
+
+def version_dir(algo_dir: Path, version: str | None = None) -> Path:
+    """The directory of `version`, or of the newest version when None."""
+    if version is None:
+        return Path(algo_dir) / newest_version(algo_dir)
+    if version not in published_versions(algo_dir):
+        raise VersionNotFound(f"version {version} is not published in {algo_dir}")
+    return Path(algo_dir) / version
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A loaded version: P(relevant) for texts prepared by gregory.ml.text."""
+
+    algorithm: str
+    version: str
+    # The threshold the version was evaluated at.
+    threshold: float
+    path: Path
+    metrics: dict[str, Any] = field(repr=False)
+    model: Trainer = field(repr=False)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros(0, dtype=np.float64)
+        return np.asarray(self.model.predict_proba(list(texts)), dtype=np.float64)
+
+    @property
+    def preparation(self) -> dict[str, Any]:
+        """How its training texts were prepared; empty for versions made before it was kept."""
+        return {k: v for k, v in self.metrics.items() if k.startswith("text_preparation")}
+
+
+def load_version(path: Path) -> Predictor:
+    """Load the version in `path`, whatever its algorithm (metrics.json names it)."""
+    path = Path(path)
+    try:
+        metrics = json.loads((path / METRICS_FILE).read_text())
+    except FileNotFoundError:
+        raise VersionNotFound(f"{path} has no {METRICS_FILE}: not a published version") from None
+    algorithm = metrics["algorithm"]
+    return Predictor(
+        algorithm=algorithm,
+        version=path.name,
+        threshold=float(metrics["prob_threshold"]),
+        path=path,
+        metrics=metrics,
+        model=trainer_class(algorithm).load(path),
+    )

@@ -1,0 +1,216 @@
+"""Prediction runs: a subject's unscored articles scored by a published version, per algorithm.
+
+Each (subject, algorithm) run has its PredictionRunLog row (run_type "predict") unless it is a
+dry run, which writes nothing and reports what it would have written. Texts are prepared by
+gregory.ml.text exactly as for training, summarisation included, once per subject whatever the
+number of algorithms; scores are written in bounded batches, so a stopped run keeps its work.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from gregory.flags import PredictFlags
+from gregory.ml import dataset, layout, loading, runs, summariser, text
+from gregory.models import MLPredictions, Subject
+
+COMMAND = "predict_articles"
+BATCH_SIZE = 256
+SUMMARY_COUNTS = ("candidates", "scored", "written", "relevant", "dropped")
+
+
+@dataclass
+class Counts:
+    candidates: int = 0  # unscored articles of the subject in the window
+    scored: int = 0
+    written: int = 0  # new MLPredictions rows (0 in a dry run)
+    relevant: int = 0  # scored at or above the threshold
+    dropped: int = 0  # left out: too few words once cleaned
+
+
+class SubjectTexts:
+    """Prepared texts of one subject's articles, kept for its next algorithm (None: dropped)."""
+
+    def __init__(self, summarise: text.Summarise) -> None:
+        self.summarise = summarise
+        self.prepared: dict[int, str | None] = {}
+
+    def get(self, ids: Sequence[int]) -> tuple[list[int], list[str], int]:
+        """(ids that have a text, their texts, how many were dropped) for `ids`."""
+        missing = [i for i in ids if i not in self.prepared]
+        if missing:
+            prepared = dataset.prepare_articles(dataset.articles_by_id(missing), self.summarise)
+            self.prepared.update(dict.fromkeys(missing))
+            self.prepared.update(zip(prepared.article_ids, prepared.texts, strict=True))
+        kept = [i for i in ids if self.prepared[i] is not None]
+        return kept, [self.prepared[i] for i in kept], len(ids) - len(kept)
+
+
+def predict_subjects(
+    flags: PredictFlags, subjects: Sequence[Subject], say: runs.Say
+) -> list[runs.Outcome]:
+    """Every selected algorithm for every subject, in turn; a failed run does not stop the rest."""
+    trigger = runs.triggered_by(COMMAND)
+    outcomes: list[runs.Outcome] = []
+
+    def summarise(texts: Sequence[str]) -> list[str]:
+        return summariser.summarise_bulk(texts, progress=flags.verbose >= 1)
+
+    with runs.stop_on_signals():
+        for subject in subjects:
+            texts = SubjectTexts(summarise)
+            for algorithm in flags.algos:
+                outcomes.append(_predict_one(subject, algorithm, texts, flags, trigger, say))
+    return outcomes
+
+
+def _predict_one(
+    subject: Subject,
+    algorithm: str,
+    texts: SubjectTexts,
+    flags: PredictFlags,
+    trigger: str,
+    say: runs.Say,
+) -> runs.Outcome:
+    label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
+    algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
+    row = None if flags.dry_run else runs.start(subject, algorithm, "predict", trigger)
+    try:
+        path = loading.version_dir(algo_dir, flags.model_version)
+    except loading.VersionNotFound as error:
+        # The reason is all there is to know: no traceback in the row.
+        if row is not None:
+            runs.close(row, str(error))
+        say(1, f"Failed {label}: {error}", "error")
+        return runs.Outcome(subject, algorithm, flags.model_version or "", False, error=str(error))
+    counts = Counts()
+    try:
+        with contextlib.nullcontext() if row is None else runs.closing(row):
+            if row is not None:
+                row.model_version = path.name
+                row.save(update_fields=["model_version"])
+            dry = " (dry run: nothing is written)" if flags.dry_run else ""
+            say(1, f"Started {label} (version {path.name}){dry}", None)
+            predictor = _load(path, algorithm, flags, say)
+            _score(subject, predictor, texts, flags, counts, say)
+    except runs.Interrupted as stop:
+        say(1, f"Interrupted {label} by {stop}", "error")
+        raise
+    except Exception as error:
+        reason = runs.first_line(error)
+        say(1, f"Failed {label}: {reason}", "error")
+        if row is not None:
+            say(2, f"Warning: the traceback is in PredictionRunLog #{row.pk}", "warning")
+        return runs.Outcome(subject, algorithm, path.name, False, asdict(counts), reason)
+    if counts.dropped:
+        say(
+            2,
+            f"Skipped {counts.dropped} articles of {label}: fewer than "
+            f"{text.MIN_WORD_COUNT} words once cleaned",
+            "warning",
+        )
+    written = (
+        f"would write {counts.scored}" if flags.dry_run else f"wrote {counts.written}"
+    ) + f" predictions ({counts.relevant} at or above {flags.prob_threshold})"
+    say(
+        1,
+        f"Finished {label}: version {path.name}, {counts.candidates} unscored articles, "
+        f"{counts.scored} scored, {written}, {counts.dropped} too short",
+        "success",
+    )
+    return runs.Outcome(subject, algorithm, path.name, True, asdict(counts))
+
+
+def _load(path: Path, algorithm: str, flags: PredictFlags, say: runs.Say) -> loading.Predictor:
+    predictor = loading.load_version(path)
+    if predictor.algorithm != algorithm:
+        raise ValueError(f"{path} holds a {predictor.algorithm} model, not {algorithm}")
+    if not predictor.preparation:
+        say(
+            2,
+            f"Warning: version {predictor.version} does not record how its texts were "
+            "prepared (trained before that was recorded); its scores may be off",
+            "warning",
+        )
+    elif predictor.preparation != text.PREPARATION:
+        raise ValueError(
+            f"version {predictor.version} was trained on texts prepared as "
+            f"{predictor.preparation}, this job prepares them as {text.PREPARATION}: retrain it"
+        )
+    if predictor.threshold != flags.prob_threshold:
+        say(
+            2,
+            f"Warning: version {predictor.version} was evaluated at threshold "
+            f"{predictor.threshold}; predictions use {flags.prob_threshold}",
+            "warning",
+        )
+    return predictor
+
+
+def _score(
+    subject: Subject,
+    predictor: loading.Predictor,
+    texts: SubjectTexts,
+    flags: PredictFlags,
+    counts: Counts,
+    say: runs.Say,
+) -> None:
+    since = dataset.window_start(flags.window_days)
+    ids = dataset.unscored_article_ids(subject, since, predictor.algorithm, predictor.version)
+    counts.candidates = len(ids)
+    for start in range(0, len(ids), BATCH_SIZE):
+        kept, batch_texts, dropped = texts.get(ids[start : start + BATCH_SIZE])
+        counts.dropped += dropped
+        if not kept:
+            continue
+        probabilities = predictor.predict_proba(batch_texts)
+        rows = [
+            MLPredictions(
+                subject=subject,
+                article_id=article_id,
+                model_version=predictor.version,
+                algorithm=predictor.algorithm,
+                probability_score=float(probability),
+                predicted_relevant=bool(probability >= flags.prob_threshold),
+            )
+            for article_id, probability in zip(kept, probabilities, strict=True)
+        ]
+        counts.scored += len(rows)
+        counts.relevant += sum(row.predicted_relevant for row in rows)
+        if not flags.dry_run:
+            counts.written += _write(rows)
+
+
+def _write(rows: list[MLPredictions]) -> int:
+    """Insert the rows, skipping any a concurrent run wrote first; how many were new."""
+    first = rows[0]
+    existing = MLPredictions.objects.filter(
+        subject_id=first.subject_id,
+        algorithm=first.algorithm,
+        model_version=first.model_version,
+        article_id__in=[row.article_id for row in rows],
+    )
+    before = existing.count()
+    MLPredictions.objects.bulk_create(rows, ignore_conflicts=True)
+    return existing.count() - before
+
+
+def summary_table(outcomes: Sequence[runs.Outcome]) -> list[str]:
+    """One aligned line per run with its counts, for verbosity 3."""
+    header = ["team/subject", "algorithm", "version", "status", *SUMMARY_COUNTS]
+    rows = [
+        [
+            o.scope,
+            o.algorithm,
+            o.version or "-",
+            "ok" if o.success else "FAILED",
+            *(str(o.metrics[c]) if c in o.metrics else "-" for c in SUMMARY_COUNTS),
+        ]
+        for o in outcomes
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [header, ["-" * w for w in widths], *rows]
+    return ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
