@@ -1,5 +1,6 @@
-# The training image: CUDA runtime, the CUDA build of torch, the job; entrypoint is manage.py, so
-# a Job's args are `train_models --team …`. Build from the repository root (see images/images.mk):
+# The training image: CUDA runtime, the CUDA build of torch, the job; the entrypoint runs the
+# installed package (`python -m gregory_train`), so a Job's args are `train_models --team …`.
+# Build from the repository root (see images/images.mk):
 #   docker build -f images/train.Dockerfile -t gregory-train:0.1.0 .
 # CPU variant (kind, smoke test): BASE_IMAGE=debian:bookworm-slim TORCH_SPEC="torch==2.13.0+cpu"
 # with the CPU wheel staged in var/image-build/wheels/ (or TORCH_INDEX_URL set to a CPU index).
@@ -30,7 +31,8 @@ COPY pyproject.toml README.md /src/
 COPY job /src/job
 COPY launcher /src/launcher
 RUN pip install --quiet --constraint /tmp/constraints.txt "/src[train,ml]" \
- && python -c "import torch, lightgbm, transformers, gregory.flags"
+ && python -c "import torch, lightgbm, transformers, gregory.flags" \
+ && python -m gregory_train help train_models > /dev/null
 
 # --- runtime ---------------------------------------------------------------------------------
 FROM python AS runtime
@@ -40,7 +42,6 @@ RUN groupadd --gid "$UID" gregory \
  && mkdir -p /app /models /cache \
  && chown "$UID:$UID" /models /cache
 COPY --from=build /opt/venv /opt/venv
-COPY job/manage.py /app/manage.py
 # Read-only root filesystem in the cluster: HOME and scratch are /tmp (an emptyDir there), the
 # Hugging Face cache is the cache volume so nightly runs reuse downloaded BERT and BART weights.
 ENV PATH=/opt/venv/bin:$PATH \
@@ -52,5 +53,5 @@ ENV PATH=/opt/venv/bin:$PATH \
     HF_HOME=/cache/huggingface
 WORKDIR /app
 USER ${UID}:${UID}
-ENTRYPOINT ["python", "/app/manage.py"]
+ENTRYPOINT ["python", "-m", "gregory_train"]
 CMD ["help", "train_models"]

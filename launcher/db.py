@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import wraps
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from gregory.scope import TeamScope
@@ -41,6 +42,14 @@ def _setup() -> None:
         setup_django()
     except Exception as error:  # settings or driver problems are just as fatal here
         raise DatabaseUnavailable(f"database not configured: {_one_line(error)}") from error
+
+
+def job_home() -> Path:
+    """The job's home (its settings' BASE_DIR), whose `var/` holds its local state."""
+    _setup()
+    from django.conf import settings
+
+    return Path(settings.BASE_DIR)
 
 
 def _one_line(error: BaseException) -> str:

@@ -10,7 +10,7 @@ from typing import TypeVar
 from gregory.flags import JobFlags
 from gregory.scope import TeamScope, plan
 from launcher import db
-from launcher.backends.base import Backend, RunInfo, Submission, new_run_id
+from launcher.backends.base import JOB_MODULE, Backend, RunInfo, Submission, new_run_id
 
 F = TypeVar("F", bound=JobFlags)
 
@@ -47,7 +47,7 @@ def row_outcome(row: db.RunRow, run: RunInfo | None) -> str:
 
 def command_preview(flags: JobFlags) -> str:
     """The job's command for one submission, shell-quoted for display only (never executed)."""
-    return shlex.join(["manage.py", flags.command, *flags.to_argv()])
+    return shlex.join(["python", "-m", JOB_MODULE, flags.command, *flags.to_argv()])
 
 
 @dataclass

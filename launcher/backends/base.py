@@ -17,6 +17,9 @@ from enum import StrEnum
 
 from gregory.flags import TrainFlags
 
+# What every backend runs: `python -m gregory_train <command> …` (the training image's entrypoint).
+JOB_MODULE = "gregory_train"
+
 
 class RunState(StrEnum):
     PENDING = "pending"

@@ -5,8 +5,9 @@
     <root>/runs/<run>/result.json  exit status, written by the supervisor when the job ends
     <root>/runs/<run>/cancelled    present when the operator asked to cancel
 
-The job runs under `launcher.backends.runner`, a supervisor in its own session, so it survives
-the TUI closing and its outcome is still recorded.
+The job runs as `python -m gregory_train <command> …` from the installed package (no checkout
+needed) under `launcher.backends.runner`, a supervisor in its own session, so it survives the
+TUI closing and its outcome is still recorded.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from gregory.flags import TrainFlags
 from launcher.backends.base import (
+    JOB_MODULE,
     Backend,
     BackendError,
     LogStream,
@@ -34,15 +36,19 @@ from launcher.backends.base import (
     RunState,
     Submission,
 )
+from launcher.db import job_home
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_ROOT = REPO / "var" / "launcher"
+# The job's commands, run by this interpreter from the installed package.
+JOB_ARGV = (sys.executable, "-m", JOB_MODULE)
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")  # a directory name
 POLL_SECONDS = 0.2
 
 
 def default_root() -> Path:
-    return Path(os.environ.get("GREGORY_LAUNCHER_DIR", DEFAULT_ROOT))
+    """$GREGORY_LAUNCHER_DIR, else `var/launcher` in the job's home, beside its other state."""
+    if os.environ.get("GREGORY_LAUNCHER_DIR"):
+        return Path(os.environ["GREGORY_LAUNCHER_DIR"])
+    return job_home() / "var" / "launcher"
 
 
 def _process_start(pid: int) -> str | None:
@@ -76,7 +82,8 @@ class LocalBackend(Backend):
     ) -> None:
         self.root = root or default_root()
         self.runs_dir = self.root / "runs"
-        self.manage_argv = manage_argv or [sys.executable, str(REPO / "job" / "manage.py")]
+        # What runs a management command; tests put a stand-in job here.
+        self.manage_argv = manage_argv or list(JOB_ARGV)
         self.env = env
         # Supervisors we started ourselves: polled so they do not linger as zombies.
         self._children: dict[str, subprocess.Popen[bytes]] = {}
@@ -143,16 +150,14 @@ class LocalBackend(Backend):
             run_dir.mkdir(parents=True)
         except FileExistsError:
             return Submission(self.status(name), already_existed=True)
-        argv = [*self.manage_argv, "train_models", *flags.to_argv()]
+        argv = [*self.manage_argv, flags.command, *flags.to_argv()]
         env = dict(self.env if self.env is not None else os.environ)
         env.update(GREGORY_TRIGGERED_BY=name, PYTHONUNBUFFERED="1")
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         supervisor = [sys.executable, "-m", "launcher.backends.runner", str(run_dir), "--", *argv]
         (run_dir / "log").touch()
         process = subprocess.Popen(
             supervisor,
             env=env,
-            cwd=REPO,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

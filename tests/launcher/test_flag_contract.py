@@ -109,7 +109,7 @@ def test_cli_dry_run(argv: list[str], kind: str, demo, launcher_dir, capsys) -> 
     assert code == (0 if kind == "valid" else exit_codes.USAGE)
     if kind == "valid":
         scope = "--all-teams" if "--all-teams" in argv else "--team demo"
-        assert f"would submit: manage.py train_models {scope}" in out.getvalue()
+        assert f"would submit: python -m gregory_train train_models {scope}" in out.getvalue()
     else:
         err = capsys.readouterr().err
         assert "Traceback" not in err

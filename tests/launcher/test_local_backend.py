@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sys
 import time
 from io import StringIO
 from pathlib import Path
@@ -183,3 +184,18 @@ def test_cli_reports_an_unreachable_database_in_one_line(
     assert code == 1
     assert err.startswith("gregory-launch: error: database unavailable (sqlite /nonexistent")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_job_runs_as_the_installed_module_from_anywhere(
+    job_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No checkout on the path and another working directory: only the installed package.
+    monkeypatch.chdir(tmp_path)
+    env = {key: value for key, value in job_env.items() if key != "PYTHONPATH"}
+    backend = LocalBackend(tmp_path / "launcher", env=env)
+    run = backend.submit(TrainFlags(team="nope"), "module").run
+    assert run.argv[:4] == (sys.executable, "-m", "gregory_train", "train_models")
+    final = backend.wait(run.name, timeout=60)
+    log = "\n".join(backend.stream_logs(run.name, follow=False))
+    assert (final.state, final.detail) == (RunState.FAILED, "exit 2 (usage error)"), log
+    assert "unknown team 'nope'" in log

@@ -33,7 +33,7 @@ def registry(transactional_db, tmp_path: Path) -> Path:
     import datetime as dt
 
     make_scope("demo", "ms-research", "ms-imaging")
-    argv = ("python", "job/manage.py", "train_models", "--team", "demo")
+    argv = ("python", "-m", "gregory_train", "train_models", "--team", "demo")
     write_run(tmp_path, OK_RUN, argv=argv, returncode=0, log=LOG)
     later = FIXED + dt.timedelta(hours=1)
     write_run(tmp_path, LOST_RUN, argv=argv, created=later, returncode=None)

@@ -26,6 +26,8 @@ from tests.support.launcher import make_scope, sleeper_backend
 
 pytestmark = pytest.mark.asyncio
 SIZE = (120, 40)
+# How the previews show the job (the local backend and the image run it this way).
+TRAIN = "python -m gregory_train train_models"
 
 
 @pytest.fixture
@@ -80,7 +82,7 @@ async def test_form_validates_live_and_previews_the_exact_command(app: LauncherA
         ]
         preview = form.query_one(CommandPreview)
         assert preview.problems == []
-        assert preview.commands == ["manage.py train_models --team demo"]
+        assert preview.commands == [f"{TRAIN} --team demo"]
         assert not form.query_one("#submit", Button).disabled
 
         # Typing into the threshold field: the problem shows at once, and goes away again.
@@ -92,7 +94,7 @@ async def test_form_validates_live_and_previews_the_exact_command(app: LauncherA
         assert form.query_one("#submit", Button).disabled
         await pilot.press("backspace", "backspace", "backspace", "0", ".", "7")
         assert preview.problems == []
-        assert preview.commands == ["manage.py train_models --team demo --prob-threshold 0.7"]
+        assert preview.commands == [f"{TRAIN} --team demo --prob-threshold 0.7"]
 
         form.query_one("#w-lookback").value = True
         await pilot.pause()
@@ -104,9 +106,7 @@ async def test_form_validates_live_and_previews_the_exact_command(app: LauncherA
         assert preview.problems == ["--lookback-days must be a positive number of days"]
         lookback.value = "30"
         await pilot.pause()
-        assert preview.commands == [
-            "manage.py train_models --team demo --lookback-days 30 --prob-threshold 0.7"
-        ]
+        assert preview.commands == [f"{TRAIN} --team demo --lookback-days 30 --prob-threshold 0.7"]
 
         form.query_one("#algos", SelectionList).deselect_all()
         form.query_one("#version", Input).value = "../x"
@@ -138,7 +138,7 @@ async def test_submit_asks_first_then_shows_the_run_and_cancel_stops_it(
         await pilot.press("ctrl+s")
         assert isinstance(app.screen, ConfirmScreen)
         assert app.screen.details == [
-            "manage.py train_models --team demo --subject ms-research --algo lgbm_tfidf"
+            f"{TRAIN} --team demo --subject ms-research --algo lgbm_tfidf"
         ]
         await pilot.press("n")  # changed my mind: nothing is submitted
         assert app.screen is form
@@ -238,8 +238,8 @@ async def test_the_same_screens_drive_the_kubernetes_backend(teams, kube, kube_b
         await pilot.pause()
         # Kubernetes runs one Job per subject: the preview says so before anything is sent.
         assert app.screen.query_one(CommandPreview).commands == [
-            "manage.py train_models --team demo --subject ms-imaging --algo lgbm_tfidf",
-            "manage.py train_models --team demo --subject ms-research --algo lgbm_tfidf",
+            f"{TRAIN} --team demo --subject ms-imaging --algo lgbm_tfidf",
+            f"{TRAIN} --team demo --subject ms-research --algo lgbm_tfidf",
         ]
         await pilot.press("ctrl+s", "y")
         await settle(app, pilot)

@@ -1,0 +1,22 @@
+"""`python -m gregory_train <command> …`: the job's commands from the installed package.
+
+The same as `manage.py` in a checkout, without depending on one: the launcher and the image run
+the job this way.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gregory_train.settings")
+    from django.core.management import execute_from_command_line
+
+    # Django names the program after argv[0]; under -m that is this file's path.
+    execute_from_command_line(["python -m gregory_train", *sys.argv[1:]])
+
+
+if __name__ == "__main__":
+    main()
