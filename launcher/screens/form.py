@@ -8,7 +8,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
@@ -24,12 +23,19 @@ from textual.widgets import (
 from textual.widgets.selection_list import Selection
 
 from gregory.algorithms import ALGORITHM_NAMES
-from gregory.flags import DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, FlagError, TrainFlags
+from gregory.flags import (
+    DEFAULT_THRESHOLD,
+    DEFAULT_VERBOSE,
+    DEFAULT_WINDOW_DAYS,
+    FlagError,
+    TrainFlags,
+)
 from gregory.scope import TeamScope, active_teams
 from launcher import db
 from launcher.backends.base import BackendError
-from launcher.engine import Engine, command_preview
+from launcher.engine import command_preview
 from launcher.messages import Failed, Submitted, TeamsLoaded
+from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
 from launcher.widgets.preview import CommandPreview
 
@@ -37,7 +43,7 @@ ALGO_LABELS = {"pubmed_bert": "PubMed BERT", "lgbm_tfidf": "LGBM + TF-IDF", "lst
 VERBOSITY = [("0 quiet", 0), ("1 progress", 1), ("2 + warnings", 2), ("3 + summary", 3)]
 
 
-class FormScreen(Screen[None]):
+class FormScreen(LauncherScreen):
     AUTO_FOCUS = "#team"
     BINDINGS = [
         Binding("ctrl+s", "submit", "Submit"),
@@ -50,10 +56,6 @@ class FormScreen(Screen[None]):
         self.teams: list[TeamScope] = []
         self.planned: list[TrainFlags] = []
         self.problems: list[str] = ["loading teams from the database…"]
-
-    @property
-    def engine(self) -> Engine:
-        return self.app.engine  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -157,11 +159,12 @@ class FormScreen(Screen[None]):
         """The flag set the fields describe, and the problems no flag set can express."""
         problems: list[str] = []
         team = self.query_one("#team", Select).value
+        verbose = self.query_one("#verbose", Select).value  # never blank: allow_blank=False
         flags = TrainFlags(
             team=team if isinstance(team, str) else None,
             algos=tuple(self.query_one("#algos", SelectionList).selected),
             pseudo_label=self.query_one("#pseudo", Checkbox).value,
-            verbose=int(self.query_one("#verbose", Select).value),  # type: ignore[arg-type]
+            verbose=verbose if isinstance(verbose, int) else DEFAULT_VERBOSE,
         )
         if self.query_one("#w-all", RadioButton).value:
             flags = replace(flags, all_articles=True)
@@ -231,6 +234,6 @@ class FormScreen(Screen[None]):
         text = f"submitted {', '.join(names)}"
         if again:
             text += f" (already there: {', '.join(again)})"
-        self.app.last_submissions = names  # type: ignore[attr-defined]
+        self.app.last_submissions = names
         self.notify(text, title="submitted")
         self.app.switch_mode("runs")

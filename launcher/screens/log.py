@@ -5,17 +5,16 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Log, Static
 
 from launcher.backends.base import BackendError, LogStream
-from launcher.engine import Engine
 from launcher.messages import LogEnded, LogLines
+from launcher.screens.base import LauncherScreen
 
 MAX_LINES = 20_000
 
 
-class LogScreen(Screen[None]):
+class LogScreen(LauncherScreen):
     BINDINGS = [
         Binding("a", "toggle_autoscroll", "Autoscroll"),
         Binding("escape,q", "back", "Back"),
@@ -27,10 +26,6 @@ class LogScreen(Screen[None]):
         self.stream: LogStream | None = None
         self.ended: str | None = None
         self.closed = False
-
-    @property
-    def engine(self) -> Engine:
-        return self.app.engine  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         yield Header()

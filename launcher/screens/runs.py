@@ -5,19 +5,19 @@ from __future__ import annotations
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from launcher import db
 from launcher.backends.base import BackendError
-from launcher.engine import Engine, Overview, RunView
+from launcher.engine import Overview, RunView
 from launcher.messages import Cancelled, Failed, OverviewLoaded
+from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
 from launcher.screens.log import LogScreen
 from launcher.widgets.tables import RowsTable, RunsTable
 
 
-class RunsScreen(Screen[None]):
+class RunsScreen(LauncherScreen):
     BINDINGS = [
         Binding("enter,l", "logs", "Logs"),
         Binding("c", "cancel_run", "Cancel run"),
@@ -28,10 +28,6 @@ class RunsScreen(Screen[None]):
         super().__init__()
         self.overview = Overview(())
         self.loaded = False
-
-    @property
-    def engine(self) -> Engine:
-        return self.app.engine  # type: ignore[attr-defined]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -45,7 +41,7 @@ class RunsScreen(Screen[None]):
     def on_mount(self) -> None:
         self.sub_title = self.engine.describe()
         self.action_refresh()
-        seconds = self.app.refresh_seconds  # type: ignore[attr-defined]
+        seconds = self.app.refresh_seconds
         if seconds:
             self.set_interval(seconds, self.action_refresh)
 
