@@ -27,7 +27,6 @@ class LauncherApp(App[None]):
         self.engine = engine
         # 0 turns the interval off (snapshot tests refresh by hand).
         self.refresh_seconds = refresh_seconds
-        self.last_submissions: list[str] = []
 
 
 def run_tui(backend_name: str | None = None) -> int:

@@ -42,6 +42,8 @@ from launcher.kube.job_builder import (
 )
 
 T = TypeVar("T")
+# The launcher's runs only: the suspended template Job and the nightly CronJob's Jobs carry other
+# `app.kubernetes.io/name` values.
 APP_SELECTOR = f"{LABEL_APP}={APP}"
 # A container stuck in one of these will never start: stop waiting and say why.
 HOPELESS_WAITING = {

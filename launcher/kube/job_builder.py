@@ -15,8 +15,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
-import time
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,9 +35,6 @@ LABEL_RUN_ID = "gregory/run-id"
 APP = "gregory-train"
 COMPONENT_TRAINING = "training"
 ALL_SUBJECTS = "all"
-# Training Jobs only. The suspended template Job and the nightly CronJob's Jobs do not match
-# `app.kubernetes.io/name=gregory-train` either; the run-id label makes it explicit.
-RUN_SELECTOR = f"{LABEL_APP}={APP},{LABEL_RUN_ID}"
 # The Job controller labels each pod with its Job's name; the downward API passes it on.
 POD_JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 
@@ -172,13 +167,6 @@ def job_name(team: str, subject: str | None, run_id: str) -> str:
     if len(name) > _DNS_LABEL_MAX:
         raise ValueError(f"run id {run_id!r} is too long for a Job name")
     return name
-
-
-def new_run_id() -> str:
-    """UTC minute (YYMMDDHHMM, so names sort by start) and 3 random base36 chars: 13 chars."""
-    alphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
-    suffix = "".join(secrets.choice(alphabet) for _ in range(3))
-    return time.strftime("%y%m%d%H%M", time.gmtime()) + suffix
 
 
 def label_value(text: str) -> str:

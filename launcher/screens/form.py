@@ -234,6 +234,5 @@ class FormScreen(LauncherScreen):
         text = f"submitted {', '.join(names)}"
         if again:
             text += f" (already there: {', '.join(again)})"
-        self.app.last_submissions = names
         self.notify(text, title="submitted")
         self.app.switch_mode("runs")

@@ -11,17 +11,16 @@ from kubernetes.client import ApiClient
 
 from gregory import exit_codes
 from gregory.flags import FlagError, TrainFlags
+from launcher.backends.base import new_run_id
 from launcher.kube.job_builder import (
     LABEL_APP,
     LABEL_RUN_ID,
     LABEL_SUBJECT,
     LABEL_TEAM,
-    RUN_SELECTOR,
     JobSettings,
     build_training_job,
     job_name,
     label_value,
-    new_run_id,
 )
 from tests.support.k8s import KUBERNETES_VERSION
 
@@ -73,12 +72,12 @@ def test_job_names_keep_scopes_apart() -> None:
     )
 
 
-def test_run_ids_are_short_unique_and_sort_by_time() -> None:
+def test_run_ids_are_short_unique_and_start_with_the_utc_minute() -> None:
     ids = {new_run_id() for _ in range(200)}
-    assert len(ids) > 190  # 3 random base36 chars per minute; collisions are rare
+    assert len(ids) > 190  # 4 random hex digits per minute; collisions are rare
     for run_id in ids:
-        assert re.fullmatch(r"[0-9]{10}[0-9a-z]{3}", run_id)
-    assert new_run_id()[:10] == time.strftime("%y%m%d%H%M", time.gmtime())
+        assert re.fullmatch(r"[0-9]{8}-[0-9a-f]{4}", run_id)
+    assert new_run_id()[:8] == time.strftime("%m%d%H%M", time.gmtime())
 
 
 @pytest.mark.parametrize("text", ["demo", "a_b", "_x_", "x" * 100, "é", "a b/c"])
@@ -118,13 +117,6 @@ def test_built_jobs_validate_and_run_the_flags(flags: TrainFlags, gpu: bool) -> 
     rule = job["spec"]["podFailurePolicy"]["rules"][0]
     assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [exit_codes.USAGE]
     assert job["metadata"]["namespace"] == "gregory"
-
-
-def test_run_selector_matches_built_jobs_only() -> None:
-    labels = as_dict(TrainFlags(team="demo"))["metadata"]["labels"]
-    for term in RUN_SELECTOR.split(","):
-        key, _, value = term.partition("=")
-        assert key in labels and (not value or labels[key] == value)
 
 
 def test_builder_refuses_unscoped_or_invalid_flags() -> None:
