@@ -1,0 +1,2 @@
+"""GregoryAI contract: the job against a database shaped like GregoryAI's, with none of our
+migrations applied."""
