@@ -3,7 +3,9 @@ the real job in a subprocess."""
 
 import csv
 import datetime as dt
+import json
 import random
+import shutil
 import subprocess
 from io import StringIO
 
@@ -109,6 +111,50 @@ def test_a_newer_version_scores_again_and_an_older_one_can_be_named(trained):
     assert MLPredictions.objects.filter(model_version=second).count() == n
     predict("--algo", "lgbm_tfidf", "--model-version", first)
     assert MLPredictions.objects.count() == 2 * n
+
+
+def test_versions_are_ordered_by_date_and_staging_entries_never_count(tmp_path):
+    algo_dir = tmp_path / "lgbm_tfidf"
+    for name in ("20250518_2", "manual", "20250518_10", "20250517_3", "20250518", ".staging-2026"):
+        (algo_dir / name).mkdir(parents=True)
+    (algo_dir / "20991231").write_text("a file, not a version")
+    assert loading.published_versions(algo_dir) == [
+        "manual",
+        "20250517_3",
+        "20250518",
+        "20250518_2",
+        "20250518_10",
+    ]
+    assert loading.newest_version(algo_dir) == "20250518_10"
+    assert loading.version_dir(algo_dir, "manual") == algo_dir / "manual"
+    with pytest.raises(loading.VersionNotFound, match="version 20991231 is not published in"):
+        loading.version_dir(algo_dir, "20991231")
+    with pytest.raises(loading.VersionNotFound, match="no published version in"):
+        loading.newest_version(tmp_path / "lstm")
+    with pytest.raises(loading.VersionNotFound, match="has no metrics.json"):
+        loading.load_version(algo_dir / "manual")
+
+
+def test_the_loader_reads_what_the_version_records(trained):
+    algo_dir = layout.algorithm_dir(*ALGO_DIR)
+    predictor = loading.load_version(algo_dir / loading.newest_version(algo_dir))
+    assert (predictor.algorithm, predictor.threshold) == ("lgbm_tfidf", 0.8)
+    assert predictor.version == loading.newest_version(algo_dir)
+    assert predictor.predict_proba([]).shape == (0,)
+
+
+def test_a_version_prepared_another_way_is_refused(trained):
+    algo_dir = layout.algorithm_dir(*ALGO_DIR)
+    other = algo_dir / "other-prep"
+    shutil.copytree(algo_dir / loading.newest_version(algo_dir), other)
+    metrics = json.loads((other / "metrics.json").read_text())
+    metrics.update(text_preparation="lowercase-only", text_preparation_version=1)
+    (other / "metrics.json").write_text(json.dumps(metrics))
+    with pytest.raises(CommandError, match="1 of 1 prediction runs failed"):
+        predict("--algo", "lgbm_tfidf", "--model-version", "other-prep")
+    log = predict_rows().get()
+    assert log.success is False and "lowercase-only" in log.error_message
+    assert not MLPredictions.objects.exists()
 
 
 def test_dry_run_writes_nothing_and_says_what_it_would(trained):

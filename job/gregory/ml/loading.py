@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from gregory.ml import text
 from gregory.ml.trainers import Trainer, trainer_class
 
 METRICS_FILE = "metrics.json"
@@ -80,7 +81,7 @@ class Predictor:
     @property
     def preparation(self) -> dict[str, Any]:
         """How its training texts were prepared; empty for versions made before it was kept."""
-        return {k: v for k, v in self.metrics.items() if k.startswith("text_preparation")}
+        return {key: self.metrics[key] for key in text.PREPARATION if key in self.metrics}
 
 
 def load_version(path: Path) -> Predictor:
