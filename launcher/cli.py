@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from gregory import exit_codes
-from gregory.flags import FlagError, TrainFlags, add_arguments
+from gregory.flags import FlagError
 from launcher import db
 from launcher.backends.base import Backend, BackendError, RunState, Submission
 from launcher.backends.select import CHOICES, choose, make_backend
-from launcher.engine import Engine, Overview, command_preview
+from launcher.engine import JOBS, Engine, Overview, command_preview
 
 # Part of Job names (DNS-1123) and of local run directories.
 RUN_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$")
@@ -33,10 +33,12 @@ class LauncherError(Exception):
         self.code = code
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(job: str = "train") -> argparse.ArgumentParser:
+    """The CLI; `submit` takes the flags of `job`'s command (see `job_of`)."""
     parser = argparse.ArgumentParser(
         prog="gregory-launch",
-        description="Start and watch GregoryAI training runs (TUI without a subcommand).",
+        description="Start and watch GregoryAI training and prediction runs "
+        "(TUI without a subcommand).",
     )
     parser.add_argument(
         "--backend",
@@ -50,17 +52,33 @@ def build_parser() -> argparse.ArgumentParser:
         "submit",
         help="validate a flag set and submit it (one run per team, or per team/subject on "
         "Kubernetes)",
-        description="Takes the flags of train_models; --all-teams is the nightly fan-out.",
+        description="Takes the flags of train_models (or, with --command predict, of "
+        "predict_articles); --all-teams is the nightly fan-out.",
+        # predict_articles has a --dry-run of its own (score, write nothing); the launcher's
+        # (plan, submit nothing) is added last and replaces it.
+        conflict_handler="resolve",
     )
-    add_arguments(submit)  # the very definition train_models uses: same flags, same parsing
     submit.add_argument(
-        "--dry-run", action="store_true", help="validate and show the plan, submit nothing"
+        "--command",
+        dest="job",
+        choices=tuple(JOBS),
+        default="train",
+        help="train: train_models (default); predict: predict_articles",
+    )
+    # The very definition the command itself parses with: same flags, same parsing.
+    JOBS[job].add_arguments(submit)
+    submit.add_argument(
+        "--dry-run",
+        dest="plan_only",
+        action="store_true",
+        help="validate and show the plan, submit nothing",
     )
     submit.add_argument(
         "--run-id",
         metavar="ID",
         help="name the runs with this id instead of a fresh one, so submitting again is "
-        "'already submitted'; {date} becomes the UTC date (the CronJob: nightly-{date})",
+        "'already submitted'; {date} becomes the UTC date (the CronJobs: nightly-{date}, "
+        "nightly-predict-{date})",
     )
     submit.add_argument(
         "--follow",
@@ -79,6 +97,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def job_of(argv: Sequence[str]) -> str:
+    """The job `submit --command` names, read before the real parser is built for its flags.
+
+    An unknown name falls back to train; the real parser then refuses it with the choices.
+    """
+    early = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    early.add_argument("--command")
+    known, _ = early.parse_known_args(list(argv))
+    return known.command if known.command in JOBS else "train"
+
+
 def make_engine(backend_name: str | None, out: TextIO) -> Engine:
     choice = choose(backend_name)
     backend = make_backend(choice)
@@ -89,11 +118,11 @@ def make_engine(backend_name: str | None, out: TextIO) -> Engine:
 
 def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
     try:
-        flags = TrainFlags.from_options(vars(options)).validate()
+        flags = JOBS[options.job].from_options(vars(options)).validate()
         planned = engine.plan(flags)
     except FlagError as error:
         raise LauncherError(str(error), exit_codes.USAGE) from error
-    if options.dry_run:
+    if options.plan_only:
         for item in planned:
             print(f"would submit: {command_preview(item)}", file=out)
         return 0
@@ -202,8 +231,8 @@ def run_command(options: argparse.Namespace, out: TextIO) -> int:
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    parser = build_parser()
-    options = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    options = build_parser(job_of(argv)).parse_args(argv)
     try:
         if options.command in (None, "tui"):
             from launcher.app import run_tui

@@ -7,12 +7,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from gregory.flags import JobFlags
+from gregory.flags import JobFlags, PredictFlags, TrainFlags
 from gregory.scope import TeamScope, plan
 from launcher import db
 from launcher.backends.base import JOB_MODULE, Backend, RunInfo, Submission, new_run_id
 
 F = TypeVar("F", bound=JobFlags)
+# What the launcher can submit, by the name `submit --command` takes.
+JOBS: dict[str, type[JobFlags]] = {"train": TrainFlags, "predict": PredictFlags}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The one small interface every backend offers: submit, list runs, status, stream logs, cancel.
 
-A *run* is one submission of the train_models job for one team (and, on Kubernetes, one
-subject). Its name doubles as the job's `GREGORY_TRIGGERED_BY`, so PredictionRunLog rows join
-their run without a table of our own.
+A *run* is one submission of a job command (train_models or predict_articles): locally for one
+team or every team in turn, on Kubernetes for one team and subject. Its name doubles as the
+job's `GREGORY_TRIGGERED_BY`, so PredictionRunLog rows join their run without a table of ours.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from gregory.flags import TrainFlags
+from gregory.flags import JobFlags
 
 # What every backend runs: `python -m gregory_train <command> …` (the training image's entrypoint).
 JOB_MODULE = "gregory_train"
@@ -85,7 +85,7 @@ def new_run_id() -> str:
 class Backend(ABC):
     name: str = "backend"
     # Kubernetes runs one Job per team/subject and the scheduler queues them; locally one
-    # process trains everything it is given in turn (spec §4: sequential), so a fan-out over
+    # process works through everything it is given in turn, so a fan-out over
     # every team stays one process instead of several fighting for the machine's cores.
     split_subjects: bool = False
     split_teams: bool = False
@@ -95,8 +95,8 @@ class Backend(ABC):
         """Which backend this is and where it runs, for 'say which one is in use'."""
 
     @abstractmethod
-    def submit(self, flags: TrainFlags, run_id: str) -> Submission:
-        """Start the job for one team-scoped, validated flag set."""
+    def submit(self, flags: JobFlags, run_id: str) -> Submission:
+        """Start the flags' command for one planned, validated flag set."""
 
     @abstractmethod
     def list_runs(self) -> list[RunInfo]:

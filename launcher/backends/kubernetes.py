@@ -1,4 +1,5 @@
-"""Kubernetes backend: one Job per team/subject through the official client.
+"""Kubernetes backend: one Job per team/subject (training or prediction) through the official
+client.
 
 The Job objects come from the pure builder in `launcher.kube.job_builder`; this module only
 talks to the API: create (409 means the run was already submitted), list and read Jobs, wait
@@ -20,7 +21,7 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 from kubernetes.watch.watch import iter_resp_lines
 
-from gregory.flags import TrainFlags
+from gregory.flags import JobFlags
 from launcher.backends.base import (
     Backend,
     BackendError,
@@ -38,7 +39,7 @@ from launcher.kube.job_builder import (
     LABEL_TEAM,
     POD_JOB_NAME_LABEL,
     JobSettings,
-    build_training_job,
+    build_job,
 )
 
 T = TypeVar("T")
@@ -96,17 +97,17 @@ class KubernetesBackend(Backend):
 
     # -- runs -------------------------------------------------------------------------------
 
-    def submit(self, flags: TrainFlags, run_id: str) -> Submission:
+    def submit(self, flags: JobFlags, run_id: str) -> Submission:
         flags.validate()
         if not self.settings.image:
             raise BackendError("set GREGORY_JOB_IMAGE to the training image to submit Jobs")
-        job = build_training_job(flags, run_id=run_id, settings=self.settings)
+        job = build_job(flags, run_id=run_id, settings=self.settings)
         try:
             created = self.batch.create_namespaced_job(self.namespace, job)
         except ApiException as error:
             if error.status != 409:
                 return self._call(_reraise, error)
-            # Same team, subject and run id: this run was submitted before; do not start another.
+            # Same command, team, subject and run id: submitted before; do not start another.
             existing = self._call(self.batch.read_namespaced_job, job.metadata.name, self.namespace)
             return Submission(_run_info(existing), already_existed=True)
         except (urllib3.exceptions.HTTPError, OSError) as error:

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gregory.flags import TrainFlags
+from gregory.flags import JobFlags, PredictFlags, TrainFlags
 from launcher.backends.base import (
     JOB_MODULE,
     Backend,
@@ -42,6 +42,8 @@ from launcher.db import job_home
 JOB_ARGV = (sys.executable, "-m", JOB_MODULE)
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")  # a directory name
 POLL_SECONDS = 0.2
+# Run names start with this per command, so a prediction's log and rows never pass for training.
+NAME_PREFIXES = {TrainFlags.command: "", PredictFlags.command: "predict-"}
 
 
 def default_root() -> Path:
@@ -137,14 +139,15 @@ class LocalBackend(Backend):
 
     # -- interface --------------------------------------------------------------------------
 
-    def submit(self, flags: TrainFlags, run_id: str) -> Submission:
+    def submit(self, flags: JobFlags, run_id: str) -> Submission:
         flags.validate()
         if flags.all_teams:
-            name = f"all-teams-{run_id}"
+            scope = "all-teams"
         elif flags.team is not None:
-            name = f"{flags.team}-{flags.subject or 'all'}-{run_id}"
+            scope = f"{flags.team}-{flags.subject or 'all'}"
         else:
             raise BackendError("give a team or all teams")
+        name = f"{NAME_PREFIXES[flags.command]}{scope}-{run_id}"
         run_dir = self._dir(name)
         try:
             run_dir.mkdir(parents=True)
@@ -264,6 +267,4 @@ def _describe_exit(code: int) -> str:
             return f"exit {code} ({signal.Signals(signum).name})"
         except ValueError:
             return f"exit {code}"
-    return {1: "exit 1 (a training run failed)", 2: "exit 2 (usage error)"}.get(
-        code, f"exit {code}"
-    )
+    return {1: "exit 1 (a run failed)", 2: "exit 2 (usage error)"}.get(code, f"exit {code}")

@@ -1,4 +1,6 @@
-"""The training Job as Kubernetes client models: one pure function, no YAML templating.
+"""The Jobs of train_models and predict_articles as Kubernetes client models: one pure function,
+no YAML templating. Both commands' Jobs share the image, resources and policy; their names and
+component label tell them apart.
 
 Source of truth: the defaults live here, in `JobSettings`. What differs per deployment (image,
 GPU or not, node pool, sizes) reaches the in-cluster launcher as `GREGORY_JOB_*` variables from
@@ -23,7 +25,7 @@ from typing import Any
 from kubernetes import client
 
 from gregory import exit_codes
-from gregory.flags import TrainFlags
+from gregory.flags import JobFlags, PredictFlags, TrainFlags
 
 # Label keys the launcher selects on. Values of team/subject are sanitised to label syntax; the
 # exact slugs are kept in annotations under the same keys.
@@ -34,6 +36,7 @@ LABEL_SUBJECT = "gregory/subject"
 LABEL_RUN_ID = "gregory/run-id"
 APP = "gregory-train"
 COMPONENT_TRAINING = "training"
+COMPONENT_PREDICTION = "prediction"
 ALL_SUBJECTS = "all"
 # The Job controller labels each pod with its Job's name; the downward API passes it on.
 POD_JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
@@ -42,6 +45,20 @@ CONTAINER_NAME = "train"
 MODELS_MOUNT = "/models"
 CACHE_MOUNT = "/cache"
 ENV_PREFIX = "GREGORY_JOB_"
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """What tells one command's Jobs from the other's: the name prefix and the component label."""
+
+    name_prefix: str
+    component: str
+
+
+JOB_KINDS: dict[str, JobKind] = {
+    TrainFlags.command: JobKind("gregory", COMPONENT_TRAINING),
+    PredictFlags.command: JobKind("gregory-predict", COMPONENT_PREDICTION),
+}
 
 _DNS_LABEL_MAX = 63
 _LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
@@ -146,24 +163,28 @@ def _dns_slug(text: str) -> str:
     return re.sub(r"-{2,}", "-", slug).strip("-")
 
 
-def job_name(team: str, subject: str | None, run_id: str) -> str:
-    """`gregory-<team>[-<subject>]-<run_id>`: deterministic, DNS-1123 label, at most 63 chars.
+def job_name(team: str, subject: str | None, run_id: str, command: str = TrainFlags.command) -> str:
+    """`gregory[-predict]-<team>[-<subject>]-<run_id>`: deterministic, a DNS-1123 label of at
+    most 63 chars; training Jobs start `gregory-`, prediction Jobs `gregory-predict-`.
 
-    Slugs may hold `_`, `-` or upper case and be up to 100 chars. `-` joins team and subject, so
-    team `a-b` and team `a` subject `b` would read alike: a hash of the exact scope follows
-    whenever a subject is given or the readable part had to be changed or cut.
+    Slugs may hold `_`, `-` or upper case and be up to 100 chars. `-` joins the parts, so team
+    `a-b` and team `a` subject `b` would read alike, as would a prediction for team `x` and a
+    training of team `predict-x`: a hash of the exact scope follows whenever a subject is given,
+    the Job predicts, or the readable part had to be changed or cut.
     """
+    prefix = JOB_KINDS[command].name_prefix
     run = _dns_slug(run_id)
     if not run:
         raise ValueError(f"run id {run_id!r} has no DNS-safe characters")
     scope = team if subject is None else f"{team}-{subject}"
     slug = _dns_slug(scope)
-    budget = _DNS_LABEL_MAX - len("gregory-") - len(run) - 1
-    if subject is not None or slug != scope or len(slug) > budget:
+    budget = _DNS_LABEL_MAX - len(prefix) - 1 - len(run) - 1
+    tagged = command != TrainFlags.command or subject is not None
+    if tagged or slug != scope or len(slug) > budget:
         tag = _short_hash(f"{team}\0{subject or ''}")
         slug = slug[: max(budget - len(tag) - 1, 0)].strip("-")
         slug = f"{slug}-{tag}" if slug else tag
-    name = f"gregory-{slug}-{run}"
+    name = f"{prefix}-{slug}-{run}"
     if len(name) > _DNS_LABEL_MAX:
         raise ValueError(f"run id {run_id!r} is too long for a Job name")
     return name
@@ -189,8 +210,8 @@ def _toleration(spec: Mapping[str, Any]) -> client.V1Toleration:
     )
 
 
-def training_pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
-    """The pod of a training Job: GPU if asked, volumes, least privilege."""
+def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
+    """The pod of a Job: GPU if asked, volumes, least privilege."""
     limits = {"cpu": settings.cpu_limit, "memory": settings.memory_limit}
     if settings.gpu:
         # Extended resources go in limits only; the scheduler copies them to requests.
@@ -285,7 +306,9 @@ def training_pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpe
     )
 
 
-def training_job_spec(settings: JobSettings, args: list[str]) -> client.V1JobSpec:
+def job_spec(
+    settings: JobSettings, args: list[str], component: str = COMPONENT_TRAINING
+) -> client.V1JobSpec:
     """Job-level policy: no restarts in place, bounded retries, a usage error fails at once."""
     return client.V1JobSpec(
         backoff_limit=settings.backoff_limit,
@@ -312,35 +335,35 @@ def training_job_spec(settings: JobSettings, args: list[str]) -> client.V1JobSpe
             ]
         ),
         template=client.V1PodTemplateSpec(
-            metadata=client.V1ObjectMeta(
-                labels={LABEL_APP: APP, LABEL_COMPONENT: COMPONENT_TRAINING}
-            ),
-            spec=training_pod_spec(settings, args),
+            metadata=client.V1ObjectMeta(labels={LABEL_APP: APP, LABEL_COMPONENT: component}),
+            spec=pod_spec(settings, args),
         ),
     )
 
 
-def build_training_job(flags: TrainFlags, *, run_id: str, settings: JobSettings) -> client.V1Job:
-    """The Job that runs `train_models` for one team (and maybe one subject)."""
+def build_job(flags: JobFlags, *, run_id: str, settings: JobSettings) -> client.V1Job:
+    """The Job that runs the flags' command (train_models or predict_articles) for one team,
+    and maybe one subject."""
     flags.validate()
     if flags.all_teams or flags.team is None:
-        raise ValueError("a training Job trains one team: scope the flags with for_scope()")
+        raise ValueError("a Job serves one team: scope the flags with for_scope()")
+    kind = JOB_KINDS[flags.command]
     subject = flags.subject if flags.subject is not None else ALL_SUBJECTS
     labels = {
         LABEL_APP: APP,
-        LABEL_COMPONENT: COMPONENT_TRAINING,
+        LABEL_COMPONENT: kind.component,
         LABEL_TEAM: label_value(flags.team),
         LABEL_SUBJECT: label_value(subject),
         LABEL_RUN_ID: label_value(run_id),
     }
-    spec = training_job_spec(settings, ["train_models", *flags.to_argv()])
+    spec = job_spec(settings, [flags.command, *flags.to_argv()], kind.component)
     # Pods carry the run labels too, so the launcher finds pods and logs by run id.
     spec.template.metadata.labels = dict(labels)
     return client.V1Job(
         api_version="batch/v1",
         kind="Job",
         metadata=client.V1ObjectMeta(
-            name=job_name(flags.team, flags.subject, run_id),
+            name=job_name(flags.team, flags.subject, run_id, flags.command),
             namespace=settings.namespace,
             labels=labels,
             annotations={LABEL_TEAM: flags.team, LABEL_SUBJECT: subject, LABEL_RUN_ID: run_id},

@@ -1,4 +1,5 @@
-"""The pure Job builder: names, run ids, labels, the Job it returns, settings from the env."""
+"""The pure Job builder: names, run ids, labels, the Jobs it returns (training and prediction),
+settings from the env."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ import pytest
 from kubernetes.client import ApiClient
 
 from gregory import exit_codes
-from gregory.flags import FlagError, TrainFlags
+from gregory.flags import FlagError, JobFlags, PredictFlags, TrainFlags
 from launcher.backends.base import new_run_id
 from launcher.kube.job_builder import (
     LABEL_APP,
+    LABEL_COMPONENT,
     LABEL_RUN_ID,
     LABEL_SUBJECT,
     LABEL_TEAM,
     JobSettings,
-    build_training_job,
+    build_job,
     job_name,
     label_value,
 )
@@ -29,8 +31,11 @@ LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 SETTINGS = JobSettings(image="gregory-train:0.1.0")
 
 
-def as_dict(flags: TrainFlags, settings: JobSettings = SETTINGS, run_id: str = "2611212254abc"):
-    job = build_training_job(flags, run_id=run_id, settings=settings)
+TRAIN, PREDICT = TrainFlags.command, PredictFlags.command
+
+
+def as_dict(flags: JobFlags, settings: JobSettings = SETTINGS, run_id: str = "2611212254abc"):
+    job = build_job(flags, run_id=run_id, settings=settings)
     return ApiClient().sanitize_for_serialization(job)
 
 
@@ -45,13 +50,16 @@ def as_dict(flags: TrainFlags, settings: JobSettings = SETTINGS, run_id: str = "
         ("UPPER", "x" * 40),
     ],
 )
-def test_job_names_are_dns_labels(team: str, subject: str | None) -> None:
-    run_id = new_run_id()
-    name = job_name(team, subject, run_id)
+@pytest.mark.parametrize("run_id", ["new", "nightly-predict-20260102"])
+@pytest.mark.parametrize("command", [TRAIN, PREDICT])
+def test_job_names_are_dns_labels(team: str, subject: str | None, run_id: str, command) -> None:
+    run_id = new_run_id() if run_id == "new" else run_id
+    name = job_name(team, subject, run_id, command)
     assert DNS_LABEL.match(name), name
     assert len(name) <= 63
-    assert name == job_name(team, subject, run_id)  # deterministic
+    assert name == job_name(team, subject, run_id, command)  # deterministic
     assert name.endswith(run_id)  # the run id survives truncation
+    assert name.startswith("gregory-predict-") is (command == PREDICT)
 
 
 def test_job_names_keep_scopes_apart() -> None:
@@ -70,6 +78,16 @@ def test_job_names_keep_scopes_apart() -> None:
     assert re.fullmatch(
         rf"gregory-demo-ms-research-[0-9a-f]{{6}}-{run}", job_name("demo", "ms-research", run)
     )
+
+
+def test_prediction_job_names_never_pass_for_training_ones() -> None:
+    run = "2611212254abc"
+    # Training team `predict-demo` and a prediction for team `demo` would read alike untagged.
+    training = job_name("predict-demo", None, run, TRAIN)
+    prediction = job_name("demo", None, run, PREDICT)
+    assert training == f"gregory-predict-demo-{run}"
+    assert re.fullmatch(rf"gregory-predict-demo-[0-9a-f]{{6}}-{run}", prediction)
+    assert job_name("demo", "ms", run, PREDICT) != job_name("demo", "ms", run, TRAIN)
 
 
 def test_run_ids_are_short_unique_and_start_with_the_utc_minute() -> None:
@@ -94,21 +112,28 @@ def test_label_values_are_valid(text: str) -> None:
         TrainFlags(team="demo", subject="ms-research", algos=("lgbm_tfidf",), verbose=3),
         TrainFlags(team="Team_1", all_articles=True, pseudo_label=True, version="v1.2"),
         TrainFlags(all_teams=True, lookback_days=30).for_scope("demo", "ms"),
+        PredictFlags(team="demo"),
+        PredictFlags(team="demo", subject="ms-research", model_version="20260102", verbose=2),
+        PredictFlags(all_teams=True, all_articles=True, prob_threshold=0.6).for_scope("x", "y"),
     ],
 )
 @pytest.mark.parametrize("gpu", [True, False])
-def test_built_jobs_validate_and_run_the_flags(flags: TrainFlags, gpu: bool) -> None:
+def test_built_jobs_validate_and_run_the_flags(flags: JobFlags, gpu: bool) -> None:
     settings = JobSettings(image="gregory-train:0.1.0", gpu=gpu)
     job = as_dict(flags, settings)
     kubernetes_validate.validate(job, KUBERNETES_VERSION, strict=True)
     pod = job["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["args"] == ["train_models", *flags.to_argv()]
+    assert container["args"] == [flags.command, *flags.to_argv()]
     assert ("nvidia.com/gpu" in container["resources"]["limits"]) is gpu
     assert ("nodeSelector" in pod) is gpu and ("tolerations" in pod) is gpu
-    assert job["metadata"]["name"] == job_name(flags.team, flags.subject, "2611212254abc")
+    assert job["metadata"]["name"] == job_name(
+        flags.team, flags.subject, "2611212254abc", flags.command
+    )
     labels = job["metadata"]["labels"]
-    assert labels[LABEL_APP] == "gregory-train"
+    assert labels[LABEL_APP] == "gregory-train"  # both kinds are the launcher's runs
+    component = {TRAIN: "training", PREDICT: "prediction"}[flags.command]
+    assert labels[LABEL_COMPONENT] == component
     assert labels[LABEL_RUN_ID] == "2611212254abc"
     assert labels[LABEL_SUBJECT] == (flags.subject or "all")
     assert job["metadata"]["annotations"][LABEL_TEAM] == flags.team  # the exact slug
@@ -121,11 +146,13 @@ def test_built_jobs_validate_and_run_the_flags(flags: TrainFlags, gpu: bool) -> 
 
 def test_builder_refuses_unscoped_or_invalid_flags() -> None:
     with pytest.raises(ValueError, match="one team"):
-        build_training_job(TrainFlags(all_teams=True), run_id="r1", settings=SETTINGS)
+        build_job(TrainFlags(all_teams=True), run_id="r1", settings=SETTINGS)
+    with pytest.raises(ValueError, match="one team"):
+        build_job(PredictFlags(all_teams=True), run_id="r1", settings=SETTINGS)
     with pytest.raises(FlagError):
-        build_training_job(
-            TrainFlags(team="demo", prob_threshold=2.0), run_id="r", settings=SETTINGS
-        )
+        build_job(TrainFlags(team="demo", prob_threshold=2.0), run_id="r", settings=SETTINGS)
+    with pytest.raises(FlagError):
+        build_job(PredictFlags(team="demo", model_version="../x"), run_id="r", settings=SETTINGS)
 
 
 def test_settings_from_env() -> None:

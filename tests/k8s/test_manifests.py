@@ -1,5 +1,5 @@
 """Every overlay renders with a current kustomize and validates against the Kubernetes schemas;
-the fields that matter for GPU, volumes, security and the nightly CronJob are what we meant."""
+the fields that matter for GPU, volumes, security and the nightly CronJobs are what we meant."""
 
 from __future__ import annotations
 
@@ -11,10 +11,22 @@ import kubernetes_validate
 import pytest
 
 from gregory import exit_codes
+from gregory.flags import PredictFlags, TrainFlags
+from launcher.cli import build_parser, job_of, run_id_from
+from launcher.engine import JOBS
 from launcher.kube.job_builder import CONTAINER_NAME, JobSettings
 from tests.support.k8s import KUBERNETES_VERSION, OVERLAYS, find, pod_specs
 
 TEMPLATE = "gregory-train-template"
+# The nightly CronJobs: what each one submits, and at what time (UTC).
+NIGHTLY = {
+    "gregory-nightly": (TrainFlags, ["submit", "--all-teams", "--run-id", "nightly-{date}"], 2),
+    "gregory-nightly-predict": (
+        PredictFlags,
+        ["submit", "--command", "predict", "--all-teams", "--run-id", "nightly-predict-{date}"],
+        5,
+    ),
+}
 
 
 def template_pod(docs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -55,7 +67,7 @@ def test_the_validation_would_catch_a_broken_manifest(render) -> None:
 def test_pods_run_least_privileged(render, overlay: str) -> None:
     docs = render(overlay)
     specs = pod_specs(docs)
-    assert {owner for owner, _ in specs} == {TEMPLATE, "gregory-nightly"}
+    assert {owner for owner, _ in specs} == {TEMPLATE, *NIGHTLY}
     for owner, spec in specs:
         pod_sc = spec["securityContext"]
         assert pod_sc["runAsNonRoot"] is True, owner
@@ -172,6 +184,14 @@ def test_kind_overlay_runs_the_local_cpu_image_on_kind_storage(render) -> None:
     assert cache["accessModes"] == ["ReadWriteOnce"]  # all kind's local-path class offers
     secret = find(docs, "Secret", "gregory-database")
     assert "DATABASE_URL" in secret["data"]
+    # Nightly runs stay off on a laptop; they read the SQLite file on the models volume.
+    for name in NIGHTLY:
+        cron = find(docs, "CronJob", name)["spec"]
+        assert cron["suspend"] is True
+        pod = cron["jobTemplate"]["spec"]["template"]["spec"]
+        mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+        claims = {v["name"]: v.get("persistentVolumeClaim") for v in pod["volumes"]}
+        assert claims[mounts["/models"]] == {"claimName": "gregory-models"}
 
 
 @pytest.mark.parametrize("overlay", ("base", "overlays/gpu"))
@@ -179,10 +199,13 @@ def test_no_credentials_in_the_repository(render, overlay: str) -> None:
     assert not [d for d in render(overlay) if d["kind"] == "Secret"]
 
 
+@pytest.mark.parametrize("name", NIGHTLY)
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_nightly_cronjob(render, overlay: str) -> None:
+def test_nightly_cronjob(render, overlay: str, name: str) -> None:
     docs = render(overlay)
-    cron = find(docs, "CronJob", "gregory-nightly")["spec"]
+    cron = find(docs, "CronJob", name)["spec"]
+    _, args, hour = NIGHTLY[name]
+    assert cron["schedule"] == f"0 {hour} * * *" and cron["timeZone"] == "Etc/UTC"
     assert cron["concurrencyPolicy"] == "Forbid"
     assert cron["startingDeadlineSeconds"] > 0
     assert cron["successfulJobsHistoryLimit"] >= 1 and cron["failedJobsHistoryLimit"] >= 1
@@ -191,13 +214,46 @@ def test_nightly_cronjob(render, overlay: str) -> None:
     pod = job["template"]["spec"]
     (container,) = pod["containers"]
     assert container["image"].startswith("gregory-launcher:")
-    assert container["args"] == ["submit", "--all-teams", "--run-id", "nightly-{date}"]
+    assert container["args"] == args
     assert pod["serviceAccountName"] == "gregory-launcher"
     assert {e["configMapRef"]["name"] for e in container["envFrom"]} == {"gregory-launcher"}
     launcher = find(docs, "ConfigMap", "gregory-launcher")["data"]
     assert launcher["GREGORY_BACKEND"] == "kubernetes"
     # The launcher submits Jobs with the image the template shows.
     assert launcher["GREGORY_JOB_IMAGE"] == train_container(docs)["image"]
+
+
+@pytest.mark.parametrize("name", NIGHTLY)
+def test_nightly_args_are_what_the_launcher_accepts(name: str) -> None:
+    flag_class, args, _ = NIGHTLY[name]
+    options = build_parser(job_of(args)).parse_args(args)
+    flags = JOBS[options.job].from_options(vars(options)).validate()
+    assert type(flags) is flag_class and flags.all_teams
+    # A per-day run id the launcher accepts (it refuses one too long for a Job name), so a
+    # second start the same day meets 409s instead of submitting twins.
+    run_id = run_id_from(options.run_id)
+    assert run_id[-8:].isdigit() and run_id == options.run_id.replace("{date}", run_id[-8:])
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_nightly_cronjobs_differ_only_in_name_schedule_and_args(render, overlay) -> None:
+    docs = render(overlay)
+
+    def normalised(name: str) -> dict[str, Any]:
+        cron = copy.deepcopy(find(docs, "CronJob", name))
+        del cron["metadata"]["name"], cron["spec"]["schedule"]
+        template = cron["spec"]["jobTemplate"]
+        for meta in (
+            cron["metadata"],
+            template["metadata"],
+            template["spec"]["template"]["metadata"],
+        ):
+            meta["labels"].pop("app.kubernetes.io/component")
+        del template["spec"]["template"]["spec"]["containers"][0]["args"]
+        return cron
+
+    training, prediction = NIGHTLY
+    assert normalised(training) == normalised(prediction)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

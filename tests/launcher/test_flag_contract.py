@@ -1,4 +1,4 @@
-"""One table of flag sets, fed to every side that judges them (issue 5, item 1).
+"""One table of flag sets, fed to every side that judges them.
 
 - `TrainFlags.from_argv` (the launcher's model, no database),
 - the launcher's planning with the database (`Engine.plan`: slugs must exist),
@@ -55,7 +55,7 @@ INVALID = [
     ["--team", "demo", "--subject", "a/b", *LGBM],
     ["--team", "demo", "--no-such-flag", *LGBM],
 ]
-# Well formed, but naming what the database does not have: a usage error too (spec §9).
+# Well formed, but naming what the database does not have: a usage error too.
 UNKNOWN = [
     ["--team", "nope", *LGBM],
     ["--team", "demo", "--subject", "nope", *LGBM],
@@ -144,3 +144,44 @@ def test_all_teams_is_one_local_run_but_one_job_per_subject(db) -> None:
         ("demo", "ms-research"),
         ("other", "cardio"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["--team", "demo"], "--team demo"),
+        (
+            ["--team", "demo", "--subject", "ms-research", "--model-version", "20260102"],
+            "--team demo --subject ms-research --model-version 20260102",
+        ),
+        (["--all-teams", "--lookback-days", "7", *LGBM], "--all-teams --lookback-days 7 --algo"),
+    ],
+)
+def test_cli_dry_run_of_a_prediction_shows_predict_articles(
+    argv: list[str], expected: str, demo, launcher_dir
+) -> None:
+    out = StringIO()
+    code = main(["--backend", "local", "submit", "--command", "predict", "--dry-run", *argv], out)
+    assert code == 0
+    assert f"would submit: python -m gregory_train predict_articles {expected}" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--command", "predict", "--team", "demo", "--pseudo-label"],  # a training flag
+        ["--command", "predict", "--team", "demo", "--version", "v1"],
+        ["--team", "demo", "--model-version", "v1"],  # a prediction flag, training by default
+        ["--command", "predict", "--team", "demo", "--model-version", "../x"],
+        ["--command", "predict", "--team", "nope"],
+        ["--command", "score", "--team", "demo"],
+    ],
+)
+def test_cli_refuses_a_bad_prediction_or_flags_of_the_other_command(
+    argv: list[str], demo, launcher_dir
+) -> None:
+    try:
+        code = main(["--backend", "local", "submit", "--dry-run", *argv], out=StringIO())
+    except SystemExit as exit:  # argparse refuses unknown flags before our code runs
+        code = exit.code
+    assert code == exit_codes.USAGE

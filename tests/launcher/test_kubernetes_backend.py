@@ -9,7 +9,7 @@ from io import StringIO
 
 import pytest
 
-from gregory.flags import TrainFlags
+from gregory.flags import PredictFlags, TrainFlags
 from launcher.backends.base import BackendError, RunNotFound, RunState
 from launcher.engine import Engine
 from tests.support.launcher import add_row, make_scope
@@ -208,3 +208,45 @@ def test_a_nightly_run_id_makes_a_second_fan_out_already_submitted(kube, kubecon
     assert name.startswith("gregory-demo-ms-research-") and "-nightly-20" in name
     assert f"\nsubmitted {name} " in first.getvalue()
     assert f"\nalready submitted {name} " in second.getvalue()
+
+
+def test_a_prediction_is_its_own_job_beside_the_training_of_the_same_scope(kube, kube_backend):
+    train = kube_backend.submit(FLAGS, "0102-both").run
+    flags = PredictFlags(team="demo", subject="ms-research", model_version="20260102")
+    predict = kube_backend.submit(flags, "0102-both")
+    assert not predict.already_existed  # same scope and run id, another command: another Job
+    assert predict.run.name.startswith("gregory-predict-demo-ms-research-")
+    assert predict.run.name != train.name
+    assert predict.run.argv == (
+        "predict_articles",
+        "--team",
+        "demo",
+        "--subject",
+        "ms-research",
+        "--model-version",
+        "20260102",
+    )
+    job = kube.jobs[("gregory", predict.run.name)]
+    assert job["metadata"]["labels"]["app.kubernetes.io/component"] == "prediction"
+    assert {run.name for run in kube_backend.list_runs()} == {train.name, predict.run.name}
+    assert kube_backend.submit(flags, "0102-both").already_existed
+
+
+def test_submit_command_predict_fans_out_prediction_jobs_through_the_cli(kube, kubeconfig, db):
+    from launcher.cli import main
+
+    make_scope("demo", "ms-research", "ms-imaging")
+    out = StringIO()
+    argv = ["submit", "--command", "predict", "--all-teams", "--run-id", "nightly-predict-{date}"]
+    assert main(argv, out=out) == 0
+    jobs = list(kube.jobs.values())
+    assert sorted(job["metadata"]["annotations"]["gregory/subject"] for job in jobs) == [
+        "ms-imaging",
+        "ms-research",
+    ]
+    for job in jobs:
+        assert job["metadata"]["name"].startswith("gregory-predict-demo-ms-")
+        subject = job["metadata"]["annotations"]["gregory/subject"]
+        args = job["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert args == ["predict_articles", "--team", "demo", "--subject", subject]
+    assert out.getvalue().count("submitted gregory-predict-") == 2

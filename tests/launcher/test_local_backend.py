@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from gregory.flags import TrainFlags
+from gregory.flags import PredictFlags, TrainFlags
 from gregory_dev.demo import write_demo_csv
 from launcher.app import LauncherApp
 from launcher.backends.base import BackendError, RunState
@@ -199,3 +199,17 @@ def test_the_job_runs_as_the_installed_module_from_anywhere(
     log = "\n".join(backend.stream_logs(run.name, follow=False))
     assert (final.state, final.detail) == (RunState.FAILED, "exit 2 (usage error)"), log
     assert "unknown team 'nope'" in log
+
+
+def test_a_prediction_runs_predict_articles_under_its_own_name(tmp_path: Path) -> None:
+    backend = sleeper_backend(tmp_path)
+    train = backend.submit(TrainFlags(team="demo"), "r1").run
+    predict = backend.submit(PredictFlags(team="demo", model_version="v1"), "r1").run
+    assert (train.name, predict.name) == ("demo-all-r1", "predict-demo-all-r1")
+    every = backend.submit(PredictFlags(all_teams=True), "r1").run
+    assert every.name == "predict-all-teams-r1"
+    for run in (train, predict, every):
+        backend.cancel(run.name)
+        backend.wait(run.name, timeout=10)
+    log = list(backend.stream_logs(predict.name, follow=False))
+    assert log[0] == "sleeper predict_articles --team demo --model-version v1"
