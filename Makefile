@@ -45,8 +45,16 @@ demo: setup var tiny-models
 # session starts itself (initdb/pg_ctl; see tests/pg_server.py).
 test: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
 	$(PY) -m pytest --database postgres -m postgres
+
+# The inner loop: lint and the SQLite suite without the tests marked slow; CI runs `make test`.
+.PHONY: test-fast
+test-fast: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest -m "not slow"
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -40,8 +40,12 @@ def subject(db) -> Subject:
         words = texts[i].split()
         article = Articles.objects.create(
             title=" ".join(words[:12]),
+            link=f"urn:gregory-test:{n}",  # the sample repeats some texts, so titles repeat
             summary=" ".join(words[12:42]) or None,
-            discovery_date=now - dt.timedelta(days=n % 30),
+        )
+        # discovery_date is auto_now_add: set the spread after the insert.
+        Articles.objects.filter(pk=article.pk).update(
+            discovery_date=now - dt.timedelta(days=n % 30)
         )
         ArticleSubjectRelevance.objects.create(article=article, subject=subject, is_relevant=label)
     return subject
@@ -53,6 +57,7 @@ def run(*argv: str) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_all_three_algorithms_with_pseudo_labels(subject, models_dir, capsys):
     from gregory.flags import TrainFlags

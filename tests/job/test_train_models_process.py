@@ -129,7 +129,6 @@ def test_signal_marks_the_run_failed_and_leaves_no_version(
     assert list(algo_dir.iterdir()) == []
 
 
-@pytest.mark.slow
 def test_real_sample_trains_through_the_command(manage_argv, job_env, models_dir, tmp_path, report):
     csv_path = sample_as_import_csv(tmp_path / "sample.csv")
     done = import_csv(manage_argv, job_env, csv_path, team="ms", subject="relevance")

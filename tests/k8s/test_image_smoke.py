@@ -13,7 +13,8 @@ import pytest
 
 from tests.support.paths import REPO
 
-pytestmark = pytest.mark.docker
+# Builds an image: minutes, not seconds.
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 DOCKER = os.environ.get("DOCKER", "docker")
 
