@@ -32,7 +32,6 @@ def wait_for(predicate, timeout: float = 15.0) -> None:
         time.sleep(0.05)
 
 
-@pytest.mark.slow
 @pytest.mark.asyncio
 async def test_real_job_end_to_end_then_status_and_the_tui_show_its_rows(
     job_env: dict[str, str], launcher_dir: Path, tmp_path: Path
