@@ -90,6 +90,41 @@ async def test_real_job_end_to_end_then_status_and_the_tui_show_its_rows(
         assert cells[5] == row.row.model_version
 
 
+@pytest.mark.slow
+def test_train_then_predict_through_the_cli_with_the_real_job(
+    job_env: dict[str, str], launcher_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_scope("demo", "ms-research")
+    csv_path = write_demo_csv(tmp_path / "articles.csv", n_articles=60, seed=5)
+    call_command(
+        "import_articles",
+        "--team",
+        "demo",
+        "--subject",
+        "ms-research",
+        str(csv_path),
+        stdout=StringIO(),
+    )
+    # The CLI's jobs inherit this process's environment: point them at the test database.
+    for key in ("DATABASE_URL", "GREGORY_MODELS_DIR"):
+        monkeypatch.setenv(key, job_env[key])
+    base = ["--backend", "local", "submit", "--team", "demo", "--algo", "lgbm_tfidf", "--follow"]
+    trained, predicted = StringIO(), StringIO()
+    assert main([*base, "--run-id", "t1"], out=trained) == 0, trained.getvalue()
+    assert main([*base, "--command", "predict", "--run-id", "p1"], out=predicted) == 0, (
+        predicted.getvalue()
+    )
+    assert "--- predict-demo-all-p1: succeeded (exit 0)" in predicted.getvalue()
+
+    views = {view.run.name: view for view in Engine(LocalBackend(launcher_dir)).overview().runs}
+    (train_row,) = views["demo-all-t1"].rows
+    (predict_row,) = views["predict-demo-all-p1"].rows
+    assert (train_row.row.run_type, predict_row.row.run_type) == ("train", "predict")
+    assert predict_row.outcome == "ok"
+    # The prediction used the version the training just published.
+    assert predict_row.row.model_version == train_row.row.model_version
+
+
 def test_cancel_sends_sigterm_through_the_supervisor(tmp_path: Path) -> None:
     backend = sleeper_backend(tmp_path)
     run = backend.submit(TrainFlags(team="demo"), "r1").run
