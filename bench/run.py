@@ -6,7 +6,6 @@ machines.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import subprocess
@@ -39,7 +38,6 @@ def bench_assembly() -> dict:
     """100,000 labelled articles of one subject: queries and seconds to texts and splits."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-    from django.utils import timezone
 
     from gregory.ml import dataset
     from gregory.ml.splits import stratified_split
@@ -47,13 +45,13 @@ def bench_assembly() -> dict:
 
     team = Team.objects.create(name="Bench", slug="bench")
     subject = Subject.objects.create(team=team, subject_name="Bench", subject_slug="bench")
-    now = timezone.now()
     articles = Articles.objects.bulk_create(
         [
             Articles(
-                title=f"article {i} on topic {i % 97}",
-                summary=f"summary of article {i}" if i % 5 else "",
-                discovery_date=now - dt.timedelta(days=i % 80),
+                # Long enough to pass the 10-word minimum once cleaned, as real articles do.
+                title=f"article {i} on topic {i % 97}: relapsing remitting multiple sclerosis",
+                link=f"https://bench.example/{i}",
+                summary=f"summary of article {i}: cohort, methods and outcomes" if i % 5 else "",
             )
             for i in range(N_ASSEMBLY)
         ],
@@ -69,8 +67,8 @@ def bench_assembly() -> dict:
     start = time.perf_counter()
     with CaptureQueriesContext(connection) as queries:
         raw = dataset.labelled_articles(subject, dataset.window_start(90))
-    texts = dataset.compose_texts(raw, lambda summaries: list(summaries))
-    splits = stratified_split(texts, raw.labels, raw.article_ids)
+    prepared = dataset.prepare_articles(raw, lambda summaries: list(summaries))
+    splits = stratified_split(prepared.texts, prepared.labels, prepared.article_ids)
     seconds = time.perf_counter() - start
     assert len(splits.train) + len(splits.val) + len(splits.test) == N_ASSEMBLY
     return {

@@ -24,8 +24,9 @@ def add_articles(
     labels: Sequence[bool | None],
     *,
     age_days: Sequence[int] | int = 1,
-    title: str = "article {i} relevant={label}",
-    summary: str | None = "summary {i}",
+    # Long enough to pass GregoryAI's 10-word minimum after cleaning.
+    title: str = "article {i} on a multiple sclerosis cohort, relevant={label}",
+    summary: str | None = "summary {i}: patients, methods, outcomes and findings of the study",
 ) -> list[Articles]:
     now = timezone.now()
     ages = [age_days] * len(labels) if isinstance(age_days, int) else list(age_days)

@@ -115,20 +115,9 @@ def prepare_articles(raw: RawArticles, summarise: Summarise) -> PreparedArticles
     )
 
 
-def compose_texts(raw: RawArticles, summarise: Summarise) -> list[str]:
-    """Title + generated summary, uncleaned: superseded by prepare_articles, kept only until
-    pipeline.py moves to it (it needs the surviving ids to keep labels aligned)."""
-    with_summary = [i for i, summary in enumerate(raw.summaries) if summary.strip()]
-    generated = summarise([raw.summaries[i] for i in with_summary]) if with_summary else []
-    texts = list(raw.titles)
-    for i, summary in zip(with_summary, generated, strict=True):
-        texts[i] = f"{raw.titles[i]}\n{summary}" if summary.strip() else raw.titles[i]
-    return texts
-
-
-def as_split(prepared: PreparedArticles | RawArticles, texts: list[str] | None = None) -> TextSplit:
-    """A TextSplit of prepared articles (or, until pipeline.py moves on, raw ones plus texts)."""
-    if isinstance(prepared, PreparedArticles):
-        texts = prepared.texts
+def as_split(prepared: PreparedArticles) -> TextSplit:
+    """A TextSplit of prepared articles; unreviewed ones (the pseudo-label pool) count as 0."""
     labels = np.asarray([label or 0 for label in prepared.labels], dtype=np.int8)
-    return TextSplit(texts=list(texts or []), labels=labels, article_ids=list(prepared.article_ids))
+    return TextSplit(
+        texts=list(prepared.texts), labels=labels, article_ids=list(prepared.article_ids)
+    )

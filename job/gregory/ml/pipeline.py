@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from gregory.flags import TrainFlags
-from gregory.ml import dataset, layout, summariser
+from gregory.ml import dataset, layout, summariser, text
 from gregory.ml.publishing import Reservation
 from gregory.ml.splits import SEED, DatasetSplits, stratified_split
 from gregory.ml.trainers import get_trainer
@@ -35,6 +35,8 @@ class SubjectData:
     progress: bool = False
     # Filled by splits(), not by callers.
     pseudo_label_csv: Path | None = field(default=None, init=False)
+    # Labelled articles whose prepared text fell under the minimum word count.
+    n_too_short: int = field(default=0, init=False)
     _splits: DatasetSplits | None = field(default=None, init=False, repr=False)
     _error: str | None = field(default=None, init=False, repr=False)
 
@@ -49,22 +51,24 @@ class SubjectData:
                 raise
         return self._splits
 
-    def _summarise(self, texts):
-        return summariser.summarise_bulk(texts, progress=self.progress)
+    def _prepare(self, raw: dataset.RawArticles) -> dataset.PreparedArticles:
+        return dataset.prepare_articles(
+            raw, lambda texts: summariser.summarise_bulk(texts, progress=self.progress)
+        )
 
     def _build(self) -> DatasetSplits:
         since = dataset.window_start(self.flags.window_days)
-        raw = dataset.labelled_articles(self.subject, since)
-        texts = dataset.compose_texts(raw, self._summarise)
-        splits = stratified_split(texts, raw.labels, raw.article_ids, seed=SEED)
+        labelled = self._prepare(dataset.labelled_articles(self.subject, since))
+        self.n_too_short = len(labelled.dropped_ids)
+        splits = stratified_split(labelled.texts, labelled.labels, labelled.article_ids, seed=SEED)
         if self.flags.pseudo_label:
             from gregory.ml.pseudo_label import add_pseudo_labels
 
-            pool = dataset.unlabelled_articles(self.subject, since)
+            pool = self._prepare(dataset.unlabelled_articles(self.subject, since))
             csv_dir = layout.pseudo_label_dir(self.subject.team.slug, self.subject.subject_slug)
             splits, self.pseudo_label_csv = add_pseudo_labels(
                 splits,
-                dataset.as_split(pool, dataset.compose_texts(pool, self._summarise)),
+                dataset.as_split(pool),
                 csv_dir=csv_dir,
                 seed=SEED,
                 progress=self.progress,
@@ -102,6 +106,8 @@ def train_into(
         "prob_threshold": flags.prob_threshold,
         "window_days": flags.window_days,
         "seed": SEED,
+        "n_too_short": data.n_too_short,
+        **text.PREPARATION,
         "lib_python": platform.python_version(),
         "lib_numpy": np.__version__,
         **{f"lib_{name}": version for name, version in trainer.library_versions().items()},

@@ -199,18 +199,4 @@ def _write(rows: list[MLPredictions]) -> int:
 
 
 def summary_table(outcomes: Sequence[runs.Outcome]) -> list[str]:
-    """One aligned line per run with its counts, for verbosity 3."""
-    header = ["team/subject", "algorithm", "version", "status", *SUMMARY_COUNTS]
-    rows = [
-        [
-            o.scope,
-            o.algorithm,
-            o.version or "-",
-            "ok" if o.success else "FAILED",
-            *(str(o.metrics[c]) if c in o.metrics else "-" for c in SUMMARY_COUNTS),
-        ]
-        for o in outcomes
-    ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [header, ["-" * w for w in widths], *rows]
-    return ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
+    return runs.summary_table(outcomes, SUMMARY_COUNTS, str)

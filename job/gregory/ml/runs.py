@@ -13,7 +13,7 @@ import os
 import signal
 import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -112,6 +112,27 @@ def close(row: PredictionRunLog, error: str | None = None) -> None:
     row.error_message = error
     row.run_finished = timezone.now()
     row.save(update_fields=["model_version", "success", "error_message", "run_finished"])
+
+
+def summary_table(
+    outcomes: Sequence[Outcome], columns: Sequence[str], cell: Callable[[Any], str]
+) -> list[str]:
+    """One aligned line per run: its scope, algorithm, version, status, then `columns` of its
+    metrics formatted by `cell` ("-" where a run has none), for verbosity 3."""
+    header = ["team/subject", "algorithm", "version", "status", *columns]
+    rows = [
+        [
+            o.scope,
+            o.algorithm,
+            o.version or "-",
+            "ok" if o.success else "FAILED",
+            *(cell(o.metrics[c]) if c in o.metrics else "-" for c in columns),
+        ]
+        for o in outcomes
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    lines = [header, ["-" * w for w in widths], *rows]
+    return ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
 
 
 def first_line(error: BaseException) -> str:

@@ -79,19 +79,8 @@ def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: r
 
 
 def summary_table(outcomes: Sequence[runs.Outcome]) -> list[str]:
-    """One aligned line per run with its headline metrics, for verbosity 3."""
-    header = ["team/subject", "algorithm", "version", "status", "n_train", *SUMMARY_METRICS]
-    rows = [
-        [
-            o.scope,
-            o.algorithm,
-            o.version or "-",
-            "ok" if o.success else "FAILED",
-            str(o.metrics.get("n_train", "-")),
-            *(f"{o.metrics[m]:.3f}" if m in o.metrics else "-" for m in SUMMARY_METRICS),
-        ]
-        for o in outcomes
-    ]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = [header, ["-" * w for w in widths], *rows]
-    return ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
+    return runs.summary_table(outcomes, ("n_train", *SUMMARY_METRICS), _cell)
+
+
+def _cell(value) -> str:
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
