@@ -34,6 +34,9 @@ def _setup_django(work: Path) -> None:
     call_command("migrate", verbosity=0)
 
 
+BENCH_TITLE = "relapsing sclerosis cohort, ten years, lesions"
+
+
 def bench_assembly() -> dict:
     """100,000 labelled articles of one subject: queries and seconds to texts and splits."""
     from django.db import connection
@@ -48,8 +51,8 @@ def bench_assembly() -> dict:
     articles = Articles.objects.bulk_create(
         [
             Articles(
-                # Long enough to pass the 10-word minimum once cleaned, as real articles do.
-                title=f"article {i} on topic {i % 97}: relapsing remitting multiple sclerosis",
+                # Long enough to pass the 10-word minimum once cleaned, as real articles are.
+                title=f"article {i}, topic {i % 97}: {BENCH_TITLE}",
                 link=f"https://bench.example/{i}",
                 summary=f"summary of article {i}: cohort, methods and outcomes" if i % 5 else "",
             )
