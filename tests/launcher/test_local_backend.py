@@ -11,17 +11,15 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
 
 from gregory.flags import PredictFlags, TrainFlags
-from gregory_dev.demo import write_demo_csv
 from launcher.app import LauncherApp
 from launcher.backends.base import BackendError, RunState
 from launcher.backends.local import LocalBackend
 from launcher.cli import main
 from launcher.engine import Engine
 from launcher.widgets.tables import RowsTable, RunsTable
-from tests.support.launcher import add_row, make_scope, sleeper_backend
+from tests.support.launcher import add_row, import_demo, make_scope, sleeper_backend
 
 
 def wait_for(predicate, timeout: float = 15.0) -> None:
@@ -39,20 +37,7 @@ async def test_real_job_end_to_end_then_status_and_the_tui_show_its_rows(
     # Setup in a thread of its own: Django refuses synchronous ORM calls inside the event loop.
     from asgiref.sync import sync_to_async
 
-    def prepare() -> None:
-        make_scope("demo", "ms-research")
-        csv_path = write_demo_csv(tmp_path / "articles.csv", n_articles=60, seed=5)
-        call_command(
-            "import_articles",
-            "--team",
-            "demo",
-            "--subject",
-            "ms-research",
-            str(csv_path),
-            stdout=StringIO(),
-        )
-
-    await sync_to_async(prepare)()
+    await sync_to_async(import_demo)(tmp_path)
     backend = LocalBackend(launcher_dir, env=job_env)
     engine = Engine(backend, "test")
     planned = await sync_to_async(engine.plan)(TrainFlags(team="demo", algos=("lgbm_tfidf",)))
@@ -94,17 +79,7 @@ async def test_real_job_end_to_end_then_status_and_the_tui_show_its_rows(
 def test_train_then_predict_through_the_cli_with_the_real_job(
     job_env: dict[str, str], launcher_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    make_scope("demo", "ms-research")
-    csv_path = write_demo_csv(tmp_path / "articles.csv", n_articles=60, seed=5)
-    call_command(
-        "import_articles",
-        "--team",
-        "demo",
-        "--subject",
-        "ms-research",
-        str(csv_path),
-        stdout=StringIO(),
-    )
+    import_demo(tmp_path)
     # The CLI's jobs inherit this process's environment: point them at the test database.
     for key in ("DATABASE_URL", "GREGORY_MODELS_DIR"):
         monkeypatch.setenv(key, job_env[key])

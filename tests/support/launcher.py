@@ -36,6 +36,27 @@ def make_scope(team_slug: str = "demo", *subjects: str):
     return team
 
 
+def import_demo(tmp_path: Path) -> None:
+    """Team demo, subject ms-research and 60 labelled demo articles, through import_articles."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from gregory_dev.demo import write_demo_csv
+
+    make_scope("demo", "ms-research")
+    csv_path = write_demo_csv(tmp_path / "articles.csv", n_articles=60, seed=5)
+    call_command(
+        "import_articles",
+        "--team",
+        "demo",
+        "--subject",
+        "ms-research",
+        str(csv_path),
+        stdout=StringIO(),
+    )
+
+
 def add_row(
     team_slug: str,
     subject_slug: str,

@@ -100,10 +100,7 @@ def _predict_one(
         say(1, f"Interrupted {label} by {stop}", "error")
         raise
     except Exception as error:
-        reason = runs.first_line(error)
-        say(1, f"Failed {label}: {reason}", "error")
-        if row is not None:
-            say(2, f"Warning: the traceback is in PredictionRunLog #{row.pk}", "warning")
+        reason = runs.report_failure(label, error, row, say)
         return runs.Outcome(subject, algorithm, path.name, False, asdict(counts), reason)
     if counts.dropped:
         say(

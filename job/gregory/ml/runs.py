@@ -135,6 +135,19 @@ def summary_table(
     return ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines]
 
 
+def report_failure(label: str, error: Exception, row: PredictionRunLog | None, say: Say) -> str:
+    """Tell the operator a run failed, in one line, and where its traceback is; the reason."""
+    reason = first_line(error)
+    say(1, f"Failed {label}: {reason}", "error")
+    if row is not None:
+        say(
+            2,
+            f"Warning: skipped {label}; the traceback is in PredictionRunLog #{row.pk}",
+            "warning",
+        )
+    return reason
+
+
 def first_line(error: BaseException) -> str:
     text = str(error).strip()
     return text.splitlines()[0] if text else type(error).__name__

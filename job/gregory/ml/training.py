@@ -60,13 +60,7 @@ def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: r
         say(1, f"Interrupted {label} by {stop}", "error")
         raise
     except Exception as error:
-        reason = runs.first_line(error)
-        say(1, f"Failed {label}: {reason}", "error")
-        say(
-            2,
-            f"Warning: skipped {label}; the traceback is in PredictionRunLog #{row.pk}",
-            "warning",
-        )
+        reason = runs.report_failure(label, error, row, say)
         return runs.Outcome(subject, algorithm, row.model_version, False, error=reason)
     roc_auc = metrics["test_roc_auc"]
     where = reservation.final
