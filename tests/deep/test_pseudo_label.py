@@ -12,7 +12,7 @@ from gregory.ml.pseudo_label import CSV_COLUMNS, add_pseudo_labels, open_new_csv
 from gregory.ml.splits import DatasetSplits, TextSplit
 from tests.support.data import shorten
 
-# A tiny random BERT at the spec's lr 2e-5 stays near 0.5 for every text; at 1e-3 it separates
+# A tiny random BERT at the fixed lr 2e-5 stays near 0.5 for every text; at 1e-3 it separates
 # the sample's classes within six epochs (measured: confidences up to ~0.63, roc_auc ~0.75).
 FAST = {"learning_rate": 1e-3, "epochs": 6}
 WORDS = 20

@@ -1,4 +1,4 @@
-"""train_models through call_command: the spec's contract, on SQLite and (marked) PostgreSQL."""
+"""train_models through call_command: the command's contract, on SQLite and (marked) PostgreSQL."""
 
 import json
 from io import StringIO

@@ -49,7 +49,7 @@ def add_pseudo_labels(
     """Splits whose train holds the pseudo-labelled rows too, and the CSV that lists them.
 
     `trainer_options` go to each iteration's PubMedBertTrainer (tests use a higher learning rate
-    so a tiny model becomes confident); the production call leaves the spec's hyper-parameters.
+    so a tiny model becomes confident); the production call keeps the fixed hyper-parameters.
     """
     from gregory.ml.trainers.pubmed_bert import PubMedBertTrainer
 
