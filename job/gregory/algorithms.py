@@ -1,4 +1,4 @@
-"""The three classifiers: names, the labels GregoryAI shows, and the files a version holds.
+"""The three classifiers: their names, the labels GregoryAI shows, and their trainers.
 
 Pure Python, so the launcher and the flag contract import it without Django or torch.
 """
@@ -12,8 +12,6 @@ from dataclasses import dataclass
 class Algorithm:
     name: str
     label: str
-    # The model file GregoryAI's layout names, then any extra artifact beside it.
-    artifacts: tuple[str, ...]
     trainer: str  # "module:Class", imported only when training or loading
 
 
@@ -21,23 +19,10 @@ ALGORITHMS: dict[str, Algorithm] = {
     a.name: a
     for a in (
         Algorithm(
-            "pubmed_bert",
-            "PubMed BERT",
-            ("bert_weights.h5",),
-            "gregory.ml.trainers.pubmed_bert:PubMedBertTrainer",
+            "pubmed_bert", "PubMed BERT", "gregory.ml.trainers.pubmed_bert:PubMedBertTrainer"
         ),
-        Algorithm(
-            "lgbm_tfidf",
-            "LGBM TF-IDF",
-            ("lgbm_classifier.joblib", "tfidf_vectorizer.joblib"),
-            "gregory.ml.trainers.lgbm_tfidf:LgbmTfidfTrainer",
-        ),
-        Algorithm(
-            "lstm",
-            "LSTM",
-            ("lstm_weights.h5", "tokenizer.json"),
-            "gregory.ml.trainers.lstm:LstmTrainer",
-        ),
+        Algorithm("lgbm_tfidf", "LGBM TF-IDF", "gregory.ml.trainers.lgbm_tfidf:LgbmTfidfTrainer"),
+        Algorithm("lstm", "LSTM", "gregory.ml.trainers.lstm:LstmTrainer"),
     )
 }
 ALGORITHM_NAMES: tuple[str, ...] = tuple(ALGORITHMS)

@@ -22,7 +22,7 @@ from textual.widgets import (
 )
 from textual.widgets.selection_list import Selection
 
-from gregory.algorithms import ALGORITHM_NAMES
+from gregory.algorithms import ALGORITHM_NAMES, ALGORITHMS
 from gregory.flags import (
     DEFAULT_THRESHOLD,
     DEFAULT_VERBOSE,
@@ -39,7 +39,6 @@ from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
 from launcher.widgets.preview import CommandPreview
 
-ALGO_LABELS = {"pubmed_bert": "PubMed BERT", "lgbm_tfidf": "LGBM + TF-IDF", "lstm": "LSTM"}
 VERBOSITY = [("0 quiet", 0), ("1 progress", 1), ("2 + warnings", 2), ("3 + summary", 3)]
 
 
@@ -67,7 +66,7 @@ class FormScreen(LauncherScreen):
                 yield SelectionList[str](id="subjects")
                 yield Label("Algorithms")
                 yield SelectionList[str](
-                    *(Selection(ALGO_LABELS[name], name, True) for name in ALGORITHM_NAMES),
+                    *(Selection(ALGORITHMS[name].label, name, True) for name in ALGORITHM_NAMES),
                     id="algos",
                 )
                 yield Label("Window of discovery dates")

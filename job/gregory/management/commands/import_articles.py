@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from gregory import exit_codes
-from gregory.flags import SLUG_RE
+from gregory.flags import slug_problem
 from gregory.management.database import database_errors_as_command_errors, is_gregoryai_database
 from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 
@@ -154,8 +154,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, csv_path: Path, team: str, subject: str, create: bool, **options):
         for flag, slug in (("--team", team), ("--subject", subject)):
-            if not SLUG_RE.match(slug):
-                raise CommandError(f"{flag} {slug!r} is not a slug", returncode=exit_codes.USAGE)
+            if problem := slug_problem(flag, slug):
+                raise CommandError(problem, returncode=exit_codes.USAGE)
         if not csv_path.is_file():
             raise CommandError(f"{csv_path}: no such file", returncode=exit_codes.USAGE)
         rows = read_rows(csv_path)

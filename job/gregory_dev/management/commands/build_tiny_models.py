@@ -6,6 +6,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from gregory import exit_codes
+
 
 class Command(BaseCommand):
     help = (
@@ -26,7 +28,7 @@ class Command(BaseCommand):
             paths = build_tiny_models(out, force=force)
         except OSError as error:
             raise CommandError(
-                f"cannot write tiny models to {out}: {error}", returncode=2
+                f"cannot write tiny models to {out}: {error}", returncode=exit_codes.USAGE
             ) from error
         if verbosity >= 1:
             for name, path in paths.items():
