@@ -86,14 +86,18 @@ def _article(rng: random.Random, relevant: bool) -> tuple[str, str]:
         pool = OTHER_TOPICS if relevant else RELEVANT_TOPICS
     topic, extra = rng.sample(pool, 2)
     design, outcome = rng.choice(DESIGNS), rng.choice(OUTCOMES)
-    title = f"{topic.capitalize()} and {extra}: {design}"
+    size, months = rng.randint(40, 900), rng.randint(6, 60)
+    # As long as real titles are: with a summary the offline tiny BART mangles, the title alone
+    # must pass the 10-word minimum of the text preparation.
+    cohort = f"{size} adult participants followed for {months} months"
+    title = f"{topic.capitalize()} and {extra}: {design} of {cohort}"
     filler = " ".join(rng.sample(SHARED_WORDS, 5))
     population = "people with multiple sclerosis" if relevant else f"people with {extra}"
     if rng.random() < 0.2:
         population = "adult patients"
     summary = (
-        f"We report {design} of {rng.randint(40, 900)} {population}; {filler} with {topic}. "
-        f"Treatment targeting {extra} {outcome} over {rng.randint(6, 60)} months."
+        f"We report {design} of {size} {population}; {filler} with {topic}. "
+        f"Treatment targeting {extra} {outcome} over {months} months."
     )
     if rng.random() < 0.1:
         summary = ""  # some articles have no abstract: title only
