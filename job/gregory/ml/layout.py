@@ -13,6 +13,9 @@ from django.conf import settings
 from gregory.flags import is_slug
 
 PSEUDO_LABELS = "pseudo_labels"
+# Beside the trainer's own artifacts in every published version.
+METRICS_FILE = "metrics.json"
+HISTORY_FILE = "training_history.json"
 
 
 def models_dir() -> Path:

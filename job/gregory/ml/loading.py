@@ -15,10 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from gregory.ml import text
+from gregory.ml import layout, text
 from gregory.ml.trainers import Trainer, trainer_class
 
-METRICS_FILE = "metrics.json"
 # YYYYMMDD with an optional _n, as publishing names versions.
 DATED_VERSION = re.compile(r"^(\d{8})(?:_(\d+))?$")
 
@@ -88,9 +87,11 @@ def load_version(path: Path) -> Predictor:
     """Load the version in `path`, whatever its algorithm (metrics.json names it)."""
     path = Path(path)
     try:
-        metrics = json.loads((path / METRICS_FILE).read_text())
+        metrics = json.loads((path / layout.METRICS_FILE).read_text())
     except FileNotFoundError:
-        raise VersionNotFound(f"{path} has no {METRICS_FILE}: not a published version") from None
+        raise VersionNotFound(
+            f"{path} has no {layout.METRICS_FILE}: not a published version"
+        ) from None
     algorithm = metrics["algorithm"]
     return Predictor(
         algorithm=algorithm,

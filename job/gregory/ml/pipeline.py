@@ -18,9 +18,6 @@ from gregory.ml.splits import SEED, DatasetSplits, stratified_split
 from gregory.ml.trainers import get_trainer
 from gregory.models import Subject
 
-METRICS_FILE = "metrics.json"
-HISTORY_FILE = "training_history.json"
-
 
 class SubjectDataError(RuntimeError):
     """Preparing a subject's data failed; every algorithm run of that subject fails with it."""
@@ -115,6 +112,6 @@ def train_into(
     if data.pseudo_label_csv is not None:
         metrics["pseudo_label_csv"] = str(data.pseudo_label_csv)
     trainer.save(reservation.staging)
-    write_json(reservation.staging / METRICS_FILE, metrics)
-    write_json(reservation.staging / HISTORY_FILE, history)
+    write_json(reservation.staging / layout.METRICS_FILE, metrics)
+    write_json(reservation.staging / layout.HISTORY_FILE, history)
     return metrics
