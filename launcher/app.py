@@ -27,6 +27,8 @@ class LauncherApp(App[None]):
         self.engine = engine
         # 0 turns the interval off (snapshot tests refresh by hand).
         self.refresh_seconds = refresh_seconds
+        # The run the runs screen should highlight next (set by the form after a submit).
+        self.select_run: str | None = None
 
 
 def run_tui(backend_name: str | None = None) -> int:

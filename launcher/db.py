@@ -99,10 +99,32 @@ class RunRow:
     error: str | None
     triggered_by: str | None
     run_type: str = "train"
+    # The whole error_message (a traceback, or one line); `error` is its headline.
+    error_text: str | None = None
 
     @property
     def outcome(self) -> str:
         return {None: "running", True: "ok", False: "failed"}[self.success]
+
+
+# Lines of a Python traceback that frame the error rather than say it.
+_FRAMING = (
+    "Traceback (most recent call last):",
+    "The above exception was the direct cause",
+    "During handling of the above exception",
+)
+
+
+def headline(text: str) -> str:
+    """The line that says what went wrong: the first one that is not traceback framing.
+
+    The last line is often a hint (a URL, "see the log") rather than the error itself.
+    """
+    lines = [line.rstrip() for line in text.strip().splitlines()]
+    for line in lines:
+        if line and not line[0].isspace() and not line.startswith(_FRAMING):
+            return line
+    return next((line.strip() for line in lines if line.strip()), "")
 
 
 @_database
@@ -134,9 +156,10 @@ def run_rows(triggered_by: Iterable[str] | None = None, limit: int = 2000) -> li
             success=row.success,
             started=row.run_started,
             finished=row.run_finished,
-            error=(row.error_message or "").strip().splitlines()[-1] if row.error_message else None,
+            error=headline(row.error_message) if row.error_message else None,
             triggered_by=row.triggered_by,
             run_type=row.run_type,
+            error_text=row.error_message or None,
         )
         for row in query.order_by("-run_started", "-pk")[:limit]
     ]

@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from gregory.flags import JobFlags, PredictFlags, TrainFlags
-from gregory.scope import TeamScope, plan
+from gregory.flags import FlagError, JobFlags, PredictFlags, TrainFlags, parse_algos
+from gregory.scope import TeamScope, plan, selected_pairs
 from launcher import db
 from launcher.backends.base import JOB_MODULE, Backend, RunInfo, Submission, new_run_id
 
@@ -35,6 +35,9 @@ class Overview:
     runs: tuple[RunView, ...]
     # Rows no known run claims (started by hand, by another machine, or runs since cleaned up).
     other_rows: tuple[RowView, ...] = field(default=())
+    # Set when the database could not be read: the runs still come from the backend (its
+    # registry and logs do not need the database), only their rows are missing.
+    db_error: str | None = None
 
 
 def row_outcome(row: db.RunRow, run: RunInfo | None) -> str:
@@ -52,6 +55,23 @@ def command_preview(flags: JobFlags) -> str:
     return shlex.join(["python", "-m", JOB_MODULE, flags.command, *flags.to_argv()])
 
 
+def refuse_taken_version(flags: TrainFlags, teams: Sequence[TeamScope]) -> None:
+    """FlagError when `--version` is already published (or being written) anywhere it would
+    go: the job would refuse it only once its run had started."""
+    from gregory.ml.layout import algorithm_dir
+    from gregory.ml.publishing import version_exists
+
+    version = flags.version
+    assert version is not None
+    db.setup_django()  # the models directory is the job's setting
+    for team, subject in selected_pairs(flags, teams):
+        for algorithm in parse_algos(flags.algos):
+            if version_exists(algorithm_dir(team, subject, algorithm), version):
+                raise FlagError(
+                    f"version {version} already exists for {team}/{subject} {algorithm}"
+                )
+
+
 @dataclass
 class Engine:
     backend: Backend
@@ -62,13 +82,19 @@ class Engine:
         return f"{text}: {self.reason}" if self.reason else text
 
     def plan(self, flags: F, known: Sequence[TeamScope] | None = None) -> list[F]:
-        """Validate against the contract and the database; one flag set per submission."""
-        return plan(
+        """Validate against the contract, the database and the models directory; one flag set
+        per submission."""
+        teams = db.teams() if known is None else known
+        planned = plan(
             flags,
-            db.teams() if known is None else known,
+            teams,
             split_subjects=self.backend.split_subjects,
             split_teams=self.backend.split_teams,
         )
+        for item in planned:
+            if isinstance(item, TrainFlags) and item.version is not None:
+                refuse_taken_version(item, teams)
+        return planned
 
     def submit(
         self,
@@ -93,13 +119,16 @@ class Engine:
         runs = self.backend.list_runs()
         names = {run.name: run for run in runs}
         by_run: dict[str, list[db.RunRow]] = {}
-        for row in db.run_rows(triggered_by=names) if names else []:
-            by_run.setdefault(row.triggered_by or "", []).append(row)
-        others = [
-            RowView(row, row_outcome(row, None))
-            for row in db.run_rows(limit=other_rows + len(by_run) * 10)
-            if row.triggered_by not in names
-        ][:other_rows]
+        try:
+            for row in db.run_rows(triggered_by=names) if names else []:
+                by_run.setdefault(row.triggered_by or "", []).append(row)
+            others = [
+                RowView(row, row_outcome(row, None))
+                for row in db.run_rows(limit=other_rows + len(by_run) * 10)
+                if row.triggered_by not in names
+            ][:other_rows]
+        except db.DatabaseUnavailable as error:
+            return Overview(tuple(RunView(run) for run in runs), db_error=str(error))
         views = tuple(
             RunView(
                 run, tuple(RowView(row, row_outcome(row, run)) for row in by_run.get(run.name, []))

@@ -39,6 +39,8 @@ from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
 from launcher.widgets.preview import CommandPreview
 
+# The contract's words for a flag set without a scope; they name a flag the form does not offer.
+NO_SCOPE = "give --team <slug> or --all-teams"
 VERBOSITY = [("0 quiet", 0), ("1 progress", 1), ("2 + warnings", 2), ("3 + summary", 3)]
 
 
@@ -185,7 +187,8 @@ class FormScreen(LauncherScreen):
 
     def revalidate(self) -> None:
         flags, problems = self.read_flags()
-        problems += flags.problems()
+        # The form has a team field and no --all-teams: say what to do here, not on the CLI.
+        problems += ["choose a team" if p == NO_SCOPE else p for p in flags.problems()]
         planned: list[TrainFlags] = []
         if not problems and self.teams:
             subjects = self.query_one("#subjects", SelectionList).selected or [None]
@@ -234,4 +237,6 @@ class FormScreen(LauncherScreen):
         if again:
             text += f" (already there: {', '.join(again)})"
         self.notify(text, title="submitted")
+        if names:
+            self.app.select_run = names[0]
         self.app.switch_mode("runs")

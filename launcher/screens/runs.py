@@ -14,12 +14,14 @@ from launcher.messages import Cancelled, Failed, OverviewLoaded
 from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
 from launcher.screens.log import LogScreen
+from launcher.screens.text import TextScreen
 from launcher.widgets.tables import RowsTable, RunsTable
 
 
 class RunsScreen(LauncherScreen):
     BINDINGS = [
         Binding("enter,l", "logs", "Logs"),
+        Binding("e", "show_error", "Full error"),
         Binding("c", "cancel_run", "Cancel run"),
         Binding("r", "refresh", "Refresh"),
     ]
@@ -62,14 +64,22 @@ class RunsScreen(LauncherScreen):
     def overview_loaded(self, message: OverviewLoaded) -> None:
         self.overview = message.overview
         self.loaded = True
-        self.query_one(RunsTable).show(message.overview.runs)
+        table = self.query_one(RunsTable)
+        table.show(message.overview.runs)
+        # A run just submitted from the form: show it, whatever was highlighted before.
+        wanted = self.app.select_run
+        if wanted is not None and table.select_key(wanted):
+            self.app.select_run = None
         self.show_rows()
         count = len(message.overview.runs)
-        self.query_one("#runs-status", Static).update(
+        status = (
             f"{count} run{'s' if count != 1 else ''}"
             if count
             else "no runs yet: submit one from the form (F2)"
         )
+        if message.overview.db_error:
+            status += f"; no PredictionRunLog rows: {message.overview.db_error}"
+        self.query_one("#runs-status", Static).update(status)
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
@@ -85,6 +95,19 @@ class RunsScreen(LauncherScreen):
     def highlighted(self) -> RunView | None:
         name = self.query_one(RunsTable).highlighted_name()
         return next((view for view in self.overview.runs if view.run.name == name), None)
+
+    @on(DataTable.RowSelected, "#rows")
+    def action_show_error(self) -> None:
+        view = self.highlighted()
+        name = self.query_one(RowsTable).highlighted_name()
+        row = next((r.row for r in view.rows if str(r.row.id) == name), None) if view else None
+        if row is None:
+            return
+        if not row.error_text:
+            self.notify(f"row {row.id} recorded no error", severity="information")
+            return
+        title = f"{row.team}/{row.subject} {row.algorithm or '?'}: row {row.id}, {row.outcome}"
+        self.app.push_screen(TextScreen(title, row.error_text))
 
     @on(DataTable.RowSelected, "#runs")
     def row_selected(self) -> None:

@@ -1,4 +1,5 @@
-"""The two tables of the runs screen; both keep the cursor on the same run across refreshes."""
+"""The two tables of the runs screen; both keep their cursor (on the same run, on the same row)
+and their scroll position across refreshes."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ STYLES = {
     "ok": "green",
     "running": "yellow",
     "pending": "yellow",
-    "failed": "red",
-    "lost": "bold magenta",
+    # Explicit colours: the terminal's ANSI red and magenta can be near twins, and a lost run
+    # (no outcome recorded) must not read as an ordinary failure.
+    "failed": "bold #ff5f5f",
+    "lost": "bold #c792ea",
     "cancelled": "dim",
 }
 
@@ -30,28 +33,24 @@ def styled(word: str) -> Text:
     return Text(word, style=STYLES.get(word, ""))
 
 
-class RunsTable(DataTable[str | Text]):
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.add_columns("run", "team/subject", "state", "created", "finished", "detail")
+class KeptTable(DataTable[str | Text]):
+    """A table refilled on every refresh that keeps the operator's place in it."""
 
-    def show(self, views: Iterable[RunView]) -> None:
+    def refill(self, rows: list[tuple[str, tuple[str | Text, ...]]]) -> None:
+        """Replace the rows (key, cells); an unchanged table is left alone."""
+        if rows == getattr(self, "_shown", None):
+            return
+        self._shown = rows
         keep = self.highlighted_name()
+        x, y = self.scroll_x, self.scroll_y
         self.clear()
-        for view in views:
-            run = view.run
-            self.add_row(
-                run.name,
-                f"{run.team}/{run.subject or '*'}",
-                styled(str(run.state)),
-                when(run.created),
-                when(run.finished),
-                run.detail,
-                key=run.name,
-            )
-        names = [str(key.value) for key in self.rows]
-        if keep in names:
-            self.move_cursor(row=names.index(keep))
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+        if keep in (keys := [key for key, _ in rows]):
+            self.move_cursor(row=keys.index(keep), scroll=False)
+        # Twice: now, and once the new rows have their size (clear() scrolled home).
+        self.scroll_to(x, y, animate=False, force=True, immediate=True)
+        self.call_after_refresh(self.scroll_to, x, y, animate=False, force=True, immediate=True)
 
     def highlighted_name(self) -> str | None:
         if not self.row_count:
@@ -59,8 +58,39 @@ class RunsTable(DataTable[str | Text]):
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
         return str(key.value)
 
+    def select_key(self, key: str) -> bool:
+        keys = [str(row.value) for row in self.rows]
+        if key not in keys:
+            return False
+        self.move_cursor(row=keys.index(key))
+        return True
 
-class RowsTable(DataTable[str | Text]):
+
+class RunsTable(KeptTable):
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.add_columns("run", "team/subject", "state", "created", "finished", "detail")
+
+    def show(self, views: Iterable[RunView]) -> None:
+        self.refill(
+            [
+                (
+                    view.run.name,
+                    (
+                        view.run.name,
+                        f"{view.run.team}/{view.run.subject or '*'}",
+                        styled(str(view.run.state)),
+                        when(view.run.created),
+                        when(view.run.finished),
+                        view.run.detail,
+                    ),
+                )
+                for view in views
+            ]
+        )
+
+
+class RowsTable(KeptTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.add_columns(
@@ -68,16 +98,20 @@ class RowsTable(DataTable[str | Text]):
         )
 
     def show(self, views: Iterable[RowView]) -> None:
-        self.clear()
-        for view in views:
-            row = view.row
-            self.add_row(
-                row.subject,
-                row.algorithm or "?",
-                styled(view.outcome),
-                when(row.started),
-                when(row.finished),
-                row.model_version or "-",
-                row.error or "",
-                key=str(row.id),
-            )
+        self.refill(
+            [
+                (
+                    str(view.row.id),
+                    (
+                        view.row.subject,
+                        view.row.algorithm or "?",
+                        styled(view.outcome),
+                        when(view.row.started),
+                        when(view.row.finished),
+                        view.row.model_version or "-",
+                        view.row.error or "",
+                    ),
+                )
+                for view in views
+            ]
+        )
