@@ -109,8 +109,8 @@ class Engine:
         """
         run_id = run_id or new_run_id()
         done: list[Submission] = []
-        for flags in planned:
-            done.append(self.backend.submit(flags, run_id))
+        for batch in self.backend.batches(planned):
+            done.append(self.backend.submit_batch(batch, run_id))
             if report is not None:
                 report(done[-1])
         return done

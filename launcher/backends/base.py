@@ -10,7 +10,7 @@ from __future__ import annotations
 import secrets
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -89,6 +89,15 @@ class Backend(ABC):
     # every team stays one process instead of several fighting for the machine's cores.
     split_subjects: bool = False
     split_teams: bool = False
+
+    def batches(self, planned: Sequence[JobFlags]) -> list[list[JobFlags]]:
+        """Planned flag sets grouped into runs: one each, unless a backend runs some in turn."""
+        return [[flags] for flags in planned]
+
+    def submit_batch(self, batch: Sequence[JobFlags], run_id: str) -> Submission:
+        """One run for a group from `batches`."""
+        (flags,) = batch
+        return self.submit(flags, run_id)
 
     @abstractmethod
     def describe(self) -> str:

@@ -21,7 +21,8 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -139,24 +140,42 @@ class LocalBackend(Backend):
 
     # -- interface --------------------------------------------------------------------------
 
+    def batches(self, planned: Sequence[JobFlags]) -> list[list[JobFlags]]:
+        # Subjects of one team ticked in the TUI: one run, in turn, like "every subject" is.
+        groups: dict[object, list[JobFlags]] = {}
+        for flags in planned:
+            key = replace(flags, subject=None) if flags.subject is not None else id(flags)
+            groups.setdefault(key, []).append(flags)
+        return list(groups.values())
+
     def submit(self, flags: JobFlags, run_id: str) -> Submission:
-        flags.validate()
+        return self.submit_batch([flags], run_id)
+
+    def submit_batch(self, batch: Sequence[JobFlags], run_id: str) -> Submission:
+        for flags in batch:
+            flags.validate()
+        flags = batch[0]
+        subjects = [item.subject for item in batch]
         if flags.all_teams:
             scope = "all-teams"
-        elif flags.team is not None:
-            scope = f"{flags.team}-{flags.subject or 'all'}"
-        else:
+        elif flags.team is None:
             raise BackendError("give a team or all teams")
+        elif len(batch) > 1:
+            scope = f"{flags.team}-{len(batch)}-subjects"
+        else:
+            scope = f"{flags.team}-{flags.subject or 'all'}"
         name = f"{NAME_PREFIXES[flags.command]}{scope}-{run_id}"
         run_dir = self._dir(name)
         try:
             run_dir.mkdir(parents=True)
         except FileExistsError:
             return Submission(self.status(name), already_existed=True)
-        argv = [*self.manage_argv, flags.command, *flags.to_argv()]
+        argvs = [[*self.manage_argv, item.command, *item.to_argv()] for item in batch]
+        argv = argvs[0]
         env = dict(self.env if self.env is not None else os.environ)
         env.update(GREGORY_TRIGGERED_BY=name, PYTHONUNBUFFERED="1")
-        supervisor = [sys.executable, "-m", "launcher.backends.runner", str(run_dir), "--", *argv]
+        chain = [arg for command in argvs for arg in ("--", *command)]
+        supervisor = [sys.executable, "-m", "launcher.backends.runner", str(run_dir), *chain]
         (run_dir / "log").touch()
         process = subprocess.Popen(
             supervisor,
@@ -171,8 +190,10 @@ class LocalBackend(Backend):
         meta = {
             "name": name,
             "team": "*" if flags.all_teams else flags.team,
-            "subject": None if flags.all_teams else flags.subject,
+            "subject": None if flags.all_teams else ",".join(s for s in subjects if s) or None,
             "argv": argv,
+            # Every command of the run, in the order they run (one per ticked subject).
+            "argvs": argvs,
             "pid": process.pid,
             "pid_start": _process_start(process.pid),
             "created": datetime.now(UTC).isoformat(),

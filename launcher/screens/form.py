@@ -201,7 +201,11 @@ class FormScreen(LauncherScreen):
         elif not self.teams and not problems:
             problems.append("no teams: the database has none, or could not be read")
         self.problems, self.planned = problems, planned
-        self.query_one(CommandPreview).show(problems, [command_preview(f) for f in planned])
+        self.query_one(CommandPreview).show(
+            problems,
+            [command_preview(f) for f in planned],
+            runs=len(self.engine.backend.batches(planned)),
+        )
         self.query_one("#submit", Button).disabled = bool(problems)
 
     # -- submit -----------------------------------------------------------------------------
@@ -214,7 +218,8 @@ class FormScreen(LauncherScreen):
             return
         planned = list(self.planned)
         lines = [command_preview(flags) for flags in planned]
-        question = f"Submit {len(planned)} run(s) to {self.engine.backend.name}?"
+        runs = len(self.engine.backend.batches(planned))
+        question = f"Submit {runs} run(s) to {self.engine.backend.name}?"
 
         def answered(yes: bool | None) -> None:
             if yes:

@@ -10,7 +10,8 @@ class CommandPreview(Static):
     problems: list[str] = []
     commands: list[str] = []
 
-    def show(self, problems: list[str], commands: list[str]) -> None:
+    def show(self, problems: list[str], commands: list[str], runs: int | None = None) -> None:
+        """`runs`: how many runs the commands make, when fewer (some run in turn)."""
         self.problems, self.commands = list(problems), list(commands)
         text = Text()
         if problems:
@@ -18,8 +19,11 @@ class CommandPreview(Static):
             for problem in problems:
                 text.append(f"• {problem}\n", style="red")
         else:
-            count = len(commands)
-            text.append(f"Will submit {count} run{'s' if count != 1 else ''}\n", style="bold green")
+            count = len(commands) if runs is None else runs
+            head = f"Will submit {count} run{'s' if count != 1 else ''}"
+            if count < len(commands):
+                head += f" ({len(commands)} commands, in turn)"
+            text.append(head + "\n", style="bold green")
             for command in commands:
                 text.append(f"$ {command}\n")
         self.update(text)

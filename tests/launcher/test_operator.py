@@ -212,3 +212,60 @@ def test_an_existing_version_is_refused_by_submit_dry_run(
     err = capsys.readouterr().err.strip()
     assert err == "gregory-launch: error: version v1 already exists for demo/ms-research lgbm_tfidf"
     assert main([*argv[:-1], "v2"], out=StringIO()) == 0
+
+
+ECHO = "import sys\nprint('job', *sys.argv[1:], flush=True)\n"
+
+
+def test_ticked_subjects_run_in_turn_as_one_local_run(tmp_path: Path) -> None:
+    import sys
+
+    from gregory.flags import TrainFlags
+    from launcher.backends.base import RunState
+    from launcher.backends.local import LocalBackend
+
+    backend = LocalBackend(tmp_path, manage_argv=[sys.executable, "-c", ECHO])
+    planned = [TrainFlags(team="demo", subject=s) for s in ("ms-imaging", "ms-research")]
+    (submission,) = Engine(backend).submit(planned, "r1")
+    run = backend.wait(submission.run.name, timeout=20)
+    assert (run.name, run.subject, run.state) == (
+        "demo-2-subjects-r1",
+        "ms-imaging,ms-research",
+        RunState.SUCCEEDED,
+    )
+    assert list(backend.stream_logs(run.name, follow=False)) == [
+        "[launcher] 1 of 2: train_models --team demo --subject ms-imaging",
+        "job train_models --team demo --subject ms-imaging",
+        "[launcher] 2 of 2: train_models --team demo --subject ms-research",
+        "job train_models --team demo --subject ms-research",
+    ]
+
+
+def test_cancel_stops_the_whole_chain(tmp_path: Path) -> None:
+    from gregory.flags import TrainFlags
+    from launcher.backends.base import RunState
+
+    backend = sleeper_backend(tmp_path)
+    planned = [TrainFlags(team="demo", subject=s) for s in ("ms-imaging", "ms-research")]
+    (submission,) = Engine(backend).submit(planned, "r2")
+    backend.cancel(submission.run.name)
+    assert backend.wait(submission.run.name, timeout=20).state is RunState.CANCELLED
+    log = list(backend.stream_logs(submission.run.name, follow=False))
+    assert not any(line.startswith("[launcher] 2 of 2") for line in log)
+
+
+@pytest.mark.asyncio
+async def test_the_form_says_ticked_subjects_run_in_turn_locally(teams, tmp_path: Path) -> None:
+    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        form = app.screen
+        form.query_one("#team", Select).value = "demo"
+        await pilot.pause()
+        form.query_one("#subjects", SelectionList).select_all()
+        await pilot.pause()
+        preview = form.query_one(CommandPreview)
+        assert len(preview.commands) == 2
+        assert str(preview.render()).startswith("Will submit 1 run (2 commands, in turn)")
+        await pilot.press("ctrl+s")
+        assert app.screen.question == "Submit 1 run(s) to local?"
