@@ -7,10 +7,13 @@ stderr, never a traceback), 2 usage error (the same rules as train_models itself
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import re
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TextIO
 
@@ -19,7 +22,7 @@ from gregory.flags import FlagError
 from launcher import db
 from launcher.backends.base import Backend, BackendError, RunState, Submission
 from launcher.backends.select import CHOICES, choose, make_backend
-from launcher.engine import JOBS, Engine, Overview, command_preview
+from launcher.engine import JOBS, Engine, Overview, RowView, RunView, command_preview
 
 # Part of Job names (DNS-1123) and of local run directories.
 RUN_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$")
@@ -87,7 +90,18 @@ def build_parser(job: str = "train") -> argparse.ArgumentParser:
     )
     status = commands.add_parser("status", help="runs and their PredictionRunLog rows")
     status.add_argument("run", nargs="?", help="only this run")
-    logs = commands.add_parser("logs", help="print a run's log")
+    status.add_argument(
+        "-o",
+        "--output",
+        choices=("table", "wide", "json"),
+        default="table",
+        help="table (default); wide: also each row's trigger, duration and full first error "
+        "line; json: every run with its rows, for scripts",
+    )
+    logs = commands.add_parser(
+        "logs",
+        help="print a run's log, then its state; exit 0 if it succeeded, 1 if it failed",
+    )
     logs.add_argument("run")
     logs.add_argument(
         "--no-follow", dest="follow", action="store_false", help="print what is there and exit"
@@ -108,12 +122,41 @@ def job_of(argv: Sequence[str]) -> str:
     return known.command if known.command in JOBS else "train"
 
 
-def make_engine(backend_name: str | None, out: TextIO) -> Engine:
+def make_engine(backend_name: str | None, err: TextIO) -> Engine:
     choice = choose(backend_name)
     backend = make_backend(choice)
     engine = Engine(backend, choice.reason)
-    print(f"backend: {engine.describe()}", file=out)
+    # A diagnostic, not output: `status -o json | jq` must see JSON only.
+    print(f"backend: {engine.describe()}", file=err)
     return engine
+
+
+def repeated_option(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
+    """The first single-valued option given twice (argparse silently keeps the last), as a
+    one-line reason."""
+    command = next((arg for arg in argv if arg in ("submit", "status", "logs", "cancel")), None)
+    if command is None:
+        return None
+    sub = next(
+        action.choices[command]
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    seen: dict[str, list[str]] = {}
+    for action in sub._actions:
+        if not action.option_strings or action.nargs not in (None, "?"):
+            continue
+        if not isinstance(action, argparse._StoreAction):
+            continue
+        for index, arg in enumerate(argv):
+            name, _, inline = arg.partition("=")
+            if name in action.option_strings:
+                value = inline if inline else (argv[index + 1] if index + 1 < len(argv) else "")
+                seen.setdefault(action.option_strings[-1], []).append(value)
+    for flag, values in seen.items():
+        if len(values) > 1:
+            return f"{flag} given {len(values)} times ({', '.join(values)}); give it once"
+    return None
 
 
 def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
@@ -180,22 +223,86 @@ def print_logs(backend: Backend, name: str, *, follow: bool, out: TextIO) -> Non
         stream.stop()
 
 
-def render_overview(overview: Overview, out: TextIO, only: str | None = None) -> None:
-    def rows_table(views, indent: str) -> None:
-        for view in views:
-            row = view.row
-            finished = row.finished.strftime("%Y-%m-%d %H:%M:%S") if row.finished else "-"
-            error = f"  {row.error}" if row.error else ""
-            print(
-                f"{indent}{row.team}/{row.subject}  {row.algorithm or '?':<11}  "
-                f"{view.outcome:<7}  {row.started:%Y-%m-%d %H:%M:%S}  {finished}  "
-                f"{row.model_version or '-'}{error}",
-                file=out,
-            )
+def _time(moment: datetime | None) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
 
+
+def _duration(row: db.RunRow) -> str:
+    if row.finished is None:
+        return "-"
+    seconds = int((row.finished - row.started).total_seconds())
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+def row_json(view: RowView) -> dict:
+    row = view.row
+    return {
+        "id": row.id,
+        "team": row.team,
+        "subject": row.subject,
+        "algorithm": row.algorithm,
+        "run_type": row.run_type,
+        "outcome": view.outcome,
+        "started": row.started.isoformat(),
+        "finished": row.finished.isoformat() if row.finished else None,
+        "model_version": row.model_version or None,
+        "triggered_by": row.triggered_by,
+        "error": row.error,
+        "error_message": row.error_text,
+    }
+
+
+def overview_json(overview: Overview, runs: Sequence[RunView]) -> dict:
+    return {
+        "runs": [
+            {
+                "name": view.run.name,
+                "team": view.run.team,
+                "subject": view.run.subject,
+                "state": str(view.run.state),
+                "created": view.run.created.isoformat(),
+                "finished": view.run.finished.isoformat() if view.run.finished else None,
+                "detail": view.run.detail,
+                "argv": list(view.run.argv),
+                "rows": [row_json(row) for row in view.rows],
+            }
+            for view in runs
+        ],
+        "other_rows": [row_json(row) for row in overview.other_rows],
+        "database_error": overview.db_error,
+    }
+
+
+def render_overview(
+    overview: Overview, out: TextIO, only: str | None = None, output: str = "table"
+) -> None:
     runs = [view for view in overview.runs if only in (None, view.run.name)]
     if only is not None and not runs:
         raise LauncherError(f"no run named {only!r}")
+    if output == "json":
+        if only is not None:
+            overview = replace(overview, other_rows=())
+        json.dump(overview_json(overview, runs), out, indent=2)
+        print(file=out)
+        return
+    every = [row for view in runs for row in view.rows] + list(overview.other_rows)
+    width = max((len(f"{v.row.team}/{v.row.subject}") for v in every), default=0)
+
+    def rows_table(views, indent: str) -> None:
+        for view in views:
+            row = view.row
+            scope = f"{row.team}/{row.subject}"
+            line = (
+                f"{indent}{scope:<{width}}  {row.algorithm or '?':<11}  "
+                f"{view.outcome:<7}  {_time(row.started)}  {_time(row.finished)}  "
+                f"{row.model_version or '-'}"
+            )
+            if output == "wide":
+                line += f"  {_duration(row)}  {row.triggered_by or '-'}"
+            if row.error:
+                line += f"  {row.error}"
+            print(line, file=out)
+
     if not runs:
         print("no runs submitted from this launcher yet", file=out)
     for view in runs:
@@ -212,16 +319,28 @@ def render_overview(overview: Overview, out: TextIO, only: str | None = None) ->
         rows_table(overview.other_rows, "    ")
 
 
-def run_command(options: argparse.Namespace, out: TextIO) -> int:
-    engine = make_engine(options.backend, out)
+def cmd_logs(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
+    print_logs(engine.backend, options.run, follow=options.follow, out=out)
+    run = engine.backend.status(options.run)
+    print(f"--- {run.name}: {run.state} ({run.detail})", file=out)
+    if not run.state.finished:
+        return 0  # --no-follow on a running run: nothing to report yet
+    return 0 if run.state is RunState.SUCCEEDED else 1
+
+
+def run_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    engine = make_engine(options.backend, err)
     if options.command == "submit":
         return cmd_submit(engine, options, out)
     if options.command == "status":
-        render_overview(engine.overview(), out, only=options.run)
+        overview = engine.overview()
+        render_overview(overview, out, only=options.run, output=options.output)
+        if overview.db_error:
+            print(f"gregory-launch: no PredictionRunLog rows: {overview.db_error}", file=err)
+            return 1
         return 0
     if options.command == "logs":
-        print_logs(engine.backend, options.run, follow=options.follow, out=out)
-        return 0
+        return cmd_logs(engine, options, out)
     if options.command == "cancel":
         engine.backend.cancel(options.run)
         print(f"cancelling {options.run}", file=out)
@@ -229,26 +348,36 @@ def run_command(options: argparse.Namespace, out: TextIO) -> int:
     raise AssertionError(options.command)
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
+) -> int:
     out = out or sys.stdout
+    err = err or sys.stderr
     argv = sys.argv[1:] if argv is None else list(argv)
-    options = build_parser(job_of(argv)).parse_args(argv)
+    parser = build_parser(job_of(argv))
+    options = parser.parse_args(argv)
+    if problem := repeated_option(parser, argv):
+        print(f"gregory-launch: error: {problem}", file=err)
+        return exit_codes.USAGE
     try:
         if options.command in (None, "tui"):
             from launcher.app import run_tui
 
             return run_tui(options.backend)
-        return run_command(options, out)
+        return run_command(options, out, err)
     except LauncherError as error:
-        print(f"gregory-launch: error: {error}", file=sys.stderr)
+        print(f"gregory-launch: error: {error}", file=err)
         return error.code
     except (BackendError, db.DatabaseUnavailable) as error:
-        print(f"gregory-launch: error: {error}", file=sys.stderr)
+        print(f"gregory-launch: error: {error}", file=err)
         return 1
     except BrokenPipeError:
-        # `gregory-launch status | head`: the reader left; say nothing more.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        # `gregory-launch status | head -1`: the reader had what it wanted, which is not an
+        # error; stdout goes to /dev/null so the flush at exit does not raise again.
+        if out is sys.stdout:
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         return 130
 

@@ -164,11 +164,12 @@ def test_submit_all_teams_fans_out_one_job_per_subject_through_the_cli(kube, kub
 
     make_scope("demo", "ms-research", "ms-imaging")
     make_scope("other", "ms-trials")
-    out = StringIO()
-    assert main(["submit", "--all-teams", "--algo", "lgbm_tfidf"], out=out) == 0
+    out, err = StringIO(), StringIO()
+    assert main(["submit", "--all-teams", "--algo", "lgbm_tfidf"], out=out, err=err) == 0
     text = out.getvalue()
-    assert text.startswith("backend: kubernetes (context emulator, namespace gregory)")
-    assert f"kubeconfig {kubeconfig} found" in text.splitlines()[0]
+    # Which backend, and why, is a diagnostic: on stderr.
+    assert err.getvalue().startswith("backend: kubernetes (context emulator, namespace gregory)")
+    assert f"kubeconfig {kubeconfig} found" in err.getvalue().splitlines()[0]
     assert sorted(
         job["metadata"]["annotations"]["gregory/subject"] for job in kube.jobs.values()
     ) == [
@@ -206,8 +207,8 @@ def test_a_nightly_run_id_makes_a_second_fan_out_already_submitted(kube, kubecon
     assert main(argv, out=second) == 0
     (name,) = [job["metadata"]["name"] for job in kube.jobs.values()]
     assert name.startswith("gregory-demo-ms-research-") and "-nightly-20" in name
-    assert f"\nsubmitted {name} " in first.getvalue()
-    assert f"\nalready submitted {name} " in second.getvalue()
+    assert first.getvalue().startswith(f"submitted {name} ")
+    assert second.getvalue().startswith(f"already submitted {name} ")
 
 
 def test_a_prediction_is_its_own_job_beside_the_training_of_the_same_scope(kube, kube_backend):

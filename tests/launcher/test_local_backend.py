@@ -189,10 +189,11 @@ def test_cli_reports_an_unreachable_database_in_one_line(
     with django_db_blocker.unblock():
         code = main(["submit", "--team", "demo"], out=StringIO())
     connection.close()
-    err = capsys.readouterr().err
+    backend, *err = capsys.readouterr().err.splitlines()
     assert code == 1
-    assert err.startswith("gregory-launch: error: database unavailable (sqlite /nonexistent")
-    assert len(err.strip().splitlines()) == 1
+    assert backend.startswith("backend: local")
+    assert len(err) == 1
+    assert err[0].startswith("gregory-launch: error: database unavailable (sqlite /nonexistent")
 
 
 def test_the_job_runs_as_the_installed_module_from_anywhere(

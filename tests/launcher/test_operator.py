@@ -209,7 +209,7 @@ def test_an_existing_version_is_refused_by_submit_dry_run(
     (models_dir / "demo" / "ms-research" / "lgbm_tfidf" / ".staging-v1").mkdir(parents=True)
     argv = ["--backend", "local", "submit", "--dry-run", "--team", "demo", "--version", "v1"]
     assert main(argv, out=StringIO()) == 2
-    err = capsys.readouterr().err.strip()
+    err = capsys.readouterr().err.splitlines()[-1]
     assert err == "gregory-launch: error: version v1 already exists for demo/ms-research lgbm_tfidf"
     assert main([*argv[:-1], "v2"], out=StringIO()) == 0
 
