@@ -179,6 +179,58 @@ def bench_full_run(work: Path) -> dict:
     return {"full_run_seconds": round(seconds, 1), "full_run_peak_rss_mib": round(peak_mib)}
 
 
+def bench_evaluation_share(work: Path) -> dict:
+    """What evaluation, calibration, the gate and the report add to an lgbm_tfidf train_models
+    run on the real sample: the second of two runs, so the gate scores a promoted version too."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from gregory.ml import calibration, pipeline, report
+    from gregory.models import Subject, Team
+    from tests.support.articles import sample_as_import_csv
+
+    team = Team.objects.create(name="Eval", slug="eval")
+    Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    csv_path = sample_as_import_csv(work / "eval.csv")
+    call_command("import_articles", str(csv_path), team="eval", subject="ms", stdout=StringIO())
+    spent = {"seconds": 0.0}
+
+    def timed(function):
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent["seconds"] += time.perf_counter() - start
+
+        return wrapper
+
+    originals = {
+        (pipeline, "_evaluation"): pipeline._evaluation,
+        (pipeline, "_gate"): pipeline._gate,
+        (calibration, "fit"): calibration.fit,
+        (report, "write_report"): report.write_report,
+    }
+    argv = ["--team", "eval", "--algo", "lgbm_tfidf", "--all-articles", "--verbose", "0"]
+    # The first run pays the one-off imports (matplotlib among them) and has nothing to compare.
+    call_command("train_models", *argv, stdout=StringIO())
+    for (module, name), function in originals.items():
+        setattr(module, name, timed(function))
+    try:
+        start = time.perf_counter()
+        call_command("train_models", *argv, stdout=StringIO())
+        total = time.perf_counter() - start
+    finally:
+        for (module, name), function in originals.items():
+            setattr(module, name, function)
+    return {
+        "evaluation_seconds": round(spent["seconds"], 3),
+        "evaluation_run_seconds": round(total, 3),
+        "evaluation_share": round(spent["seconds"] / total, 3),
+    }
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="gregory-bench-") as tmp:
         work = Path(tmp)
@@ -187,6 +239,7 @@ def main() -> None:
         figures.update(bench_assembly())
         figures.update(bench_lgbm_sample())
         figures.update(bench_text_preparation())
+        figures.update(bench_evaluation_share(work))
         try:
             from bench import deep
         except ImportError:

@@ -184,6 +184,8 @@ class TrainFlags(JobFlags):
 
     version: str | None = None
     pseudo_label: bool = False
+    # Skip the deploy gate: the decision is SKIPPED and the promoted version stays where it is.
+    no_gate: bool = False
 
     def problems(self) -> list[str]:
         found = super().problems()
@@ -197,6 +199,8 @@ class TrainFlags(JobFlags):
             argv += ["--version", self.version]
         if self.pseudo_label:
             argv.append("--pseudo-label")
+        if self.no_gate:
+            argv.append("--no-gate")
         return argv
 
     @classmethod
@@ -298,6 +302,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--version",
         metavar="V",
         help="version name instead of YYYYMMDD[_n]; refused if it already exists",
+    )
+    models.add_argument(
+        "--no-gate",
+        action="store_true",
+        help="skip the deploy gate: publish with decision SKIPPED, leave the promoted version",
     )
 
 

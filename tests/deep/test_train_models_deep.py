@@ -12,6 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from gregory.ml.loading import load_version
+from gregory.ml.metrics import classification_metrics
+from gregory.ml.report import PLOTS
 from gregory.ml.trainers import trainer_class
 from gregory.models import Articles, ArticleSubjectRelevance, PredictionRunLog, Subject, Team
 from tests.support.data import load_sample
@@ -76,6 +79,10 @@ def test_all_three_algorithms_with_pseudo_labels(subject, models_dir, capsys):
         assert {p.name for p in version.iterdir()} == files | {
             "metrics.json",
             "training_history.json",
+            "calibrator.joblib",
+            "split.json",
+            "report.html",
+            *(f"{plot}.png" for plot in PLOTS),
         }
         metrics = json.loads((version / "metrics.json").read_text())
         assert metrics["n_train"] + metrics["n_val"] + metrics["n_test"] >= 60
@@ -88,9 +95,15 @@ def test_all_three_algorithms_with_pseudo_labels(subject, models_dir, capsys):
             assert len(history["val_loss"]) == 10
             assert metrics["lib_torch"] and metrics["lib_transformers"]
             # The published version reloads and reproduces the probabilities behind its metrics.
+        # Raw scores behind the *_uncalibrated figures, the loader's (calibrated) behind the rest.
         reloaded = trainer_class(algorithm).load(version)
-        fresh = reloaded.evaluate(test_split, 0.8, prefix="test_")
+        raw = reloaded.evaluate(test_split, 0.8, prefix="test_")
+        expected_raw = {k: metrics[f"{k}_uncalibrated"] for k in raw}
+        assert raw == pytest.approx(expected_raw, nan_ok=True)
+        calibrated = load_version(version).predict_proba(test_split.texts)
+        fresh = classification_metrics(test_split.labels, calibrated, 0.8, prefix="test_")
         assert fresh == pytest.approx({k: metrics[k] for k in fresh}, nan_ok=True)
+        assert metrics["decision"] in ("DEPLOY", "REVIEW", "FAIL")
     # Unlabelled articles were pseudo-labelled (or not) into one CSV under the subject.
     csvs = list((models_dir / "deep" / "ms" / "pseudo_labels").glob("*.csv"))
     assert len(csvs) == 1

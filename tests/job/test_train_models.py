@@ -8,6 +8,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from gregory.ml.loading import load_version
+from gregory.ml.metrics import classification_metrics
 from gregory.ml.trainers.lgbm_tfidf import LgbmTfidfTrainer
 from gregory.models import PredictionRunLog, Subject, Team
 from tests.support.articles import add_articles
@@ -33,8 +35,16 @@ def test_trains_publishes_and_logs(labelled, models_dir, monkeypatch):
     out = train("--team", "demo", "--algo", "lgbm_tfidf")
     version_dir = models_dir / "demo" / "ms" / "lgbm_tfidf" / TODAY
     assert sorted(p.name for p in version_dir.iterdir()) == [
+        "calibrator.joblib",
+        "confusion.png",
+        "learning_curves.png",
         "lgbm_classifier.joblib",
         "metrics.json",
+        "pr.png",
+        "reliability.png",
+        "report.html",
+        "roc.png",
+        "split.json",
         "tfidf_vectorizer.joblib",
         "training_history.json",
     ]
@@ -59,8 +69,14 @@ def test_trains_publishes_and_logs(labelled, models_dir, monkeypatch):
 def test_second_run_same_day_gets_suffix(labelled, models_dir):
     train("--team", "demo", "--algo", "lgbm_tfidf")
     train("--team", "demo", "--algo", "lgbm_tfidf")
-    versions = sorted(p.name for p in (models_dir / "demo" / "ms" / "lgbm_tfidf").iterdir())
+    algo_dir = models_dir / "demo" / "ms" / "lgbm_tfidf"
+    versions = sorted(p.name for p in algo_dir.iterdir() if p.is_dir())
     assert versions == [TODAY, f"{TODAY}_2"]
+    # Beside the versions only the promotion pointer (and its dot lock file).
+    assert sorted(p.name for p in algo_dir.iterdir() if p.is_file()) == [
+        ".current.lock",
+        "current.json",
+    ]
     assert sorted(PredictionRunLog.objects.values_list("model_version", flat=True)) == versions
 
 
@@ -168,12 +184,14 @@ def test_verbosity_levels(labelled, models_dir):
     assert [line.split(" for ")[0] for line in level1] == [
         "Started lgbm_tfidf",
         "Finished lgbm_tfidf",
+        "Decision",
     ]
+    assert "DEPLOY" in level1[2]
     level3 = train("--team", "demo", "--algo", "lgbm_tfidf", verbose=3).splitlines()
-    header = level3[2].split()
+    header = level3[3].split()
     assert header[:5] == ["team/subject", "algorithm", "version", "status", "n_train"]
     assert "test_roc_auc" in header
-    row = level3[4].split()
+    row = level3[5].split()
     assert row[:4] == ["demo/ms", "lgbm_tfidf", f"{TODAY}_3", "ok"]
     assert 0.0 <= float(row[header.index("test_roc_auc")]) <= 1.0
 
@@ -204,8 +222,19 @@ def test_trained_version_reproduces_its_test_probabilities(labelled, models_dir)
     train("--team", "demo", "--algo", "lgbm_tfidf", "--version", "r")
     splits = SubjectData(labelled, TrainFlags(team="demo"), models_dir).splits()
     version_dir = models_dir / "demo" / "ms" / "lgbm_tfidf" / "r"
-    reloaded = LgbmTfidfTrainer.load(version_dir)
     metrics = json.loads((version_dir / "metrics.json").read_text())
-    fresh = reloaded.evaluate(splits.test, 0.8, prefix="test_")
+    # The raw model reproduces the uncalibrated figures, the loader (calibrator applied) the
+    # figures the threshold is judged by: both exactly.
+    raw = LgbmTfidfTrainer.load(version_dir).evaluate(splits.test, 0.8, prefix="test_")
+    assert {f"{k}_uncalibrated": v for k, v in raw.items()} == {
+        f"{k}_uncalibrated": metrics[f"{k}_uncalibrated"] for k in raw
+    }
+    predictor = load_version(version_dir)
+    calibrated = predictor.predict_proba(splits.test.texts)
+    fresh = classification_metrics(splits.test.labels, calibrated, 0.8, prefix="test_")
     assert fresh == {k: metrics[k] for k in fresh}
-    assert np.all(np.isfinite(reloaded.predict_proba(splits.test.texts)))
+    assert np.array_equal(
+        predictor.raw_proba(splits.test.texts),
+        LgbmTfidfTrainer.load(version_dir).predict_proba(splits.test.texts),
+    )
+    assert np.all(np.isfinite(calibrated))

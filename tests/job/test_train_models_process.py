@@ -91,8 +91,12 @@ def test_concurrent_runs_get_distinct_versions(manage_argv, imported, models_dir
     for proc in procs:
         _, err = proc.communicate(timeout=180)
         assert proc.returncode == 0, err.decode()
-    versions = sorted(p.name for p in (models_dir / "demo" / "ms" / "lgbm_tfidf").iterdir())
+    algo_dir = models_dir / "demo" / "ms" / "lgbm_tfidf"
+    versions = sorted(p.name for p in algo_dir.iterdir() if p.is_dir())
     assert len(versions) == 2 and versions[1] == versions[0] + "_2"
+    # Both gated DEPLOY (nothing or the same model to compare with): the lock kept both moves.
+    history = json.loads((algo_dir / "current.json").read_text())["history"]
+    assert sorted(entry["version"] for entry in history) == versions
     logged = sorted(PredictionRunLog.objects.values_list("model_version", flat=True))
     assert logged == versions
 

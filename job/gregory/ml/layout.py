@@ -16,6 +16,13 @@ PSEUDO_LABELS = "pseudo_labels"
 # Beside the trainer's own artifacts in every published version.
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "training_history.json"
+CALIBRATOR_FILE = "calibrator.joblib"
+# Article ids of train, validation and test (and pseudo-labelled rows): what the gate compares on.
+SPLIT_FILE = "split.json"
+REPORT_FILE = "report.html"
+# Beside the versions in each algorithm directory: the promoted version (see ml.promotion).
+CURRENT_FILE = "current.json"
+CURRENT_LOCK_FILE = ".current.lock"
 
 
 def models_dir() -> Path:

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 
 from gregory.ml import layout, text
+from gregory.ml.calibration import Calibrator
 from gregory.ml.trainers import Trainer, trainer_class
 
 # YYYYMMDD with an optional _n, as publishing names versions.
@@ -51,10 +53,28 @@ def newest_version(algo_dir: Path) -> str:
     return versions[-1]
 
 
-def version_dir(algo_dir: Path, version: str | None = None) -> Path:
-    """The directory of `version`, or of the newest version when None."""
+def promoted_version(algo_dir: Path) -> str:
+    """The version `current.json` points at, else (no pointer yet) the newest one."""
+    from gregory.ml.promotion import read_current
+
+    pointer = read_current(algo_dir)
+    if pointer is None:
+        return newest_version(algo_dir)
+    version = pointer.get("version")
     if version is None:
-        return Path(algo_dir) / newest_version(algo_dir)
+        raise VersionNotFound(
+            f"no promoted version in {algo_dir} ({pointer.get('reason', 'no reason recorded')}); "
+            "promote_version can promote one"
+        )
+    if version not in published_versions(algo_dir):
+        raise VersionNotFound(f"promoted version {version} is not published in {algo_dir}")
+    return version
+
+
+def version_dir(algo_dir: Path, version: str | None = None) -> Path:
+    """The directory of `version`, or of the promoted (else newest) version when None."""
+    if version is None:
+        return Path(algo_dir) / promoted_version(algo_dir)
     if version not in published_versions(algo_dir):
         raise VersionNotFound(f"version {version} is not published in {algo_dir}")
     return Path(algo_dir) / version
@@ -71,8 +91,16 @@ class Predictor:
     path: Path
     metrics: dict[str, Any] = field(repr=False)
     model: Trainer = field(repr=False)
+    # Versions made before calibration have none: their raw scores are served as they were.
+    calibrator: Calibrator | None = field(default=None, repr=False)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Calibrated P(relevant), what the threshold is applied to."""
+        raw = self.raw_proba(texts)
+        return raw if self.calibrator is None else self.calibrator(raw)
+
+    def raw_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """The model's own scores, before calibration."""
         if not texts:
             return np.zeros(0, dtype=np.float64)
         return np.asarray(self.model.predict_proba(list(texts)), dtype=np.float64)
@@ -93,6 +121,7 @@ def load_version(path: Path) -> Predictor:
             f"{path} has no {layout.METRICS_FILE}: not a published version"
         ) from None
     algorithm = metrics["algorithm"]
+    calibrator_path = path / layout.CALIBRATOR_FILE
     return Predictor(
         algorithm=algorithm,
         version=path.name,
@@ -100,4 +129,5 @@ def load_version(path: Path) -> Predictor:
         path=path,
         metrics=metrics,
         model=trainer_class(algorithm).load(path),
+        calibrator=joblib.load(calibrator_path) if calibrator_path.exists() else None,
     )

@@ -9,10 +9,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 
 from gregory.flags import TrainFlags
-from gregory.ml import dataset, layout, summariser, text
+from gregory.ml import (
+    calibration,
+    dataset,
+    evaluation,
+    gate,
+    layout,
+    loading,
+    report,
+    summariser,
+    text,
+)
+from gregory.ml.metrics import classification_metrics
 from gregory.ml.publishing import Reservation
 from gregory.ml.splits import SEED, DatasetSplits, stratified_split
 from gregory.ml.trainers import get_trainer
@@ -88,19 +100,30 @@ def write_json(path: Path, payload: dict) -> None:
 def train_into(
     reservation: Reservation, algorithm: str, data: SubjectData, flags: TrainFlags
 ) -> dict[str, Any]:
-    """Train, evaluate at the threshold, write the artifacts and metrics into staging."""
+    """Train, calibrate, evaluate, gate and report, all into staging; nothing is published here.
+
+    metrics.json is complete when this returns: the publish that follows never edits it.
+    """
     splits = data.splits()
+    staging = reservation.staging
+    threshold = flags.prob_threshold
     trainer = get_trainer(algorithm, seed=SEED, progress=data.progress)
     history = trainer.train(splits.train, splits.val)
+    trainer.save(staging)
+    raw = {"val": trainer.predict_proba(splits.val.texts)}
+    raw["test"] = trainer.predict_proba(splits.test.texts)
+    calibrator = calibration.fit(splits.val.labels, raw["val"])
+    joblib.dump(calibrator, staging / layout.CALIBRATOR_FILE)
+    calibrated = {name: calibrator(scores) for name, scores in raw.items()}
     metrics: dict[str, Any] = {
-        **trainer.evaluate(splits.val, flags.prob_threshold, prefix="val_"),
-        **trainer.evaluate(splits.test, flags.prob_threshold, prefix="test_"),
+        **_evaluation(splits, raw, calibrated, threshold),
+        "calibration": calibrator.method,
         **splits.sizes(),
         "algorithm": algorithm,
         "team": data.subject.team.slug,
         "subject": data.subject.subject_slug,
         "version": reservation.version,
-        "prob_threshold": flags.prob_threshold,
+        "prob_threshold": threshold,
         "window_days": flags.window_days,
         "seed": SEED,
         "n_too_short": data.n_too_short,
@@ -111,7 +134,91 @@ def train_into(
     }
     if data.pseudo_label_csv is not None:
         metrics["pseudo_label_csv"] = str(data.pseudo_label_csv)
-    trainer.save(reservation.staging)
-    write_json(reservation.staging / layout.METRICS_FILE, metrics)
-    write_json(reservation.staging / layout.HISTORY_FILE, history)
+    write_json(staging / layout.SPLIT_FILE, split_record(splits))
+    write_json(staging / layout.HISTORY_FILE, history)
+    # The loader needs metrics.json to score this version as prediction will; rewritten below.
+    write_json(staging / layout.METRICS_FILE, metrics)
+    if flags.no_gate:
+        decision, comparison = gate.skipped(), None
+    else:
+        decision, comparison = _gate(reservation, splits, metrics)
+    metrics.update(decision.as_metrics())
+    report.write_report(
+        staging,
+        metrics,
+        history,
+        labels={"val": splits.val.labels, "test": splits.test.labels},
+        raw=raw,
+        calibrated=calibrated,
+        comparison=comparison,
+    )
+    write_json(staging / layout.METRICS_FILE, metrics)
     return metrics
+
+
+def _evaluation(splits: DatasetSplits, raw: dict, calibrated: dict, threshold: float) -> dict:
+    test_y, val_y = splits.test.labels, splits.val.labels
+    out: dict[str, Any] = {}
+    for name, split in (("val", splits.val), ("test", splits.test)):
+        out.update(classification_metrics(split.labels, calibrated[name], threshold, f"{name}_"))
+        before = classification_metrics(split.labels, raw[name], threshold, f"{name}_")
+        out.update({f"{key}_uncalibrated": value for key, value in before.items()})
+    out.update(evaluation.bootstrap_intervals(test_y, calibrated["test"], threshold, "test_"))
+    out.update(
+        test_brier=evaluation.brier(test_y, calibrated["test"]),
+        test_brier_uncalibrated=evaluation.brier(test_y, raw["test"]),
+        test_ece=evaluation.expected_calibration_error(test_y, calibrated["test"]),
+        test_ece_uncalibrated=evaluation.expected_calibration_error(test_y, raw["test"]),
+        val_best_f1_threshold=evaluation.best_f1_threshold(val_y, calibrated["val"]),
+        val_n_flagged=int((calibrated["val"] >= threshold).sum()),
+        val_n_flagged_uncalibrated=int((raw["val"] >= threshold).sum()),
+        bootstrap_resamples=evaluation.N_RESAMPLES,
+    )
+    return out
+
+
+def split_record(splits: DatasetSplits) -> dict[str, list[int]]:
+    """Which articles each split held; pseudo-labelled rows (appended to train) apart."""
+    n_labelled = len(splits.train) - splits.pseudo_labelled
+    return {
+        "train": splits.train.article_ids[:n_labelled],
+        "validation": splits.val.article_ids,
+        "test": splits.test.article_ids,
+        "pseudo_labelled": splits.train.article_ids[n_labelled:],
+    }
+
+
+def _gate(
+    reservation: Reservation, splits: DatasetSplits, metrics: dict
+) -> tuple[gate.Decision, gate.Comparison | None]:
+    """Compare with the promoted version on test articles it never saw, both via the loader."""
+    algo_dir = reservation.algo_dir
+    test_roc_auc, flagged = metrics["test_roc_auc"], metrics["val_n_flagged"]
+    try:
+        current = loading.promoted_version(algo_dir)
+    except loading.VersionNotFound:
+        # No version yet, or the pointer says none is promoted: nothing to compare with.
+        return gate.decide(test_roc_auc, flagged, None), None
+    metrics["gate_current_version"] = current
+    current_dir = algo_dir / current
+    try:
+        seen_record = json.loads((current_dir / layout.SPLIT_FILE).read_text())
+    except FileNotFoundError:
+        problem = f"version {current} has no {layout.SPLIT_FILE}: its training articles are unknown"
+        return gate.decide(test_roc_auc, flagged, None, problem), None
+    current_predictor = loading.load_version(current_dir)
+    if current_predictor.preparation != text.PREPARATION:
+        problem = f"version {current} prepared its texts differently: not comparable"
+        return gate.decide(test_roc_auc, flagged, None, problem), None
+    # Validation counts as seen too: it chose the epochs and fitted the calibrator.
+    seen = {i for key in ("train", "validation", "pseudo_labelled") for i in seen_record[key]}
+    keep = [i for i, article in enumerate(splits.test.article_ids) if article not in seen]
+    texts = [splits.test.texts[i] for i in keep]
+    new_predictor = loading.load_version(reservation.staging)
+    comparison = gate.Comparison(
+        current_version=current,
+        labels=splits.test.labels[keep],
+        new=new_predictor.predict_proba(texts),
+        current=current_predictor.predict_proba(texts),
+    )
+    return gate.decide(test_roc_auc, flagged, comparison), comparison

@@ -13,7 +13,14 @@ from gregory.ml import layout, runs
 from gregory.ml.publishing import VersionTakenError, publishing, version_exists
 from gregory.models import Subject
 
-SUMMARY_METRICS = ("val_f1", "test_accuracy", "test_f1", "test_roc_auc", "test_pr_auc")
+SUMMARY_METRICS = (
+    "val_f1",
+    "test_accuracy",
+    "test_f1",
+    "test_roc_auc",
+    "test_pr_auc",
+    "decision",
+)
 
 
 def check_version_free(flags: TrainFlags, subjects: Sequence[Subject]) -> None:
@@ -64,12 +71,38 @@ def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: r
         return runs.Outcome(subject, algorithm, row.model_version, False, error=reason)
     roc_auc = metrics["test_roc_auc"]
     where = reservation.final
+    moved = _promote(algo_dir, reservation.version, metrics, trigger)
     say(
         1,
         f"Finished {label}: version {row.model_version}, test roc_auc {roc_auc:.3f} → {where}",
         "success",
     )
+    reasons = "; ".join(metrics["decision_reasons"])
+    say(
+        1,
+        f"Decision for {label} {row.model_version}: {metrics['decision']} ({reasons}); {moved}",
+        None,
+    )
     return runs.Outcome(subject, algorithm, row.model_version, True, metrics)
+
+
+def _promote(algo_dir, version: str, metrics: dict, trigger: str) -> str:
+    """Move `current` as the decision says, after the version is published; says what it did."""
+    from gregory.ml import gate, promotion
+
+    decision = metrics["decision"]
+    reason = f"gate {decision}: " + "; ".join(metrics["decision_reasons"])
+    if decision == gate.DEPLOY:
+        promotion.write_current(algo_dir, version, trigger, reason)
+        return f"current → {version}"
+    if decision != gate.SKIPPED and promotion.read_current(algo_dir) is None:
+        # Without a pointer prediction would take the newest version, this one: pin what was
+        # served (the compared version), or record that nothing is promoted yet.
+        served = metrics.get("gate_current_version")
+        promotion.write_current(algo_dir, served, trigger, f"{version} not promoted, {reason}")
+        return f"current pinned to {served}" if served else "nothing promoted"
+    current = promotion.read_current(algo_dir)
+    return f"current stays {current['version'] if current else 'unset (newest is used)'}"
 
 
 def summary_table(outcomes: Sequence[runs.Outcome]) -> list[str]:
