@@ -7,18 +7,20 @@ from textual.binding import Binding
 
 from launcher.engine import Engine
 from launcher.screens.form import FormScreen
+from launcher.screens.history import HistoryScreen
 from launcher.screens.runs import RunsScreen
 
 
 class LauncherApp(App[None]):
     CSS_PATH = "launcher.tcss"
     TITLE = "gregory-launch"
-    MODES = {"form": FormScreen, "runs": RunsScreen}
+    MODES = {"form": FormScreen, "runs": RunsScreen, "history": HistoryScreen}
     DEFAULT_MODE = "form"
     BINDINGS = [
         # Function keys: letters would be typed into the form's inputs.
         Binding("f2", "switch_mode('form')", "Form"),
         Binding("f3", "switch_mode('runs')", "Runs"),
+        Binding("f4", "switch_mode('history')", "History"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 

@@ -136,15 +136,17 @@ def teams() -> list[TeamScope]:
 
 
 @_database
-def run_rows(triggered_by: Iterable[str] | None = None, limit: int = 2000) -> list[RunRow]:
+def run_rows(
+    triggered_by: Iterable[str] | None = None, limit: int = 2000, *, every_type: bool = False
+) -> list[RunRow]:
     """PredictionRunLog rows, newest first: those of the given runs (training or prediction),
-    else the most recent training rows."""
+    else the most recent training rows (of both types with `every_type`)."""
     from gregory.models import PredictionRunLog
 
     query = PredictionRunLog.objects.select_related("team", "subject")
     if triggered_by is not None:
         query = query.filter(triggered_by__in=list(triggered_by))
-    else:
+    elif not every_type:
         query = query.filter(run_type="train")
     return [
         RunRow(

@@ -10,7 +10,14 @@ from typing import TypeVar
 from gregory.flags import FlagError, JobFlags, PredictFlags, TrainFlags, parse_algos
 from gregory.scope import TeamScope, plan, selected_pairs
 from launcher import db
-from launcher.backends.base import JOB_MODULE, Backend, RunInfo, Submission, new_run_id
+from launcher.backends.base import (
+    JOB_MODULE,
+    Backend,
+    BackendError,
+    RunInfo,
+    Submission,
+    new_run_id,
+)
 
 F = TypeVar("F", bound=JobFlags)
 # What the launcher can submit, by the name `submit --command` takes.
@@ -114,6 +121,16 @@ class Engine:
             if report is not None:
                 report(done[-1])
         return done
+
+    def history(self, *, limit: int = 500):
+        """Every recent PredictionRunLog row, any trigger, with its version's metrics."""
+        from launcher import history
+
+        try:
+            runs = self.backend.list_runs()
+        except BackendError:  # the rows are still worth showing without their runs
+            runs = []
+        return history.build(db.run_rows(limit=limit, every_type=True), runs)
 
     def overview(self, *, other_rows: int = 20) -> Overview:
         runs = self.backend.list_runs()

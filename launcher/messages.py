@@ -9,6 +9,7 @@ from textual.message import Message
 from gregory.scope import TeamScope
 from launcher.backends.base import Submission
 from launcher.engine import Overview
+from launcher.history import Entry
 
 
 @dataclass
@@ -47,3 +48,13 @@ class LogEnded(Message):
 @dataclass
 class Cancelled(Message):
     name: str
+
+
+@dataclass
+class DetailsLoaded(Message):
+    entry: Entry
+
+
+@dataclass
+class HistoryLoaded(Message):
+    entries: list[Entry]

@@ -10,9 +10,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 from launcher import db
 from launcher.backends.base import BackendError
 from launcher.engine import Overview, RunView
-from launcher.messages import Cancelled, Failed, OverviewLoaded
+from launcher.messages import Cancelled, DetailsLoaded, Failed, OverviewLoaded
 from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
+from launcher.screens.detail import DetailScreen
 from launcher.screens.log import LogScreen
 from launcher.screens.text import TextScreen
 from launcher.widgets.tables import RowsTable, RunsTable
@@ -22,6 +23,7 @@ class RunsScreen(LauncherScreen):
     BINDINGS = [
         Binding("enter,l", "logs", "Logs"),
         Binding("e", "show_error", "Full error"),
+        Binding("d", "details", "Details"),
         Binding("c", "cancel_run", "Cancel run"),
         Binding("r", "refresh", "Refresh"),
     ]
@@ -108,6 +110,26 @@ class RunsScreen(LauncherScreen):
             return
         title = f"{row.team}/{row.subject} {row.algorithm or '?'}: row {row.id}, {row.outcome}"
         self.app.push_screen(TextScreen(title, row.error_text))
+
+    def action_details(self) -> None:
+        name = self.query_one(RowsTable).highlighted_name()
+        if name is not None:
+            self.load_details(int(name))
+
+    @work(thread=True, exclusive=True, group="details")
+    def load_details(self, row_id: int) -> None:
+        # Through the history, so the row's version is compared with the one before it.
+        try:
+            entry = next((e for e in self.engine.history() if e.row.id == row_id), None)
+        except db.DatabaseUnavailable as error:
+            self.post_message(Failed("details", str(error)))
+            return
+        if entry is not None:
+            self.post_message(DetailsLoaded(entry))
+
+    @on(DetailsLoaded)
+    def details_loaded(self, message: DetailsLoaded) -> None:
+        self.app.push_screen(DetailScreen(message.entry))
 
     @on(DataTable.RowSelected, "#runs")
     def row_selected(self) -> None:

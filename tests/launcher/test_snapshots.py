@@ -124,3 +124,30 @@ def test_log_screen(snap_compare, registry: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(make_app(registry), terminal_size=(100, 24), run_before=show_log)
+
+
+@pytest.fixture
+def published(registry: Path, models_dir: Path) -> Path:
+    import json
+
+    path = models_dir / "demo" / "ms-research" / "lgbm_tfidf" / "20260102"
+    path.mkdir(parents=True)
+    metrics = {
+        "test_roc_auc": 0.912,
+        "test_roc_auc_ci_low": 0.88,
+        "test_roc_auc_ci_high": 0.94,
+        "test_f1": 0.75,
+        "n_train": 42,
+        "decision": "promote",
+    }
+    (path / "metrics.json").write_text(json.dumps(metrics))
+    return registry
+
+
+def test_history_screen(snap_compare, published: Path) -> None:
+    async def show_history(pilot) -> None:
+        await pilot.press("f4")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(make_app(published), terminal_size=(160, 30), run_before=show_history)

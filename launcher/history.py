@@ -1,0 +1,174 @@
+"""History: every PredictionRunLog row (any trigger), joined to the launcher's runs where the
+names match, with what the version it published measured (its metrics.json)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from launcher import db
+from launcher.backends.base import RunInfo
+
+# The report a version may carry beside metrics.json (written by newer jobs).
+REPORT_FILE = "report.html"
+
+
+@dataclass(frozen=True)
+class Entry:
+    row: db.RunRow
+    outcome: str
+    run: RunInfo | None = None
+    model_dir: Path | None = None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    # metrics.json of the version trained before this one (same team/subject/algorithm).
+    previous: dict[str, Any] | None = None
+    previous_version: str | None = None
+
+    def number(self, key: str) -> float | None:
+        value = self.metrics.get(key)
+        return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    @property
+    def roc_auc(self) -> str:
+        value = self.number("test_roc_auc")
+        if value is None:
+            return "-"
+        low, high = self.number("test_roc_auc_ci_low"), self.number("test_roc_auc_ci_high")
+        interval = f" [{low:.3f}-{high:.3f}]" if low is not None and high is not None else ""
+        return f"{value:.3f}{interval}"
+
+    @property
+    def f1(self) -> str:
+        value = self.number("test_f1")
+        return "-" if value is None else f"{value:.3f}"
+
+    @property
+    def n_train(self) -> str:
+        value = self.number("n_train")
+        return "-" if value is None else str(int(value))
+
+    @property
+    def decision(self) -> str:
+        return str(self.metrics.get("decision") or "-")
+
+    @property
+    def duration(self) -> str:
+        if self.row.finished is None:
+            return "-"
+        seconds = int((self.row.finished - self.row.started).total_seconds())
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+
+    @property
+    def report(self) -> Path | None:
+        if self.model_dir is None or not (self.model_dir / REPORT_FILE).is_file():
+            return None
+        return self.model_dir / REPORT_FILE
+
+    def changes(self) -> list[tuple[str, str, str, str]]:
+        """(metric, value, previous value, change) for every metric of this version."""
+        before = self.previous or {}
+        out = []
+        for key, value in self.metrics.items():
+            old = before.get(key)
+            change = ""
+            if _is_number(value) and _is_number(old):
+                change = f"{value - old:+.4g}"
+            out.append((key, _show(value), "" if old is None else _show(old), change))
+        return out
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _show(value: object) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict | list):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def version_dir(row: db.RunRow) -> Path | None:
+    """Where the row's version is published, if it names one that exists."""
+    from gregory.ml.layout import algorithm_dir
+
+    if not row.model_version or not row.algorithm:
+        return None
+    try:
+        path = algorithm_dir(row.team, row.subject, row.algorithm) / row.model_version
+    except ValueError:  # not slugs: nothing of ours on disk
+        return None
+    return path if path.is_dir() else None
+
+
+def read_metrics(path: Path | None) -> dict[str, Any]:
+    from gregory.ml.layout import METRICS_FILE
+
+    if path is None:
+        return {}
+    try:
+        data = json.loads((path / METRICS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def build(rows: Sequence[db.RunRow], runs: Sequence[RunInfo]) -> list[Entry]:
+    """Entries newest first, as the rows come; each training version knows the one before."""
+    from launcher.engine import row_outcome
+
+    names = {run.name: run for run in runs}
+    entries: list[Entry] = []
+    published: dict[tuple[str, str, str | None], list[Entry]] = {}
+    for row in reversed(rows):  # oldest first, to know each version's predecessor
+        run = names.get(row.triggered_by or "")
+        path = version_dir(row) if row.run_type == "train" else None
+        metrics = read_metrics(path)
+        key = (row.team, row.subject, row.algorithm)
+        # The newest earlier version; rows naming this same version do not count.
+        earlier = published.get(key, []) if row.run_type == "train" else []
+        before = next(
+            (e for e in reversed(earlier) if e.row.model_version != row.model_version), None
+        )
+        entry = Entry(
+            row,
+            row_outcome(row, run),
+            run,
+            path,
+            metrics,
+            before.metrics if before else None,
+            before.row.model_version if before else None,
+        )
+        if metrics and row.run_type == "train":
+            published.setdefault(key, []).append(entry)
+        entries.append(entry)
+    entries.reverse()
+    return entries
+
+
+def matches(entry: Entry, query: str) -> bool:
+    """`team:x subject:y algo:z state:failed type:predict` and free words, all must match."""
+    row = entry.row
+    fields = {
+        "team": row.team,
+        "subject": row.subject,
+        "algo": row.algorithm or "",
+        "algorithm": row.algorithm or "",
+        "state": entry.outcome,
+        "type": row.run_type,
+        "version": row.model_version,
+        "by": row.triggered_by or "",
+    }
+    text = " ".join([*fields.values(), row.error or "", entry.decision]).lower()
+    for term in query.lower().split():
+        name, sep, value = term.partition(":")
+        if sep and name in fields:
+            if value not in fields[name].lower():
+                return False
+        elif term not in text:
+            return False
+    return True

@@ -1,0 +1,180 @@
+"""History: every PredictionRunLog row, whoever started it, with what its version measured."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from launcher import db
+from launcher.history import Entry, matches
+from launcher.messages import Failed, HistoryLoaded
+from launcher.screens.base import LauncherScreen
+from launcher.screens.detail import DetailScreen
+from launcher.widgets.tables import KeptTable, styled, when
+
+COLUMNS = (
+    "started",
+    "team/subject",
+    "algorithm",
+    "type",
+    "state",
+    "version",
+    "test ROC-AUC [CI]",
+    "F1",
+    "n_train",
+    "duration",
+    "triggered by",
+    "decision",
+)
+
+
+def cells(entry: Entry) -> tuple[str | Text, ...]:
+    row = entry.row
+    return (
+        when(row.started),
+        f"{row.team}/{row.subject}",
+        row.algorithm or "?",
+        row.run_type,
+        styled(entry.outcome),
+        row.model_version or "-",
+        entry.roc_auc,
+        entry.f1,
+        entry.n_train,
+        entry.duration,
+        row.triggered_by or "-",
+        entry.decision,
+    )
+
+
+def sort_key(entry: Entry, column: int) -> tuple[float, str]:
+    # Numbers sort as numbers, everything else as text.
+    text = str(cells(entry)[column])
+    try:
+        return (float(text.split()[0]), "")
+    except (ValueError, IndexError):
+        return (0.0, text)
+
+
+def sort_entries(entries: list[Entry], column: int, reverse: bool) -> list[Entry]:
+    """Sorted by one column; rows without a value ("-") last in either order."""
+    empty = [entry for entry in entries if str(cells(entry)[column]) == "-"]
+    full = [entry for entry in entries if str(cells(entry)[column]) != "-"]
+    full.sort(key=lambda entry: sort_key(entry, column), reverse=reverse)
+    return full + empty
+
+
+class HistoryTable(KeptTable):
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.add_columns(*COLUMNS)
+
+
+class HistoryScreen(LauncherScreen):
+    BINDINGS = [
+        Binding("slash", "search", "Search"),
+        Binding("enter", "details", "Details", show=False),
+        Binding("d", "details", "Details"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("escape", "clear_search", "Clear search", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[Entry] = []
+        self.query_text = ""
+        self.sort_column: int | None = None
+        self.sort_reverse = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(
+            placeholder="/ search: words, team:x subject:y algo:z state:failed type:predict",
+            id="history-search",
+        )
+        yield HistoryTable(id="history")
+        yield Static("", id="history-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = self.engine.describe()
+        self.query_one(HistoryTable).focus()
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, group="history")
+    def load(self) -> None:
+        try:
+            self.post_message(HistoryLoaded(self.engine.history()))
+        except db.DatabaseUnavailable as error:
+            self.post_message(Failed("history", str(error)))
+
+    @on(HistoryLoaded)
+    def loaded(self, message: HistoryLoaded) -> None:
+        self.entries = message.entries
+        self.show()
+
+    @on(Failed)
+    def failed(self, message: Failed) -> None:
+        self.query_one("#history-status", Static).update(f"history failed: {message.text}")
+
+    def visible(self) -> list[Entry]:
+        shown = [entry for entry in self.entries if matches(entry, self.query_text)]
+        if self.sort_column is not None:
+            shown = sort_entries(shown, self.sort_column, self.sort_reverse)
+        return shown
+
+    def show(self) -> None:
+        shown = self.visible()
+        self.query_one(HistoryTable).refill([(str(e.row.id), cells(e)) for e in shown])
+        status = f"{len(shown)} of {len(self.entries)} rows"
+        if self.sort_column is not None:
+            order = "descending" if self.sort_reverse else "ascending"
+            status += f", sorted by {COLUMNS[self.sort_column]} ({order})"
+        self.query_one("#history-status", Static).update(status)
+
+    @on(Input.Changed, "#history-search")
+    def search_changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        self.show()
+
+    @on(Input.Submitted, "#history-search")
+    def search_done(self) -> None:
+        self.query_one(HistoryTable).focus()
+
+    def action_search(self) -> None:
+        self.query_one("#history-search", Input).focus()
+
+    def action_clear_search(self) -> None:
+        self.query_one("#history-search", Input).value = ""
+        self.query_one(HistoryTable).focus()
+
+    @on(DataTable.HeaderSelected, "#history")
+    def header_selected(self, event: DataTable.HeaderSelected) -> None:
+        # A second click on the same column reverses the order.
+        if self.sort_column == event.column_index:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = event.column_index, False
+        self.show()
+
+    def sort_by(self, column: str, reverse: bool = False) -> None:
+        self.sort_column, self.sort_reverse = COLUMNS.index(column), reverse
+        self.show()
+
+    def highlighted(self) -> Entry | None:
+        key = self.query_one(HistoryTable).highlighted_name()
+        return next((e for e in self.entries if str(e.row.id) == key), None)
+
+    @on(DataTable.RowSelected, "#history")
+    def action_details(self) -> None:
+        entry = self.highlighted()
+        if entry is not None:
+            self.app.push_screen(DetailScreen(entry))
