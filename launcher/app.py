@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from textual.app import App
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from launcher.engine import Engine
 from launcher.screens.form import FormScreen
@@ -22,6 +25,7 @@ class LauncherApp(App[None]):
         Binding("f3", "switch_mode('runs')", "Runs"),
         Binding("f4", "switch_mode('history')", "History"),
         Binding("ctrl+q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help"),
     ]
 
     def __init__(self, engine: Engine, *, refresh_seconds: float = 2.0) -> None:
@@ -31,6 +35,51 @@ class LauncherApp(App[None]):
         self.refresh_seconds = refresh_seconds
         # The run the runs screen should highlight next (set by the form after a submit).
         self.select_run: str | None = None
+
+    def key_lines(self, screen: Screen) -> list[str]:
+        """The keys that work on `screen` now, with what they do."""
+        lines = []
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            if binding.description:
+                lines.append(f"{self.get_key_display(binding):>10}  {binding.description}")
+        return lines
+
+    def action_help(self) -> None:
+        from launcher.screens.text import TextScreen
+
+        if isinstance(self.screen, TextScreen):
+            return
+        screen = self.screen
+        text = "\n".join(
+            [
+                f"Keys of this screen ({type(screen).__name__.removesuffix('Screen')}):",
+                "",
+                *self.key_lines(screen),
+                "",
+                "Ctrl+P opens the command palette: the screens and actions by name.",
+                "Full help: docs/launcher.md.",
+            ]
+        )
+        self.push_screen(TextScreen("Help", text))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Form", "Build and submit a training run (F2)", self._form)
+        yield SystemCommand("Runs", "Runs and their PredictionRunLog rows (F3)", self._runs)
+        yield SystemCommand(
+            "History", "Every PredictionRunLog row with its metrics (F4)", self._history
+        )
+        yield SystemCommand("Help", "The keys of this screen (?)", self.action_help)
+
+    def _form(self) -> None:
+        self.switch_mode("form")
+
+    def _runs(self) -> None:
+        self.switch_mode("runs")
+
+    def _history(self) -> None:
+        self.switch_mode("history")
 
 
 def run_tui(backend_name: str | None = None) -> int:

@@ -93,6 +93,30 @@ class RunsScreen(LauncherScreen):
     def show_rows(self) -> None:
         view = self.highlighted()
         self.query_one(RowsTable).show(view.rows if view else ())
+        self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted, "#rows")
+    def row_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def highlighted_row(self) -> db.RunRow | None:
+        view = self.highlighted()
+        name = self.query_one(RowsTable).highlighted_name()
+        return next((r.row for r in view.rows if str(r.row.id) == name), None) if view else None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # Keys that cannot do anything for the highlighted run or row are left out of the footer.
+        if not self.is_mounted or action not in ("logs", "cancel_run", "show_error", "details"):
+            return True
+        view = self.highlighted()
+        if action == "logs":
+            return view is not None
+        if action == "cancel_run":
+            return view is not None and not view.run.state.finished
+        row = self.highlighted_row()
+        if action == "show_error":
+            return row is not None and bool(row.error_text)
+        return row is not None
 
     def highlighted(self) -> RunView | None:
         name = self.query_one(RunsTable).highlighted_name()
@@ -100,9 +124,7 @@ class RunsScreen(LauncherScreen):
 
     @on(DataTable.RowSelected, "#rows")
     def action_show_error(self) -> None:
-        view = self.highlighted()
-        name = self.query_one(RowsTable).highlighted_name()
-        row = next((r.row for r in view.rows if str(r.row.id) == name), None) if view else None
+        row = self.highlighted_row()
         if row is None:
             return
         if not row.error_text:

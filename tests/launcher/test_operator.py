@@ -269,3 +269,29 @@ async def test_the_form_says_ticked_subjects_run_in_turn_locally(teams, tmp_path
         assert str(preview.render()).startswith("Will submit 1 run (2 commands, in turn)")
         await pilot.press("ctrl+s")
         assert app.screen.question == "Submit 1 run(s) to local?"
+
+
+@pytest.mark.asyncio
+async def test_help_lists_the_screens_keys_and_the_palette_has_the_screens(
+    teams, tmp_path: Path
+) -> None:
+    write_run(tmp_path, "demo-all-0102-a1b2")  # finished: nothing to cancel
+    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f3")
+        await settle(app, pilot)
+        runs = app.screen
+        # Keys that cannot act on a finished run without rows stay out of the footer.
+        assert runs.check_action("logs", ()) is True
+        assert runs.check_action("cancel_run", ()) is False
+        assert runs.check_action("show_error", ()) is False
+        assert runs.check_action("details", ()) is False
+        assert "c" not in runs.active_bindings
+        await pilot.press("question_mark")
+        help_screen = app.screen
+        assert isinstance(help_screen, TextScreen)
+        assert "Keys of this screen (Runs):" in help_screen.text
+        assert "Logs" in help_screen.text and "Cancel run" not in help_screen.text
+        await pilot.press("escape")
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert {"Form", "Runs", "History", "Help"} <= set(titles)
