@@ -37,13 +37,14 @@ class LauncherApp(App[None]):
         self.select_run: str | None = None
 
     def key_lines(self, screen: Screen) -> list[str]:
-        """The keys that work on `screen` now, with what they do."""
-        lines = []
+        """The keys that work on `screen` now, with what they do (those the footer lists, so
+        not the widgets' scrolling keys), one line per action."""
+        keys: dict[str, list[str]] = {}
         for active in screen.active_bindings.values():
             binding = active.binding
-            if binding.description:
-                lines.append(f"{self.get_key_display(binding):>10}  {binding.description}")
-        return lines
+            if binding.show and binding.description:
+                keys.setdefault(binding.description, []).append(self.get_key_display(binding))
+        return [f"{'/'.join(shown):>12}  {description}" for description, shown in keys.items()]
 
     def action_help(self) -> None:
         from launcher.screens.text import TextScreen

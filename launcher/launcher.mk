@@ -20,3 +20,15 @@ tui: setup var tiny-models
 
 status: setup
 	$(LAUNCH) status
+
+# Screenshots of the main screens for docs/ from the snapshot tests' data (SVG from Textual's
+# save_screenshot; PNG beside them where rsvg-convert is installed).
+SCREENSHOTS := docs/screenshots
+
+.PHONY: screenshots
+screenshots: setup
+	GREGORY_SCREENSHOTS_DIR="$(CURDIR)/$(SCREENSHOTS)" $(PY) -m pytest -q -p no:cacheprovider \
+		tests/launcher/test_screenshots.py
+	@if command -v rsvg-convert >/dev/null 2>&1; then \
+		for svg in $(SCREENSHOTS)/*.svg; do rsvg-convert "$$svg" -o "$${svg%.svg}.png"; done; \
+	else echo "no rsvg-convert here: $(SCREENSHOTS) holds SVGs only" >&2; fi

@@ -1,0 +1,45 @@
+"""Screenshots of the main screens for docs/ (`make screenshots`); skipped unless
+GREGORY_SCREENSHOTS_DIR names where to write them. Same data as the snapshots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from textual.widgets import Select, SelectionList
+
+from tests.launcher.test_snapshots import make_app, published, registry  # noqa: F401
+
+OUT = os.environ.get("GREGORY_SCREENSHOTS_DIR")
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.skipif(not OUT, reason="set GREGORY_SCREENSHOTS_DIR (make screenshots)"),
+]
+
+
+async def test_screenshots(published: Path) -> None:  # noqa: F811
+    out = Path(OUT or ".")
+    out.mkdir(parents=True, exist_ok=True)
+    app = make_app(published)
+    async with app.run_test(size=(140, 36)) as pilot:
+
+        async def shot(name: str) -> None:
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            app.save_screenshot(f"{name}.svg", str(out))
+
+        app.screen.query_one("#team", Select).value = "demo"
+        await pilot.pause()
+        app.screen.query_one("#subjects", SelectionList).select("ms-research")
+        await shot("form")
+        await pilot.press("f3")
+        await shot("runs")
+        await pilot.press("f4")
+        await shot("history")
+        app.screen.sort_by("test ROC-AUC [CI]", reverse=True)
+        app.screen.query_one("#history").move_cursor(row=0)
+        await pilot.press("d")
+        await shot("details")
+        await pilot.press("question_mark")
+        await shot("help")
