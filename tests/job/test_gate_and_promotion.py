@@ -191,3 +191,21 @@ def test_promote_version_refuses_unknown_versions(sample, argv, reason):
         call_command("promote_version", *args, stdout=StringIO(), stderr=StringIO())
     assert caught.value.returncode == 2 and "\n" not in str(caught.value)
     assert current() == before
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (layout.SPLIT_FILE, "has no split.json: its training articles are unknown"),
+        ("lgbm_classifier.joblib", "could not be loaded"),
+    ],
+)
+def test_an_uncomparable_promoted_version_leads_to_review(sample, damage, reason):
+    # A version from before split.json existed, or one whose artifacts are gone.
+    train("--version", "v1")
+    (algo_dir() / "v1" / damage).unlink()
+    train("--version", "v2")
+    metrics = metrics_of("v2")
+    assert metrics["decision"] == "REVIEW" and metrics["gate_current_version"] == "v1"
+    assert reason in metrics["decision_reasons"][0]
+    assert current()["version"] == "v1"

@@ -206,12 +206,18 @@ def _gate(
     except FileNotFoundError:
         problem = f"version {current} has no {layout.SPLIT_FILE}: its training articles are unknown"
         return gate.decide(test_roc_auc, flagged, None, problem), None
-    current_predictor = loading.load_version(current_dir)
+    try:
+        current_predictor = loading.load_version(current_dir)
+    except Exception as error:  # a broken promoted version must not fail the new one's run
+        problem = f"version {current} could not be loaded: {error}".splitlines()[0]
+        return gate.decide(test_roc_auc, flagged, None, problem), None
     if current_predictor.preparation != text.PREPARATION:
         problem = f"version {current} prepared its texts differently: not comparable"
         return gate.decide(test_roc_auc, flagged, None, problem), None
     # Validation counts as seen too: it chose the epochs and fitted the calibrator.
-    seen = {i for key in ("train", "validation", "pseudo_labelled") for i in seen_record[key]}
+    seen = {
+        i for key in ("train", "validation", "pseudo_labelled") for i in seen_record.get(key, [])
+    }
     keep = [i for i, article in enumerate(splits.test.article_ids) if article not in seen]
     texts = [splits.test.texts[i] for i in keep]
     new_predictor = loading.load_version(reservation.staging)

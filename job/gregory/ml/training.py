@@ -71,7 +71,13 @@ def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: r
         return runs.Outcome(subject, algorithm, row.model_version, False, error=reason)
     roc_auc = metrics["test_roc_auc"]
     where = reservation.final
-    moved = _promote(algo_dir, reservation.version, metrics, trigger)
+    try:
+        moved = _promote(algo_dir, reservation.version, metrics, trigger)
+    except OSError as error:
+        # Published but not promoted as decided: the operator must know, and the exit status too.
+        reason = f"version {reservation.version} published, but current.json not written: {error}"
+        say(1, f"Failed {label}: {reason}", "error")
+        return runs.Outcome(subject, algorithm, row.model_version, False, metrics, error=reason)
     say(
         1,
         f"Finished {label}: version {row.model_version}, test roc_auc {roc_auc:.3f} → {where}",
