@@ -11,6 +11,7 @@ def test_defaults_follow_the_spec():
     assert flags.verbose == 1
     assert flags.window_days == 90
     assert flags.version is None and not flags.pseudo_label
+    assert not flags.no_gate
 
 
 @pytest.mark.parametrize(
@@ -38,8 +39,10 @@ def test_argv_round_trip_keeps_every_option():
         prob_threshold=0.65,
         version="v1",
         pseudo_label=True,
+        no_gate=True,
         verbose=3,
     )
+    assert "--no-gate" in flags.to_argv()
     assert TrainFlags.from_argv(flags.to_argv()) == flags
 
 
