@@ -20,7 +20,7 @@ from typing import TextIO
 from gregory import exit_codes
 from gregory.flags import FlagError
 from launcher import db
-from launcher.backends.base import Backend, BackendError, RunState, Submission
+from launcher.backends.base import Backend, BackendError, Partial, RunState, Submission
 from launcher.backends.select import CHOICES, choose, make_backend
 from launcher.engine import JOBS, Engine, Overview, RowView, RunView, command_preview
 
@@ -214,8 +214,20 @@ def wait_finished(backend: Backend, name: str):
 
 def print_logs(backend: Backend, name: str, *, follow: bool, out: TextIO) -> None:
     stream = backend.stream_logs(name, follow=follow)
+    # A terminal shows the line being written in place; a pipe gets complete lines only.
+    live = out.isatty()
+    redrawing = False
     try:
         for line in stream:
+            if isinstance(line, Partial):
+                if live:
+                    out.write(f"\r\x1b[K{line}")
+                    out.flush()
+                    redrawing = True
+                continue
+            if redrawing:
+                out.write("\r\x1b[K")
+                redrawing = False
             print(line, file=out, flush=True)
     except KeyboardInterrupt:
         pass

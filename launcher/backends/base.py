@@ -63,6 +63,45 @@ class Submission:
     already_existed: bool = False
 
 
+class Partial(str):
+    """The line being written: no newline yet, or a progress bar redrawing itself with `\r`.
+
+    A stream yields it again as it changes and then the complete line; viewers show it as one
+    updating line, and a pipe can skip it.
+    """
+
+
+# Yielded by a chunk source when it has nothing more for now: the time to show a Partial.
+IDLE = b""
+
+
+def last_redraw(line: str) -> str:
+    """A progress bar redraws itself with carriage returns; keep only what it shows last."""
+    return line.rstrip("\r").rsplit("\r", 1)[-1]
+
+
+def lines_of(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Complete lines of a byte stream, with a Partial for the unfinished one whenever the
+    source goes idle (IDLE)."""
+    pending = b""
+    shown: str | None = None
+    for chunk in chunks:
+        if chunk is IDLE or not chunk:
+            if pending:
+                text = last_redraw(pending.decode("utf-8", "replace"))
+                if text != shown:
+                    shown = text
+                    yield Partial(text)
+            continue
+        pending += chunk
+        *complete, pending = pending.split(b"\n")
+        for line in complete:
+            shown = None
+            yield last_redraw(line.decode("utf-8", "replace"))
+    if pending:
+        yield last_redraw(pending.decode("utf-8", "replace"))
+
+
 @dataclass
 class LogStream:
     """Lines of a run's log; `stop()` from any thread ends the iteration promptly."""

@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 import urllib3
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
-from kubernetes.watch.watch import iter_resp_lines
 
 from gregory.flags import JobFlags
 from launcher.backends.base import (
+    IDLE,
     Backend,
     BackendError,
     LogStream,
@@ -30,10 +30,12 @@ from launcher.backends.base import (
     RunNotFound,
     RunState,
     Submission,
+    lines_of,
 )
 from launcher.kube.job_builder import (
     ALL_SUBJECTS,
     APP,
+    CONTAINER_NAME,
     LABEL_APP,
     LABEL_SUBJECT,
     LABEL_TEAM,
@@ -151,6 +153,7 @@ class KubernetesBackend(Backend):
             self.core.read_namespaced_pod_log,
             pod,
             self.namespace,
+            container=CONTAINER_NAME,
             follow=follow,
             _preload_content=False,
         )
@@ -166,7 +169,7 @@ class KubernetesBackend(Backend):
         closer = threading.Thread(target=close_on_stop, name=f"log-closer-{name}", daemon=True)
         closer.start()
         try:
-            for line in iter_resp_lines(response):
+            for line in lines_of(_chunks(response, follow)):
                 if stop.is_set():
                     break
                 yield line
@@ -228,6 +231,14 @@ class KubernetesBackend(Backend):
             finally:
                 watcher.stop()
         return None
+
+
+def _chunks(response: Any, follow: bool) -> Iterator[bytes]:
+    """The log's bytes as they arrive; while following, each chunk is all there is for now."""
+    for chunk in response.stream(amt=None, decode_content=False):
+        yield chunk.encode() if isinstance(chunk, str) else chunk
+        if follow:
+            yield IDLE
 
 
 def _reraise(error: BaseException) -> Any:

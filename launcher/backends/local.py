@@ -28,6 +28,7 @@ from pathlib import Path
 
 from gregory.flags import JobFlags, PredictFlags, TrainFlags
 from launcher.backends.base import (
+    IDLE,
     JOB_MODULE,
     Backend,
     BackendError,
@@ -36,6 +37,7 @@ from launcher.backends.base import (
     RunNotFound,
     RunState,
     Submission,
+    lines_of,
 )
 from launcher.db import job_home
 
@@ -223,29 +225,28 @@ class LocalBackend(Backend):
         return LogStream(self._follow(name, follow, stop), stop)
 
     def _follow(self, name: str, follow: bool, stop: threading.Event) -> Iterator[str]:
+        for line in lines_of(self._chunks(name, follow, stop)):
+            if stop.is_set():
+                return
+            yield line
+
+    def _chunks(self, name: str, follow: bool, stop: threading.Event) -> Iterator[bytes]:
         path = self._dir(name) / "log"
-        pending = b""
         with open(path, "rb") as log:
             while not stop.is_set():
                 chunk = log.read(65536)
                 if chunk:
-                    pending += chunk
-                    *lines, pending = pending.split(b"\n")
-                    for line in lines:
-                        if stop.is_set():
-                            return
-                        yield _last_redraw(line.decode("utf-8", "replace"))
+                    yield chunk
                     continue
                 # At the end of the file: done unless the run may still write more.
                 if not follow or self.status(name).state.finished:
                     rest = log.read()
-                    pending += rest
                     if rest:
+                        yield rest
                         continue
                     break
+                yield IDLE  # caught up: an unfinished line is worth showing now
                 stop.wait(POLL_SECONDS)
-        if pending:
-            yield pending.decode("utf-8", "replace")
 
     def cancel(self, name: str) -> None:
         run = self.status(name)
@@ -274,11 +275,6 @@ class LocalBackend(Backend):
             if deadline is not None and time.monotonic() > deadline:
                 raise BackendError(f"run {name} still {run.state} after {timeout}s")
             time.sleep(POLL_SECONDS)
-
-
-def _last_redraw(line: str) -> str:
-    """A progress bar redraws itself with carriage returns; keep only what it shows last."""
-    return line.rstrip("\r").rsplit("\r", 1)[-1]
 
 
 def _describe_exit(code: int) -> str:

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Log, Static
 
-from launcher.backends.base import BackendError, LogStream
+from launcher.backends.base import BackendError, LogStream, Partial
 from launcher.messages import LogEnded, LogLines
 from launcher.screens.base import LauncherScreen
 
@@ -26,11 +26,14 @@ class LogScreen(LauncherScreen):
         self.stream: LogStream | None = None
         self.ended: str | None = None
         self.closed = False
+        self.partial = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="log-title")
         yield Log(max_lines=MAX_LINES, id="log")
+        # The line being written (a progress bar redrawing itself), until it is complete.
+        yield Static("", id="log-partial", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -70,7 +73,15 @@ class LogScreen(LauncherScreen):
 
     @on(LogLines)
     def log_lines(self, message: LogLines) -> None:
-        self.log_view.write_lines(message.lines)
+        partial = self.query_one("#log-partial", Static)
+        for line in message.lines:
+            if isinstance(line, Partial):
+                self.partial = str(line)
+            else:
+                self.partial = ""
+                self.log_view.write_line(line)
+        partial.update(self.partial)
+        partial.display = bool(self.partial)
 
     @on(LogEnded)
     def log_ended(self, message: LogEnded) -> None:

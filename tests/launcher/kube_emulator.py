@@ -60,6 +60,7 @@ class KubeEmulator:
         self.version = 100
         self.expire_watches = 0  # answer this many coming watches with a 410 Gone event
         self.deletions: list[tuple[str, str, str | None]] = []  # (kind, name, policy)
+        self.log_queries: list[dict[str, str]] = []  # query of every pod log request
         self.requests: list[tuple[str, str]] = []
         self.closed = False
         self.created_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -157,9 +158,13 @@ class KubeEmulator:
             self._pod_event("MODIFIED", pod)
 
     def log(self, job_name: str, *lines: str, namespace: str = "gregory") -> None:
+        self.write(job_name, "".join(f"{line}\n" for line in lines), namespace=namespace)
+
+    def write(self, job_name: str, text: str, namespace: str = "gregory") -> None:
+        """Raw output, as a program writes it: a line without its newline yet, `\r` redraws."""
         pod_name = self.pod_of(job_name, namespace)
         with self.lock:
-            self.logs[(namespace, pod_name)].extend(lines)
+            self.logs[(namespace, pod_name)].append(text)
             self.lock.notify_all()
 
     def finish(
@@ -395,6 +400,7 @@ class KubeEmulator:
 
     def _pod_log(self, http: Any, ns: str, name: str, query: dict) -> None:
         with self.lock:
+            self.log_queries.append(dict(query))
             pod = self.pods.get((ns, name))
             if pod is None:
                 http.send_json(404, status_body(404, "NotFound", f'pods "{name}" not found'))
@@ -426,5 +432,5 @@ class KubeEmulator:
                         return
                     self.lock.wait(0.5)
                     continue
-            if not http.chunk("".join(f"{line}\n" for line in fresh).encode()):
+            if not http.chunk("".join(fresh).encode()):
                 return
