@@ -22,8 +22,12 @@ JOB_MODULE = "gregory_train"
 
 
 class RunState(StrEnum):
+    # Accepted but held back (a suspended Job): no pod will be made until it is resumed.
+    QUEUED = "queued"
     PENDING = "pending"
     RUNNING = "running"
+    # Kubernetes has decided the Job fails (FailureTarget) and is ending its pods.
+    FAILING = "failing"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
@@ -32,7 +36,7 @@ class RunState(StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self not in (RunState.PENDING, RunState.RUNNING)
+        return self not in (RunState.QUEUED, RunState.PENDING, RunState.RUNNING, RunState.FAILING)
 
 
 class BackendError(RuntimeError):

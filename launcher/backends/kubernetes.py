@@ -120,14 +120,28 @@ class KubernetesBackend(Backend):
         jobs = self._call(
             self.batch.list_namespaced_job, self.namespace, label_selector=APP_SELECTOR
         )
-        runs = [_run_info(job) for job in jobs.items]
+        pods = self._call(
+            self.core.list_namespaced_pod, self.namespace, label_selector=APP_SELECTOR
+        )
+        by_job: dict[str, list[client.V1Pod]] = {}
+        for pod in pods.items:
+            by_job.setdefault((pod.metadata.labels or {}).get(POD_JOB_NAME_LABEL, ""), []).append(
+                pod
+            )
+        runs = [_run_info(job, by_job.get(job.metadata.name, [])) for job in jobs.items]
         return sorted(runs, key=lambda run: (run.created, run.name), reverse=True)
 
     def status(self, name: str) -> RunInfo:
         try:
-            return _run_info(self._call(self.batch.read_namespaced_job, name, self.namespace))
+            job = self._call(self.batch.read_namespaced_job, name, self.namespace)
         except RunNotFound:
             raise RunNotFound(f"no Job named {name!r} in namespace {self.namespace}") from None
+        pods = self._call(
+            self.core.list_namespaced_pod,
+            self.namespace,
+            label_selector=f"{POD_JOB_NAME_LABEL}={name}",
+        )
+        return _run_info(job, pods.items)
 
     def cancel(self, name: str) -> None:
         # Foreground: the Job stays (with a deletionTimestamp) until its pods are gone.
@@ -269,7 +283,38 @@ def _newest_pod(pods: list[client.V1Pod]) -> tuple[str | None, str | None]:
     return pod.metadata.name, None
 
 
-def _run_info(job: client.V1Job) -> RunInfo:
+def _pod_story(pods: list[client.V1Pod]) -> tuple[str | None, str]:
+    """What the newest pod says: (why it is not running yet or None, how its container ended).
+
+    Not scheduled (Unschedulable and the scheduler's message), a container waiting
+    (ContainerCreating, ImagePullBackOff), or terminated (OOMKilled and exit 137 shown)."""
+    if not pods:
+        return None, ""
+    epoch = datetime.min.replace(tzinfo=UTC)
+    pod = max(pods, key=lambda item: item.metadata.creation_timestamp or epoch)
+    status = pod.status or client.V1PodStatus()
+    for condition in status.conditions or []:
+        if condition.type == "PodScheduled" and condition.status == "False":
+            reason = condition.reason or "not scheduled"
+            return ": ".join(filter(None, [reason, condition.message])), ""
+    ended = ""
+    for container in status.container_statuses or []:
+        state = container.state
+        if state is None:
+            continue
+        if state.waiting is not None:
+            waiting = state.waiting
+            return ": ".join(filter(None, [waiting.reason or "waiting", waiting.message])), ""
+        if state.terminated is not None:
+            code, reason = state.terminated.exit_code, state.terminated.reason
+            if reason == "OOMKilled" or code == 137:
+                ended = f"OOMKilled (exit {code}): the container ran out of memory"
+            elif code:
+                ended = f"exit {code}" + (f" ({reason})" if reason and reason != "Error" else "")
+    return None, ended
+
+
+def _run_info(job: client.V1Job, pods: list[client.V1Pod] | None = None) -> RunInfo:
     meta = job.metadata
     # The annotations hold the exact slugs; labels may be sanitised forms of them.
     notes = {**(meta.labels or {}), **(meta.annotations or {})}
@@ -277,6 +322,8 @@ def _run_info(job: client.V1Job) -> RunInfo:
     status = job.status or client.V1JobStatus()
     conditions = {c.type: c for c in (status.conditions or []) if c.status == "True"}
     finished = status.completion_time
+    waiting, ended = _pod_story(pods or [])
+    retries = f", retry {status.failed}" if status.failed and not conditions else ""
     if meta.deletion_timestamp is not None:
         state, detail = RunState.CANCELLED, "being deleted"
     elif "Complete" in conditions:
@@ -285,10 +332,22 @@ def _run_info(job: client.V1Job) -> RunInfo:
         failed = conditions["Failed"]
         state, finished = RunState.FAILED, failed.last_transition_time
         detail = ": ".join(filter(None, [failed.reason, failed.message])) or "Failed"
+        if ended:
+            detail += f"; {ended}"
+    elif "FailureTarget" in conditions:
+        target = conditions["FailureTarget"]
+        state = RunState.FAILING
+        detail = ": ".join(filter(None, [target.reason, target.message])) or "failing"
+        if ended:
+            detail += f"; {ended}"
+    elif job.spec is not None and job.spec.suspend:
+        state, detail = RunState.QUEUED, "suspended: waits until the Job is resumed"
+    elif waiting is not None:
+        state, detail = RunState.PENDING, waiting + retries
     elif status.active:
-        state, detail = RunState.RUNNING, f"{status.active} pod(s) active"
+        state, detail = RunState.RUNNING, f"{status.active} pod(s) active{retries}"
     else:
-        state, detail = RunState.PENDING, "no pod running yet"
+        state, detail = RunState.PENDING, "no pod running yet" + retries
     container = (job.spec.template.spec.containers or [None])[0] if job.spec else None
     return RunInfo(
         name=meta.name,

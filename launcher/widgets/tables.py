@@ -16,6 +16,8 @@ STYLES = {
     "ok": "green",
     "running": "yellow",
     "pending": "yellow",
+    "queued": "dim yellow",
+    "failing": "#ff8700",
     # Explicit colours: the terminal's ANSI red and magenta can be near twins, and a lost run
     # (no outcome recorded) must not read as an ordinary failure.
     "failed": "bold #ff5f5f",

@@ -146,6 +146,7 @@ class KubeEmulator:
         with self.lock:
             pod = self.pods[(namespace, pod_name)]
             pod["status"]["containerStatuses"] = [self._container({"waiting": {"reason": reason}})]
+            pod["status"].pop("conditions", None)  # scheduled now, if it was not
             self._pod_event("MODIFIED", pod)
 
     def start_container(self, job_name: str, namespace: str = "gregory") -> None:
@@ -155,7 +156,33 @@ class KubeEmulator:
             pod["status"]["phase"] = "Running"
             state = {"running": {"startedAt": timestamp()}}
             pod["status"]["containerStatuses"] = [self._container(state)]
+            pod["status"].pop("conditions", None)
             self._pod_event("MODIFIED", pod)
+
+    def unschedulable(self, job_name: str, message: str, namespace: str = "gregory") -> None:
+        """The scheduler finds no node for the pod (no GPU free, taints, requests too big)."""
+        pod_name = self.pod_of(job_name, namespace)
+        with self.lock:
+            pod = self.pods[(namespace, pod_name)]
+            pod["status"].pop("containerStatuses", None)
+            condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
+            pod["status"]["conditions"] = [{**condition, "message": message}]
+            self._pod_event("MODIFIED", pod)
+
+    def suspend(self, job_name: str, namespace: str = "gregory") -> None:
+        with self.lock:
+            job = self.jobs[(namespace, job_name)]
+            job["spec"]["suspend"] = True
+            job["status"] = {}
+            self._bump(job)
+
+    def failure_target(self, job_name: str, reason: str, namespace: str = "gregory") -> None:
+        """The Job controller has decided the Job fails and is ending its pods."""
+        with self.lock:
+            job = self.jobs[(namespace, job_name)]
+            condition = {"type": "FailureTarget", "status": "True", "reason": reason}
+            job["status"] = {**job.get("status", {}), "conditions": [condition]}
+            self._bump(job)
 
     def log(self, job_name: str, *lines: str, namespace: str = "gregory") -> None:
         self.write(job_name, "".join(f"{line}\n" for line in lines), namespace=namespace)
@@ -175,16 +202,18 @@ class KubeEmulator:
         reason: str = "",
         message: str = "",
         exit_code: int | None = None,
+        pod_reason: str | None = None,
         namespace: str = "gregory",
     ) -> None:
-        """The container ends (its log stream closes) and the Job gets its final condition."""
+        """The container ends (its log stream closes) and the Job gets its final condition;
+        `pod_reason` is the container's own (OOMKilled), else the Job's reason."""
         pod_name = self.pod_of(job_name, namespace)
         finished = datetime(2026, 1, 2, 3, 14, 5, tzinfo=UTC)
         with self.lock:
             pod = self.pods[(namespace, pod_name)]
             pod["status"]["phase"] = "Succeeded" if succeeded else "Failed"
             code = exit_code if exit_code is not None else (0 if succeeded else 1)
-            terminated = {"exitCode": code, "reason": reason or "Completed"}
+            terminated = {"exitCode": code, "reason": pod_reason or reason or "Completed"}
             pod["status"]["containerStatuses"] = [self._container({"terminated": terminated})]
             self._pod_event("MODIFIED", pod)
             job = self.jobs[(namespace, job_name)]
