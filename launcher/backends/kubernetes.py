@@ -160,9 +160,27 @@ class KubernetesBackend(Backend):
         return LogStream(self._logs(name, follow, stop), stop)
 
     def _logs(self, name: str, follow: bool, stop: threading.Event) -> Iterator[str]:
-        pod = yield from self._wait_for_container(name, stop, follow)
-        if pod is None or stop.is_set():
-            return
+        """The log of the Job's newest pod; while following, a dropped stream is opened again
+        (what was already shown is skipped) and a retry's new pod is followed in turn."""
+        shown: dict[str, int] = {}  # bytes of each pod's log already read
+        current: str | None = None
+        while not stop.is_set():
+            pod = yield from self._wait_for_container(name, stop, follow)
+            if pod is None or stop.is_set():
+                return
+            if current is not None and pod != current:
+                yield f"[launcher] retry: following pod {pod}"
+            current = pod
+            before = shown.get(pod, 0)
+            yield from self._pod_log(pod, follow, stop, shown)
+            if not follow or stop.is_set() or self.status(name).state.finished:
+                return
+            if shown.get(pod, 0) == before:
+                stop.wait(1)  # the pod's log is over and no newer pod yet
+
+    def _pod_log(
+        self, pod: str, follow: bool, stop: threading.Event, shown: dict[str, int]
+    ) -> Iterator[str]:
         response = self._call(
             self.core.read_namespaced_pod_log,
             pod,
@@ -180,10 +198,10 @@ class KubernetesBackend(Backend):
                     return
             _shutdown(response)
 
-        closer = threading.Thread(target=close_on_stop, name=f"log-closer-{name}", daemon=True)
+        closer = threading.Thread(target=close_on_stop, name=f"log-closer-{pod}", daemon=True)
         closer.start()
         try:
-            for line in lines_of(_chunks(response, follow)):
+            for line in lines_of(_unseen(_chunks(response, follow), pod, shown)):
                 if stop.is_set():
                     break
                 yield line
@@ -253,6 +271,21 @@ def _chunks(response: Any, follow: bool) -> Iterator[bytes]:
         yield chunk.encode() if isinstance(chunk, str) else chunk
         if follow:
             yield IDLE
+
+
+def _unseen(chunks: Iterator[bytes], pod: str, shown: dict[str, int]) -> Iterator[bytes]:
+    """Skip the bytes of `pod`'s log read before (the API sends a log from its start)."""
+    skip = shown.get(pod, 0)
+    for chunk in chunks:
+        if chunk is IDLE:
+            yield chunk
+            continue
+        shown[pod] = shown.get(pod, 0) + len(chunk) - min(skip, len(chunk))
+        if skip >= len(chunk):
+            skip -= len(chunk)
+            continue
+        chunk, skip = chunk[skip:], 0
+        yield chunk
 
 
 def _reraise(error: BaseException) -> Any:

@@ -15,7 +15,7 @@ import json
 import re
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -61,6 +61,7 @@ class KubeEmulator:
         self.expire_watches = 0  # answer this many coming watches with a 410 Gone event
         self.deletions: list[tuple[str, str, str | None]] = []  # (kind, name, policy)
         self.log_queries: list[dict[str, str]] = []  # query of every pod log request
+        self.dropping = 0  # bumped by drop_log_streams
         self.requests: list[tuple[str, str]] = []
         self.closed = False
         self.created_at = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
@@ -96,7 +97,7 @@ class KubeEmulator:
         self.events.append((rv, kind, copy.deepcopy(pod)))
         self.lock.notify_all()
 
-    def _create_pod(self, namespace: str, job: dict[str, Any]) -> None:
+    def _create_pod(self, namespace: str, job: dict[str, Any], suffix: str = "abcde") -> None:
         name = job["metadata"]["name"]
         template = job["spec"]["template"]
         labels = {**(template.get("metadata") or {}).get("labels", {}), POD_JOB_LABEL: name}
@@ -105,7 +106,7 @@ class KubeEmulator:
             "apiVersion": "v1",
             "kind": "Pod",
             "metadata": {
-                "name": f"{name}-abcde",
+                "name": f"{name}-{suffix}",
                 "namespace": namespace,
                 "labels": labels,
                 "creationTimestamp": timestamp(self.created_at),
@@ -137,7 +138,13 @@ class KubeEmulator:
     def pod_of(self, job_name: str, namespace: str = "gregory") -> str:
         with self.lock:
             for (ns, name), pod in self.pods.items():
-                if ns == namespace and pod["metadata"]["labels"].get(POD_JOB_LABEL) == job_name:
+                labels = pod["metadata"]["labels"]
+                # A failed try's pod is retired: the live one is the Job's pod now.
+                if (
+                    ns == namespace
+                    and labels.get(POD_JOB_LABEL) == job_name
+                    and "gregory-emulator/retired" not in labels
+                ):
                     return name
         raise KeyError(job_name)
 
@@ -168,6 +175,30 @@ class KubeEmulator:
             condition = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable"}
             pod["status"]["conditions"] = [{**condition, "message": message}]
             self._pod_event("MODIFIED", pod)
+
+    def retry(self, job_name: str, exit_code: int = 1, namespace: str = "gregory") -> str:
+        """The pod's container fails and the Job controller makes the next pod; its name."""
+        pod_name = self.pod_of(job_name, namespace)
+        with self.lock:
+            pod = self.pods[(namespace, pod_name)]
+            pod["status"]["phase"] = "Failed"
+            terminated = {"exitCode": exit_code, "reason": "Error"}
+            pod["status"]["containerStatuses"] = [self._container({"terminated": terminated})]
+            pod["metadata"]["labels"]["gregory-emulator/retired"] = "true"
+            self._pod_event("MODIFIED", pod)
+            job = self.jobs[(namespace, job_name)]
+            failed = job.get("status", {}).get("failed", 0) + 1
+            self.created_at = self.created_at + timedelta(minutes=1)  # the newer pod
+            self._create_pod(namespace, job, suffix=f"retry{failed}")
+            job["status"]["failed"] = failed
+            self._bump(job)
+        return f"{job_name}-retry{failed}"
+
+    def drop_log_streams(self) -> None:
+        """Every open log stream ends, as when an API server or a proxy cuts a connection."""
+        with self.lock:
+            self.dropping += 1
+            self.lock.notify_all()
 
     def suspend(self, job_name: str, namespace: str = "gregory") -> None:
         with self.lock:
@@ -448,8 +479,11 @@ class KubeEmulator:
 
     def _follow_log(self, http: Any, ns: str, name: str, follow: bool) -> None:
         sent = 0
+        dropping = self.dropping
         while True:
             with self.lock:
+                if self.dropping != dropping:
+                    return
                 lines = self.logs.get((ns, name), [])
                 fresh, sent = lines[sent:], len(lines)
                 pod = self.pods.get((ns, name))

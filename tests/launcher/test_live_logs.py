@@ -91,6 +91,7 @@ def test_kubernetes_logs_come_from_the_train_container_with_redraws_in_place(
     kube.write(name, "\repoch 3/3 done\n")
     assert reader.until("epoch 3/3 done") == ["epoch 3/3 done"]
     kube.finish(name, succeeded=True)
+    assert reader.items.get(timeout=10) is None  # done before the emulator goes
     assert kube.log_queries[-1]["container"] == "train"
 
 
@@ -116,3 +117,24 @@ async def test_the_log_screen_shows_the_line_being_written_below_the_log(
             await pilot.pause(0.05)
         assert screen.partial == ""
         assert not screen.query_one("#log-partial").display
+
+
+def test_kubernetes_logs_resume_after_a_dropped_stream_and_follow_a_retry(kube, kube_backend):
+    name = kube_backend.submit(FLAGS, "0102-resume").run.name
+    kube.start_container(name)
+    reader = Reader(kube_backend.stream_logs(name))
+    kube.log(name, "line 1", "line 2")
+    assert reader.until("line 2") == ["line 1", "line 2"]
+    kube.drop_log_streams()  # the connection goes; the run goes on
+    kube.log(name, "line 3")
+    assert reader.until("line 3") == ["line 3"]  # nothing shown twice
+    retry = kube.retry(name)
+    kube.start_container(name)
+    kube.log(name, "Started again")
+    assert reader.until("Started again") == [
+        f"[launcher] retry: following pod {retry}",
+        "Started again",
+    ]
+    kube.finish(name, succeeded=True)
+    assert reader.items.get(timeout=10) is None  # the stream ends with the run
+    assert kube_backend.status(name).state.value == "succeeded"
