@@ -316,7 +316,8 @@ def add_predict_arguments(parser: argparse.ArgumentParser) -> None:
     models.add_argument(
         "--model-version",
         metavar="V",
-        help="published version to use (default: the newest one of each algorithm)",
+        help="published version to use (default: the promoted one, else the newest, of each "
+        "algorithm)",
     )
     parser.add_argument(
         "--dry-run",

@@ -158,9 +158,10 @@ def test_a_calibrator_flagging_nothing_is_reviewed_never_deployed(sample):
     assert metrics["val_n_flagged"] == 0
     assert metrics["decision"] == "REVIEW"
     assert "no validation article reaches the threshold" in metrics["decision_reasons"][0]
-    assert current()["version"] is None
-    with pytest.raises(CommandError, match="1 of 1 prediction runs failed"):
-        run("predict_articles", "--team", "demo", "--algo", ALGO)
+    assert not (algo_dir() / layout.CURRENT_FILE).exists()
+    # With no pointer prediction falls back to the newest version, and says it was not promoted.
+    out = run("predict_articles", "--team", "demo", "--algo", ALGO, "--verbose", "2")
+    assert "Warning: version v1 was not promoted (gate REVIEW)" in out
     # A second, deployable version is compared with nothing promoted: the floor decides.
     train("--version", "v2")
     assert metrics_of("v2")["decision"] == "DEPLOY" and current()["version"] == "v2"

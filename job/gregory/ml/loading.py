@@ -60,12 +60,7 @@ def promoted_version(algo_dir: Path) -> str:
     pointer = read_current(algo_dir)
     if pointer is None:
         return newest_version(algo_dir)
-    version = pointer.get("version")
-    if version is None:
-        raise VersionNotFound(
-            f"no promoted version in {algo_dir} ({pointer.get('reason', 'no reason recorded')}); "
-            "promote_version can promote one"
-        )
+    version = pointer["version"]
     if version not in published_versions(algo_dir):
         raise VersionNotFound(f"promoted version {version} is not published in {algo_dir}")
     return version

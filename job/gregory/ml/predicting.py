@@ -137,6 +137,15 @@ def _load(path: Path, algorithm: str, flags: PredictFlags, say: runs.Say) -> loa
             f"version {predictor.version} was trained on texts prepared as "
             f"{predictor.preparation}, this job prepares them as {text.PREPARATION}: retrain it"
         )
+    decision = predictor.metrics.get("decision")
+    if flags.model_version is None and decision in ("REVIEW", "FAIL"):
+        # Only reachable without a pointer: a subject whose first gated version was not deployed.
+        say(
+            2,
+            f"Warning: version {predictor.version} was not promoted (gate {decision}); used "
+            "because nothing is promoted yet: promote_version or retrain",
+            "warning",
+        )
     if predictor.threshold != flags.prob_threshold:
         say(
             2,

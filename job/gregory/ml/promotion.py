@@ -2,7 +2,7 @@
 
 Written to a temporary file and renamed over the old one (os.replace), so a reader sees the old
 pointer or the new one, never half of either; a lock file serialises writers so no history entry
-is lost between two runs. `version` may be null: nothing is promoted (the first version failed).
+is lost between two runs.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def _locked(algo_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_current(algo_dir: Path, version: str | None, by: str, reason: str) -> dict:
+def write_current(algo_dir: Path, version: str, by: str, reason: str) -> dict:
     """Point `current` at `version`, appending the move to the pointer's history."""
     algo_dir = Path(algo_dir)
     algo_dir.mkdir(parents=True, exist_ok=True)

@@ -101,12 +101,12 @@ def _promote(algo_dir, version: str, metrics: dict, trigger: str) -> str:
     if decision == gate.DEPLOY:
         promotion.write_current(algo_dir, version, trigger, reason)
         return f"current → {version}"
-    if decision != gate.SKIPPED and promotion.read_current(algo_dir) is None:
-        # Without a pointer prediction would take the newest version, this one: pin what was
-        # served (the compared version), or record that nothing is promoted yet.
-        served = metrics.get("gate_current_version")
+    served = metrics.get("gate_current_version")
+    if decision != gate.SKIPPED and served and promotion.read_current(algo_dir) is None:
+        # Without a pointer prediction would take the newest version, this one: pin the version
+        # that was being served, so REVIEW and FAIL leave prediction where it was.
         promotion.write_current(algo_dir, served, trigger, f"{version} not promoted, {reason}")
-        return f"current pinned to {served}" if served else "nothing promoted"
+        return f"current pinned to {served}"
     current = promotion.read_current(algo_dir)
     return f"current stays {current['version'] if current else 'unset (newest is used)'}"
 
