@@ -15,6 +15,7 @@ from launcher.backends.base import (
     Backend,
     BackendError,
     RunInfo,
+    RunState,
     Submission,
     new_run_id,
 )
@@ -35,6 +36,8 @@ class RowView:
 class RunView:
     run: RunInfo
     rows: tuple[RowView, ...] = ()
+    # A running run's last log line: the algorithm it trains, its epoch bar.
+    progress: str = ""
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,14 @@ class Engine:
                 report(done[-1])
         return done
 
+    def progress(self, run: RunInfo) -> str:
+        if run.state is not RunState.RUNNING:
+            return ""
+        try:
+            return self.backend.progress(run.name)
+        except BackendError:
+            return ""
+
     def history(self, *, limit: int = 500):
         """Every recent PredictionRunLog row, any trigger, with its version's metrics."""
         from launcher import history
@@ -145,10 +156,13 @@ class Engine:
                 if row.triggered_by not in names
             ][:other_rows]
         except db.DatabaseUnavailable as error:
-            return Overview(tuple(RunView(run) for run in runs), db_error=str(error))
+            views = tuple(RunView(run, (), self.progress(run)) for run in runs)
+            return Overview(views, db_error=str(error))
         views = tuple(
             RunView(
-                run, tuple(RowView(row, row_outcome(row, run)) for row in by_run.get(run.name, []))
+                run,
+                tuple(RowView(row, row_outcome(row, run)) for row in by_run.get(run.name, [])),
+                self.progress(run),
             )
             for run in runs
         )

@@ -84,6 +84,15 @@ def last_redraw(line: str) -> str:
     return line.rstrip("\r").rsplit("\r", 1)[-1]
 
 
+def last_line(tail: bytes) -> str:
+    """The last non-empty line of a log's tail, as a terminal shows it last."""
+    for line in reversed(tail.split(b"\n")):
+        text = last_redraw(line.decode("utf-8", "replace")).strip()
+        if text:
+            return text
+    return ""
+
+
 def lines_of(chunks: Iterator[bytes]) -> Iterator[str]:
     """Complete lines of a byte stream, with a Partial for the unfinished one whenever the
     source goes idle (IDLE)."""
@@ -141,6 +150,11 @@ class Backend(ABC):
         """One run for a group from `batches`."""
         (flags,) = batch
         return self.submit(flags, run_id)
+
+    def progress(self, name: str) -> str:
+        """What a running run's log shows last (the algorithm it trains, an epoch bar); "" when
+        the backend cannot tell cheaply."""
+        return ""
 
     @abstractmethod
     def describe(self) -> str:

@@ -30,6 +30,7 @@ from launcher.backends.base import (
     RunNotFound,
     RunState,
     Submission,
+    last_line,
     lines_of,
 )
 from launcher.kube.job_builder import (
@@ -153,6 +154,31 @@ class KubernetesBackend(Backend):
         )
 
     # -- logs -------------------------------------------------------------------------------
+
+    def progress(self, name: str) -> str:
+        pods = self._call(
+            self.core.list_namespaced_pod,
+            self.namespace,
+            label_selector=f"{POD_JOB_NAME_LABEL}={name}",
+        )
+        pod, waiting = _newest_pod(pods.items)
+        if pod is None or waiting is not None:
+            return ""
+        try:
+            tail = self._call(
+                self.core.read_namespaced_pod_log,
+                pod,
+                self.namespace,
+                container=CONTAINER_NAME,
+                limit_bytes=4096,
+                _preload_content=False,
+            )
+        except BackendError:
+            return ""
+        try:
+            return last_line(tail.data)
+        finally:
+            tail.release_conn()
 
     def stream_logs(self, name: str, *, follow: bool = True) -> LogStream:
         self.status(name)  # RunNotFound early, in the caller's thread

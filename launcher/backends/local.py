@@ -37,6 +37,7 @@ from launcher.backends.base import (
     RunNotFound,
     RunState,
     Submission,
+    last_line,
     lines_of,
 )
 from launcher.db import job_home
@@ -218,6 +219,14 @@ class LocalBackend(Backend):
         if not (run_dir / "meta.json").exists():
             raise RunNotFound(f"no run named {name!r} in {self.runs_dir}")
         return self._read(run_dir)
+
+    def progress(self, name: str) -> str:
+        try:
+            with open(self._dir(name) / "log", "rb") as log:
+                log.seek(max(log.seek(0, os.SEEK_END) - 4096, 0))
+                return last_line(log.read())
+        except OSError:
+            return ""
 
     def stream_logs(self, name: str, *, follow: bool = True) -> LogStream:
         self.status(name)  # RunNotFound early, in the caller's thread

@@ -71,7 +71,9 @@ class KeptTable(DataTable[str | Text]):
 class RunsTable(KeptTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
-        self.add_columns("run", "team/subject", "state", "created", "finished", "detail")
+        self.add_columns(
+            "run", "team/subject", "state", "created", "finished", "detail", "progress"
+        )
 
     def show(self, views: Iterable[RunView]) -> None:
         self.refill(
@@ -85,6 +87,7 @@ class RunsTable(KeptTable):
                         when(view.run.created),
                         when(view.run.finished),
                         view.run.detail,
+                        view.progress[:60],
                     ),
                 )
                 for view in views

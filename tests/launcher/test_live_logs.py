@@ -138,3 +138,26 @@ def test_kubernetes_logs_resume_after_a_dropped_stream_and_follow_a_retry(kube, 
     kube.finish(name, succeeded=True)
     assert reader.items.get(timeout=10) is None  # the stream ends with the run
     assert kube_backend.status(name).state.value == "succeeded"
+
+
+def test_the_runs_table_shows_a_running_runs_progress(
+    tmp_path: Path, kube, kube_backend, db
+) -> None:
+    backend = LocalBackend(tmp_path, manage_argv=[sys.executable, "-c", PROGRESS])
+    run = backend.submit(FLAGS, "progress").run
+    deadline = time.monotonic() + 10
+    while not backend.progress(run.name).startswith("epoch"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    backend.wait(run.name, timeout=10)
+    assert backend.progress(run.name) == "epoch 3/3 done"
+
+    name = kube_backend.submit(FLAGS, "0102-progress").run.name
+    assert kube_backend.progress(name) == ""  # no container yet
+    kube.start_container(name)
+    kube.write(
+        name, "Started lstm for demo/ms-research\nlstm:  20%|##  | 2/10\rlstm:  30%|### | 3/10"
+    )
+    assert kube_backend.progress(name) == "lstm:  30%|### | 3/10"
+    (view,) = [v for v in Engine(kube_backend).overview().runs if v.run.name == name]
+    assert view.progress == "lstm:  30%|### | 3/10"
