@@ -12,9 +12,6 @@ from typing import Any
 from launcher import db
 from launcher.backends.base import RunInfo
 
-# The report a version may carry beside metrics.json (written by newer jobs).
-REPORT_FILE = "report.html"
-
 
 @dataclass(frozen=True)
 class Entry:
@@ -63,6 +60,8 @@ class Entry:
 
     @property
     def report(self) -> Path | None:
+        from gregory.ml.layout import REPORT_FILE
+
         if self.model_dir is None or not (self.model_dir / REPORT_FILE).is_file():
             return None
         return self.model_dir / REPORT_FILE
