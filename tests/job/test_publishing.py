@@ -65,3 +65,29 @@ def test_staging_left_by_a_killed_run_is_swept(tmp_path):
     assert left == [live.staging.name, f"{publishing.STAGING_PREFIX}other-pod"]
     assert live.version == "20261121"
     assert not (live.publish() / publishing.OWNER_FILE).exists()
+
+
+def test_a_signal_during_the_reservation_leaves_no_staging_behind(tmp_path):
+    import contextlib
+    import os
+    import signal
+
+    from gregory.ml import runs
+    from gregory.ml.publishing import publishing
+
+    @contextlib.contextmanager
+    def held_with_a_signal_inside():
+        # SIGTERM lands in the middle of the held steps, as a Kubernetes stop can.
+        with runs.held_signals():
+            os.kill(os.getpid(), signal.SIGTERM)
+            yield
+
+    body_ran = False
+    with (
+        runs.stop_on_signals(),
+        pytest.raises(runs.Interrupted, match="SIGTERM"),
+        publishing(tmp_path, "v1", held_with_a_signal_inside),
+    ):
+        body_ran = True
+    assert not body_ran
+    assert list(tmp_path.iterdir()) == []

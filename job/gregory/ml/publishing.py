@@ -14,7 +14,7 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -135,17 +135,27 @@ def reserve(algo_dir: Path, version: str | None = None, day: dt.date | None = No
 
 
 @contextlib.contextmanager
-def publishing(algo_dir: Path, version: str | None = None) -> Iterator[Reservation]:
+def publishing(
+    algo_dir: Path,
+    version: str | None = None,
+    shield: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+) -> Iterator[Reservation]:
     """Reserve a version, yield it for writing into `.staging`, publish it when the block ends.
 
     Any exception, KeyboardInterrupt and signals turned into exceptions included, discards the
-    staging directory instead: a version either appears complete or not at all.
+    staging directory instead: a version either appears complete or not at all. `shield` holds
+    signals back while the reservation is made and while it is discarded, so a signal that lands
+    between mkdir and the bookkeeping, or a second one during cleanup, cannot strand a directory.
     """
-    reservation = reserve(algo_dir, version)
+    reservation = None
     try:
+        with shield():
+            reservation = reserve(algo_dir, version)
         yield reservation
     except BaseException:
-        reservation.discard()
+        if reservation is not None:
+            with shield():
+                reservation.discard()
         raise
     reservation.publish()
 

@@ -37,6 +37,10 @@ class Interrupted(BaseException):
         self.signum = signum
 
 
+# Signals that arrived inside `held_signals()`, delivered when it ends; None outside it.
+_held: list[int] | None = None
+
+
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:
     """Turn SIGTERM/SIGINT into Interrupted for the duration of the block (main thread only)."""
@@ -45,6 +49,9 @@ def stop_on_signals() -> Iterator[None]:
         return
 
     def interrupt(signum, _frame):
+        if _held is not None:
+            _held.append(signum)
+            return
         raise Interrupted(signum)
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -53,6 +60,21 @@ def stop_on_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def held_signals() -> Iterator[None]:
+    """Hold SIGTERM/SIGINT back for a few steps that must not be cut in half, then raise the
+    first that came (as Interrupted) when the block ends."""
+    global _held
+    outer, _held = _held, [] if _held is None else _held
+    try:
+        yield
+    finally:
+        pending, _held = _held, outer
+        # Even over an exception of the block: a stop request must not be lost.
+        if outer is None and pending:
+            raise Interrupted(pending[0])
 
 
 def triggered_by(command: str) -> str:

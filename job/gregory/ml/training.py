@@ -58,7 +58,10 @@ def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: r
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
     row = runs.start(subject, algorithm, "train", trigger)
     try:
-        with runs.closing(row), publishing(algo_dir, flags.version) as reservation:
+        with (
+            runs.closing(row),
+            publishing(algo_dir, flags.version, runs.held_signals) as reservation,
+        ):
             row.model_version = reservation.version
             row.save(update_fields=["model_version"])
             say(1, f"Started {label} (version {reservation.version})", None)
