@@ -118,7 +118,7 @@ def test_versions_are_ordered_by_date_and_staging_entries_never_count(tmp_path):
     for name in ("20250518_2", "manual", "20250518_10", "20250517_3", "20250518", ".staging-2026"):
         (algo_dir / name).mkdir(parents=True)
     (algo_dir / "20991231").write_text("a file, not a version")
-    assert loading.published_versions(algo_dir) == [
+    assert layout.published_versions(algo_dir) == [
         "manual",
         "20250517_3",
         "20250518",

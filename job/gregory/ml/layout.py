@@ -6,6 +6,7 @@ Every path under GREGORY_MODELS_DIR is built here, from slugs checked here, so a
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from django.conf import settings
@@ -45,3 +46,25 @@ def algorithm_dir(team: str, subject: str, algorithm: str) -> Path:
 
 def pseudo_label_dir(team: str, subject: str) -> Path:
     return subject_dir(team, subject) / PSEUDO_LABELS
+
+
+# YYYYMMDD with an optional _n, as publishing names versions.
+DATED_VERSION = re.compile(r"^(\d{8})(?:_(\d+))?$")
+
+
+def version_order(name: str) -> tuple[int, int, int, str]:
+    """Sort key: dated names by date then suffix (`_10` after `_2`), any other name below them."""
+    match = DATED_VERSION.match(name)
+    if match:
+        return (1, int(match.group(1)), int(match.group(2) or 1), name)
+    return (0, 0, 0, name)
+
+
+def published_versions(algo_dir: Path) -> list[str]:
+    """Version names in `algo_dir`, oldest first; staging (dot) entries and files left out."""
+    try:
+        entries = list(Path(algo_dir).iterdir())
+    except FileNotFoundError:
+        return []
+    names = [e.name for e in entries if e.is_dir() and not e.name.startswith(".")]
+    return sorted(names, key=version_order)

@@ -7,7 +7,6 @@ A version is a directory `<algorithm dir>/<version>/` holding the trainer's arti
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,34 +19,13 @@ from gregory.ml import layout, text
 from gregory.ml.calibration import Calibrator
 from gregory.ml.trainers import Trainer, trainer_class
 
-# YYYYMMDD with an optional _n, as publishing names versions.
-DATED_VERSION = re.compile(r"^(\d{8})(?:_(\d+))?$")
-
 
 class VersionNotFound(FileNotFoundError):
     """No published version, or not the one asked for; the message says where it looked."""
 
 
-def version_order(name: str) -> tuple[int, int, int, str]:
-    """Sort key: dated names by date then suffix (`_10` after `_2`), any other name below them."""
-    match = DATED_VERSION.match(name)
-    if match:
-        return (1, int(match.group(1)), int(match.group(2) or 1), name)
-    return (0, 0, 0, name)
-
-
-def published_versions(algo_dir: Path) -> list[str]:
-    """Version names in `algo_dir`, oldest first; staging (dot) entries and files left out."""
-    try:
-        entries = list(Path(algo_dir).iterdir())
-    except FileNotFoundError:
-        return []
-    names = [e.name for e in entries if e.is_dir() and not e.name.startswith(".")]
-    return sorted(names, key=version_order)
-
-
 def newest_version(algo_dir: Path) -> str:
-    versions = published_versions(algo_dir)
+    versions = layout.published_versions(algo_dir)
     if not versions:
         raise VersionNotFound(f"no published version in {algo_dir}")
     return versions[-1]
@@ -61,7 +39,7 @@ def promoted_version(algo_dir: Path) -> str:
     if pointer is None:
         return newest_version(algo_dir)
     version = pointer["version"]
-    if version not in published_versions(algo_dir):
+    if version not in layout.published_versions(algo_dir):
         raise VersionNotFound(f"promoted version {version} is not published in {algo_dir}")
     return version
 
@@ -70,7 +48,7 @@ def version_dir(algo_dir: Path, version: str | None = None) -> Path:
     """The directory of `version`, or of the promoted (else newest) version when None."""
     if version is None:
         return Path(algo_dir) / promoted_version(algo_dir)
-    if version not in published_versions(algo_dir):
+    if version not in layout.published_versions(algo_dir):
         raise VersionNotFound(f"version {version} is not published in {algo_dir}")
     return Path(algo_dir) / version
 

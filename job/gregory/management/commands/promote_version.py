@@ -27,7 +27,7 @@ class Command(BaseCommand):
         parser.add_argument("--reason", default="promoted by hand", help="kept in the history")
 
     def handle(self, *args, **options) -> None:
-        from gregory.ml import layout, loading, promotion
+        from gregory.ml import layout, promotion
 
         team, subject, version = options["team"], options["subject"], options["version"]
         try:
@@ -44,7 +44,7 @@ class Command(BaseCommand):
             if problem:
                 raise self._usage(problem)
         algo_dir = layout.algorithm_dir(team, subject, algorithm)
-        if version not in loading.published_versions(algo_dir):
+        if version not in layout.published_versions(algo_dir):
             raise self._usage(f"version {version} is not published in {algo_dir}")
         by = promotion.who()
         pointer = promotion.write_current(algo_dir, version, by, options["reason"])
