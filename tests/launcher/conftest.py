@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.launcher.kube_emulator import KubeEmulator
+from tests.support.launcher import PUBLISHED_METRICS, publish_version, write_snapshot_registry
 
 
 @pytest.fixture
@@ -67,3 +68,15 @@ def launcher_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.delenv("GREGORY_BACKEND", raising=False)
     return path
+
+
+@pytest.fixture
+def registry(transactional_db, tmp_path: Path) -> Path:
+    return write_snapshot_registry(tmp_path)
+
+
+@pytest.fixture
+def published(registry: Path, models_dir: Path) -> Path:
+    """The snapshot registry, and the version its finished run published."""
+    publish_version(models_dir, "lgbm_tfidf", "20260102", PUBLISHED_METRICS)
+    return registry

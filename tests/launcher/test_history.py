@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
 import pytest
@@ -15,38 +14,30 @@ from launcher.screens.detail import DetailScreen
 from launcher.screens.history import HistoryScreen, HistoryTable
 from launcher.screens.runs import RunsScreen
 from launcher.widgets.tables import RowsTable
-from tests.support.launcher import FIXED, add_row, make_scope, sleeper_backend, write_run
+from tests.support.launcher import (
+    FIXED,
+    PUBLISHED_METRICS,
+    add_row,
+    make_scope,
+    publish_version,
+    sleeper_backend,
+    write_run,
+)
 
 SIZE = (160, 40)
 RUN = "demo-all-0102-a1b2"
-
-
-def publish(models: Path, algo: str, version: str, metrics: dict, report: bool = False) -> Path:
-    path = models / "demo" / "ms-research" / algo / version
-    path.mkdir(parents=True)
-    (path / "metrics.json").write_text(json.dumps(metrics))
-    if report:
-        (path / "report.html").write_text("<html></html>")
-    return path
 
 
 @pytest.fixture
 def history(transactional_db, tmp_path: Path, models_dir: Path) -> Path:
     make_scope("demo", "ms-research", "ms-imaging")
     write_run(tmp_path, RUN, argv=("python", "-m", "gregory_train", "train_models"))
-    publish(models_dir, "lgbm_tfidf", "20260101", {"test_roc_auc": 0.8, "test_f1": 0.5})
-    publish(
+    publish_version(models_dir, "lgbm_tfidf", "20260101", {"test_roc_auc": 0.8, "test_f1": 0.5})
+    publish_version(
         models_dir,
         "lgbm_tfidf",
         "20260102",
-        {
-            "test_roc_auc": 0.912,
-            "test_roc_auc_ci_low": 0.88,
-            "test_roc_auc_ci_high": 0.94,
-            "test_f1": 0.75,
-            "n_train": 42,
-            "decision": "promote",
-        },
+        PUBLISHED_METRICS,
         report=True,
     )
     add_row("demo", "ms-research", version="20260101", triggered_by="gregory-nightly-0101")
@@ -84,7 +75,7 @@ def test_history_joins_rows_runs_and_metrics(history: Path) -> None:
         "0.750",
         "42",
     )
-    assert (latest_ok.decision, latest_ok.duration) == ("promote", "3m00s")
+    assert (latest_ok.decision, latest_ok.duration) == ("DEPLOY", "3m00s")
     assert latest_ok.previous_version == "20260101"
     changes = {key: change for key, _, _, change in latest_ok.changes()}
     assert changes["test_roc_auc"] == "+0.112"

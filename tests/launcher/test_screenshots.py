@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Select, SelectionList
 
-from tests.launcher.test_snapshots import make_app, published, registry  # noqa: F401
+from tests.support.launcher import snapshot_app
 
 OUT = os.environ.get("GREGORY_SCREENSHOTS_DIR")
 pytestmark = [
@@ -18,10 +18,10 @@ pytestmark = [
 ]
 
 
-async def test_screenshots(published: Path) -> None:  # noqa: F811
+async def test_screenshots(published: Path) -> None:
     out = Path(OUT or ".")
     out.mkdir(parents=True, exist_ok=True)
-    app = make_app(published)
+    app = snapshot_app(published)
     async with app.run_test(size=(140, 36)) as pilot:
 
         async def shot(name: str) -> None:

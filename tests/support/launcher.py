@@ -57,6 +57,29 @@ def import_demo(tmp_path: Path) -> None:
     )
 
 
+# A version's metrics.json as the job writes it, for screens that show them.
+PUBLISHED_METRICS = {
+    "test_roc_auc": 0.912,
+    "test_roc_auc_ci_low": 0.88,
+    "test_roc_auc_ci_high": 0.94,
+    "test_f1": 0.75,
+    "n_train": 42,
+    "decision": "DEPLOY",
+}
+
+
+def publish_version(
+    models: Path, algo: str, version: str, metrics: dict, report: bool = False
+) -> Path:
+    """A published version of demo/ms-research under `models`: its metrics, and a report."""
+    path = models / "demo" / "ms-research" / algo / version
+    path.mkdir(parents=True)
+    (path / "metrics.json").write_text(json.dumps(metrics))
+    if report:
+        (path / "report.html").write_text("<html></html>")
+    return path
+
+
 def add_row(
     team_slug: str,
     subject_slug: str,
@@ -123,3 +146,44 @@ def write_run(
         finished = created + dt.timedelta(minutes=minutes)
         result = {"returncode": returncode, "finished": finished.isoformat()}
         (run_dir / "result.json").write_text(json.dumps(result))
+
+
+# The snapshot screens' registry: one finished run with a log, one lost run, and their rows.
+OK_RUN = "demo-all-0102-a1b2"
+LOST_RUN = "demo-all-0102-c3d4"
+OK_LOG = "".join(
+    [
+        "Started lgbm_tfidf for demo/ms-research (version 20260102)\n",
+        *(f"[LightGBM] iteration {i}\n" for i in range(1, 13)),
+        "Finished lgbm_tfidf for demo/ms-research: version 20260102, test roc_auc 0.912\n",
+    ]
+)
+
+
+def write_snapshot_registry(root: Path) -> Path:
+    """Fixed runs and rows for the snapshots and the docs screenshots (needs the database)."""
+    make_scope("demo", "ms-research", "ms-imaging")
+    argv = ("python", "-m", "gregory_train", "train_models", "--team", "demo")
+    write_run(root, OK_RUN, argv=argv, returncode=0, log=OK_LOG)
+    later = FIXED + dt.timedelta(hours=1)
+    write_run(root, LOST_RUN, argv=argv, created=later, returncode=None)
+    for subject in ("ms-imaging", "ms-research"):
+        add_row("demo", subject, triggered_by=OK_RUN, minutes=2)
+    add_row(
+        "demo",
+        "ms-imaging",
+        triggered_by=LOST_RUN,
+        success=False,
+        started=later,
+        error="Traceback …\nValueError: stratification impossible: one class only",
+    )
+    add_row("demo", "ms-research", triggered_by=LOST_RUN, success=None, started=later)
+    return root
+
+
+def snapshot_app(root: Path):
+    """The TUI over the registry in `root`, with no refresh timer to make frames differ."""
+    from launcher.app import LauncherApp
+    from launcher.engine import Engine
+
+    return LauncherApp(Engine(LocalBackend(root), "chosen by test"), refresh_seconds=0)
