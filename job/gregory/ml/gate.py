@@ -84,8 +84,9 @@ def decide(
                     f"roc_auc difference {span}"
                 )
             else:
-                review_or_ok = f"not worse than version {comparison.current_version}: {span}"
-                figures["gate_comparison"] = review_or_ok
+                figures["gate_comparison"] = (
+                    f"not worse than version {comparison.current_version}: {span}"
+                )
     if fail:
         return Decision(FAIL, fail + review, figures)
     if review:

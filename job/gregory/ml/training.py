@@ -105,12 +105,12 @@ def _promote(algo_dir, version: str, metrics: dict, trigger: str) -> str:
         promotion.write_current(algo_dir, version, trigger, reason)
         return f"current → {version}"
     served = metrics.get("gate_current_version")
-    if decision != gate.SKIPPED and served and promotion.read_current(algo_dir) is None:
+    current = promotion.read_current(algo_dir)
+    if decision != gate.SKIPPED and served and current is None:
         # Without a pointer prediction would take the newest version, this one: pin the version
         # that was being served, so REVIEW and FAIL leave prediction where it was.
         promotion.write_current(algo_dir, served, trigger, f"{version} not promoted, {reason}")
         return f"current pinned to {served}"
-    current = promotion.read_current(algo_dir)
     return f"current stays {current['version'] if current else 'unset (newest is used)'}"
 
 
