@@ -56,7 +56,13 @@ class SubjectData:
             try:
                 self._splits = self._build()
             except Exception as error:
-                self._error = "".join(traceback.format_exception(error)).rstrip()
+                # The later runs of this subject fail with the same reason first, then the
+                # traceback of the one that happened, so each row explains itself.
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+                self._error = (
+                    f"preparing the data failed: {reason or type(error).__name__}\n"
+                    + "".join(traceback.format_exception(error)).rstrip()
+                )
                 raise
         return self._splits
 

@@ -6,6 +6,7 @@ Imported only by the deep-model modules, never by the LightGBM path (torch is he
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import random
@@ -142,8 +143,11 @@ def save_state_dict_h5(
     """One HDF5 dataset per tensor, named by its state-dict key; `attrs` stored as JSON on the root.
 
     Keys contain dots, never slashes, so every tensor is a flat dataset of the root group.
+    The file is built in memory and written with plain file I/O: HDF5 closing a file on a full
+    disk crashes the process, where a write raises OSError (ENOSPC) that the run can report.
     """
-    with h5py.File(path, "w") as h5:
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as h5:
         for key, tensor in state_dict.items():
             array = tensor.detach().cpu()
             if array.is_floating_point():
@@ -151,6 +155,8 @@ def save_state_dict_h5(
             h5.create_dataset(key, data=array.numpy())
         if attrs:
             h5.attrs["config"] = json.dumps(dict(attrs), sort_keys=True)
+    with open(path, "wb") as handle:
+        handle.write(buffer.getbuffer())
 
 
 def load_state_dict_h5(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
