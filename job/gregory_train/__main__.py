@@ -12,10 +12,10 @@ import sys
 
 def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gregory_train.settings")
-    from django.core.management import execute_from_command_line
+    from gregory_train.command_line import run
 
     # Django names the program after argv[0]; under -m that is this file's path.
-    execute_from_command_line(["python -m gregory_train", *sys.argv[1:]])
+    run(["python -m gregory_train", *sys.argv[1:]])
 
 
 if __name__ == "__main__":

@@ -3,9 +3,8 @@
 import os
 from pathlib import Path
 
-import dj_database_url
-
 from gregory.ml.config import DEFAULTS as MODEL_DEFAULTS
+from gregory_train.database_url import database_settings
 
 # The repository root locally; the image sets GREGORY_HOME so relative defaults land on its volumes.
 BASE_DIR = Path(os.environ.get("GREGORY_HOME", Path(__file__).resolve().parents[2]))
@@ -23,13 +22,8 @@ INSTALLED_APPS = [
 
 DEFAULT_SQLITE = BASE_DIR / "var" / "gregory.sqlite3"
 DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE}"), conn_max_age=0
-    )
+    "default": database_settings(os.environ.get("DATABASE_URL", f"sqlite:///{DEFAULT_SQLITE}"))
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Concurrent runs (the launcher, two Jobs on one node) share the file: wait rather than fail.
-    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True

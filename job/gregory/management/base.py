@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from gregory import exit_codes
 from gregory.flags import FlagError, JobFlags
 from gregory.management.database import database_errors_as_command_errors
+from gregory.management.usage import OneLineUsageErrors
 from gregory.ml import runs
 from gregory.models import Subject
 from gregory.scope import ScopeError, resolve_scope
@@ -23,20 +24,10 @@ class UsageError(ValueError):
     """A check of the command's own that found the request unusable before any run started."""
 
 
-class JobCommand(BaseCommand):
+class JobCommand(OneLineUsageErrors):
     flags_class: type[JobFlags]
     # How the failures line names the runs: "1 of 3 training runs failed".
     runs_noun: str
-
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        if not parser.called_from_command_line:
-            # call_command: a bad flag is a usage error (2) there too, not Django's generic 1.
-            def usage_error(message: str):
-                raise CommandError(message, returncode=exit_codes.USAGE)
-
-            parser.error = usage_error
-        return parser
 
     def add_arguments(self, parser) -> None:
         self.flags_class.add_arguments(parser)

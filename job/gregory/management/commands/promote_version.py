@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from gregory import exit_codes
 from gregory.flags import FlagError, parse_algos, slug_problem, version_problem
+from gregory.management.usage import OneLineUsageErrors
 
 
-class Command(BaseCommand):
+class Command(OneLineUsageErrors):
     help = (
         "Promote a published version: predict_articles uses it from now on. The move, who made "
         "it and why are kept in current.json's history. Exit status 2 for an unknown version."
