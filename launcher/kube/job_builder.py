@@ -40,8 +40,14 @@ COMPONENT_PREDICTION = "prediction"
 ALL_SUBJECTS = "all"
 # The Job controller labels each pod with its Job's name; the downward API passes it on.
 POD_JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
+# Kueue admits a Job labelled with a LocalQueue's name: it creates it suspended, then resumes it.
+LABEL_QUEUE = "kueue.x-k8s.io/queue-name"
+# The job sizes torch's and the tokenizers' thread pools from this (the pod's CPU limit).
+CPU_LIMIT_ENV = "GREGORY_CPU_LIMIT"
 
 CONTAINER_NAME = "train"
+# 128 + SIGKILL: the kernel's OOM killer (a disruption's kill carries DisruptionTarget instead).
+OOM_KILLED_EXIT = 137
 MODELS_MOUNT = "/models"
 CACHE_MOUNT = "/cache"
 ENV_PREFIX = "GREGORY_JOB_"
@@ -61,6 +67,7 @@ JOB_KINDS: dict[str, JobKind] = {
 }
 
 _DNS_LABEL_MAX = 63
+_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_VALUE_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 
 
@@ -69,9 +76,12 @@ def _gpu_tolerations() -> tuple[Mapping[str, Any], ...]:
     return ({"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},)
 
 
-def _gpu_node_selector() -> Mapping[str, str]:
-    # Set by NVIDIA GPU feature discovery (GPU operator) on every node with a GPU.
-    return {"nvidia.com/gpu.present": "true"}
+def _do_not_disrupt() -> Mapping[str, str]:
+    # Autoscalers must not drain a node to consolidate while a training pod runs on it.
+    return {
+        "cluster-autoscaler.kubernetes.io/safe-to-evict": "false",
+        "karpenter.sh/do-not-disrupt": "true",
+    }
 
 
 @dataclass(frozen=True)
@@ -85,13 +95,16 @@ class JobSettings:
     gpu: bool = True
     gpu_count: int = 1
     gpu_resource: str = "nvidia.com/gpu"
-    # Applied only when gpu is true: where the NVIDIA pool is and which taints it carries.
-    gpu_node_selector: Mapping[str, str] = field(default_factory=_gpu_node_selector)
+    # Applied only when gpu is true: where the NVIDIA pool is and which taints it carries. No
+    # selector by default: the GPU request alone finds GPU nodes on every cloud; labels differ.
+    gpu_node_selector: Mapping[str, str] = field(default_factory=dict)
     gpu_tolerations: tuple[Mapping[str, Any], ...] = field(default_factory=_gpu_tolerations)
-    cpu_request: str = "4"
-    memory_request: str = "16Gi"
-    cpu_limit: str = "8"
-    memory_limit: str = "32Gi"
+    # Requests equal limits: Guaranteed QoS, the last class the kubelet evicts. Fits a node of
+    # 8 vCPUs and 32 GiB (g2-standard-8, g5.2xlarge) after the system's reservations.
+    cpu_request: str = "6"
+    memory_request: str = "24Gi"
+    cpu_limit: str = "6"
+    memory_limit: str = "24Gi"
     tmp_size: str = "4Gi"
     shm_size: str = "2Gi"
     active_deadline_seconds: int = 6 * 3600
@@ -104,6 +117,14 @@ class JobSettings:
     database_secret: str = "gregory-database"
     database_secret_key: str = "DATABASE_URL"
     run_as_user: int = 10001
+    # Kueue LocalQueue of a team's Jobs; `{team}` is the team's slug. Empty: no Kueue.
+    queue_name: str = "gregory-{team}"
+    pod_annotations: Mapping[str, str] = field(default_factory=_do_not_disrupt)
+    # More variables for the container, e.g. the nightly CronJob's GREGORY_SUMMARY_CACHE_DIR.
+    env: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        queue_for(self, "team")  # a malformed template fails here, not at the first submit
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> JobSettings:
@@ -200,6 +221,22 @@ def label_value(text: str) -> str:
     return f"{cleaned}-{tag}" if cleaned else tag
 
 
+def queue_for(settings: JobSettings, team: str) -> str | None:
+    """The LocalQueue of the team's Jobs, or None without Kueue. Raises ValueError when the
+    template names another placeholder or the name is not a DNS label."""
+    if not settings.queue_name:
+        return None
+    try:
+        name = settings.queue_name.format(team=_dns_slug(team))
+    except (KeyError, IndexError, ValueError):
+        raise ValueError(
+            f"{ENV_PREFIX}QUEUE_NAME={settings.queue_name!r} may use only the {{team}} placeholder"
+        ) from None
+    if not _DNS_LABEL_RE.match(name):
+        raise ValueError(f"queue name {name!r} (team {team!r}) is not a DNS label")
+    return name
+
+
 def _toleration(spec: Mapping[str, Any]) -> client.V1Toleration:
     return client.V1Toleration(
         key=spec.get("key"),
@@ -212,10 +249,11 @@ def _toleration(spec: Mapping[str, Any]) -> client.V1Toleration:
 
 def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
     """The pod of a Job: GPU if asked, volumes, least privilege."""
+    requests = {"cpu": settings.cpu_request, "memory": settings.memory_request}
     limits = {"cpu": settings.cpu_limit, "memory": settings.memory_limit}
     if settings.gpu:
-        # Extended resources go in limits only; the scheduler copies them to requests.
-        limits[settings.gpu_resource] = str(settings.gpu_count)
+        # Written in both, as the API server would default it: requests == limits throughout.
+        requests[settings.gpu_resource] = limits[settings.gpu_resource] = str(settings.gpu_count)
     container = client.V1Container(
         name=CONTAINER_NAME,
         image=settings.image,
@@ -243,11 +281,18 @@ def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
                     )
                 ),
             ),
+            # Whole cores, rounded up: the job's thread pools, not the node's core count.
+            client.V1EnvVar(
+                name=CPU_LIMIT_ENV,
+                value_from=client.V1EnvVarSource(
+                    resource_field_ref=client.V1ResourceFieldSelector(
+                        container_name=CONTAINER_NAME, resource="limits.cpu"
+                    )
+                ),
+            ),
+            *(client.V1EnvVar(name=k, value=v) for k, v in sorted(settings.env.items())),
         ],
-        resources=client.V1ResourceRequirements(
-            requests={"cpu": settings.cpu_request, "memory": settings.memory_request},
-            limits=limits,
-        ),
+        resources=client.V1ResourceRequirements(requests=requests, limits=limits),
         volume_mounts=[
             client.V1VolumeMount(name="models", mount_path=MODELS_MOUNT),
             client.V1VolumeMount(name="cache", mount_path=CACHE_MOUNT),
@@ -276,7 +321,7 @@ def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
             fs_group_change_policy="OnRootMismatch",
             seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
         ),
-        node_selector=dict(settings.gpu_node_selector) if settings.gpu else None,
+        node_selector=(dict(settings.gpu_node_selector) or None) if settings.gpu else None,
         tolerations=[_toleration(t) for t in settings.gpu_tolerations] if settings.gpu else None,
         containers=[container],
         volumes=[
@@ -309,21 +354,20 @@ def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
 def job_spec(
     settings: JobSettings, args: list[str], component: str = COMPONENT_TRAINING
 ) -> client.V1JobSpec:
-    """Job-level policy: no restarts in place, bounded retries, a usage error fails at once."""
+    """Job-level policy: no restarts in place, bounded retries, disruptions retried without
+    counting, a usage error or an out-of-memory kill fails at once."""
     return client.V1JobSpec(
         backoff_limit=settings.backoff_limit,
+        # Counts from the (last) start, never while suspended: Kueue queue time is free. It
+        # also bounds the uncounted retries after disruptions (a spot pool cannot livelock).
         active_deadline_seconds=settings.active_deadline_seconds,
         ttl_seconds_after_finished=settings.ttl_seconds_after_finished,
+        # The next pod starts once the last one is gone: never two pods on one run's checkpoint.
+        pod_replacement_policy="Failed",
         pod_failure_policy=client.V1PodFailurePolicy(
             rules=[
-                # A bad flag set fails the same way every time: do not retry it.
-                client.V1PodFailurePolicyRule(
-                    action="FailJob",
-                    on_exit_codes=client.V1PodFailurePolicyOnExitCodesRequirement(
-                        container_name=CONTAINER_NAME, operator="In", values=[exit_codes.USAGE]
-                    ),
-                ),
-                # Preemption or a node drain is not the job's fault: retry without counting.
+                # Preemption, drain, eviction: not the run's fault, and it resumes from its last
+                # checkpoint. First, so a disrupted pod's SIGKILL (137) is not taken for an OOM.
                 client.V1PodFailurePolicyRule(
                     action="Ignore",
                     on_pod_conditions=[
@@ -332,10 +376,23 @@ def job_spec(
                         )
                     ],
                 ),
+                # A bad flag set fails the same way every time, and so does an OOM kill with the
+                # same data and the same memory limit: do not retry them.
+                client.V1PodFailurePolicyRule(
+                    action="FailJob",
+                    on_exit_codes=client.V1PodFailurePolicyOnExitCodesRequirement(
+                        container_name=CONTAINER_NAME,
+                        operator="In",
+                        values=[exit_codes.USAGE, OOM_KILLED_EXIT],
+                    ),
+                ),
             ]
         ),
         template=client.V1PodTemplateSpec(
-            metadata=client.V1ObjectMeta(labels={LABEL_APP: APP, LABEL_COMPONENT: component}),
+            metadata=client.V1ObjectMeta(
+                labels={LABEL_APP: APP, LABEL_COMPONENT: component},
+                annotations=dict(settings.pod_annotations) or None,
+            ),
             spec=pod_spec(settings, args),
         ),
     )
@@ -359,6 +416,11 @@ def build_job(flags: JobFlags, *, run_id: str, settings: JobSettings) -> client.
     spec = job_spec(settings, [flags.command, *flags.to_argv()], kind.component)
     # Pods carry the run labels too, so the launcher finds pods and logs by run id.
     spec.template.metadata.labels = dict(labels)
+    queue = queue_for(settings, flags.team)
+    if queue is not None:
+        # Created suspended: Kueue resumes it once the team's queue has quota for it.
+        labels[LABEL_QUEUE] = queue
+        spec.suspend = True
     return client.V1Job(
         api_version="batch/v1",
         kind="Job",

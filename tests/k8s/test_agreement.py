@@ -10,6 +10,7 @@ Jobs are the same Job running predict_articles: only their args and component la
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 import pytest
@@ -22,10 +23,12 @@ from launcher.kube.job_builder import (
     CONTAINER_NAME,
     LABEL_APP,
     LABEL_COMPONENT,
+    LABEL_QUEUE,
     JobSettings,
     build_job,
 )
 from tests.support.k8s import OVERLAYS, find
+from tests.support.paths import REPO
 
 # The template's args are those of `train_models --team demo`.
 TEMPLATE_FLAGS = TrainFlags(team="demo")
@@ -40,12 +43,17 @@ def built_job(settings: JobSettings, flags: JobFlags = TEMPLATE_FLAGS) -> dict[s
 def assert_same_job(
     rendered: dict[str, Any], built: dict[str, Any], component: str = COMPONENT_TRAINING
 ) -> None:
+    # `suspend`: the template's keeps it from running, a built Job's means "queued in Kueue".
     rendered_spec = {k: v for k, v in rendered["spec"].items() if k != "suspend"}
-    built_spec = dict(built["spec"])
-    rendered_labels = rendered_spec.pop("template")["metadata"]["labels"]
+    built_spec = {k: v for k, v in built["spec"].items() if k != "suspend"}
+    rendered_template = rendered_spec.pop("template")
+    rendered_labels = rendered_template["metadata"]["labels"]
     built_template = built_spec.pop("template")
     assert rendered_spec == built_spec
-    assert rendered["spec"]["template"]["spec"] == built_template["spec"]
+    assert rendered_template["spec"] == built_template["spec"]
+    assert rendered_template["metadata"].get("annotations") == (
+        built_template["metadata"].get("annotations")
+    )
     assert rendered_labels == {LABEL_APP: "gregory-train", LABEL_COMPONENT: COMPONENT_TRAINING}
     expected = {**rendered_labels, LABEL_COMPONENT: component}
     assert expected.items() <= built_template["metadata"]["labels"].items()
@@ -82,9 +90,56 @@ def test_prediction_jobs_equal_the_template_but_for_command_and_component(
 
 
 def test_builder_defaults_are_the_gpu_overlay(render) -> None:
-    template = find(render("overlays/gpu"), "Job", "gregory-train-template")
+    docs = render("overlays/gpu")
+    template = find(docs, "Job", "gregory-train-template")
     image = template["spec"]["template"]["spec"]["containers"][0]["image"]
-    assert_same_job(template, built_job(JobSettings(image=image)))
+    built = built_job(JobSettings(image=image))
+    assert_same_job(template, built)
+    from_config = built_job(
+        JobSettings.from_env(dict(find(docs, "ConfigMap", "gregory-launcher")["data"]))
+    )
+    assert built["metadata"]["labels"] == from_config["metadata"]["labels"]
+    assert built["spec"].get("suspend") == from_config["spec"].get("suspend")
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_jobs_are_queued_exactly_where_the_overlay_names_a_queue(render, overlay: str) -> None:
+    docs = render(overlay)
+    template = find(docs, "Job", "gregory-train-template")
+    # Kueue would resume a suspended Job that names a queue: the template must never name one.
+    assert LABEL_QUEUE not in template["metadata"].get("labels", {})
+    config = dict(find(docs, "ConfigMap", "gregory-launcher")["data"])
+    built = built_job(JobSettings.from_env(config))
+    queue = built["metadata"]["labels"].get(LABEL_QUEUE)
+    if config["GREGORY_JOB_QUEUE_NAME"]:
+        # Created suspended, in the demo team's LocalQueue, which the render defines.
+        assert queue == config["GREGORY_JOB_QUEUE_NAME"].format(team="demo") == "gregory-demo"
+        assert built["spec"]["suspend"] is True
+        local_queue = find(docs, "LocalQueue", queue)
+        assert local_queue["metadata"]["namespace"] == built["metadata"]["namespace"]
+        cluster_queue = find(docs, "ClusterQueue", local_queue["spec"]["clusterQueue"])
+        covered = cluster_queue["spec"]["resourceGroups"][0]["coveredResources"]
+        assert {"cpu", "memory", "nvidia.com/gpu"} <= set(covered)
+    else:
+        assert queue is None
+        assert not built["spec"].get("suspend")
+        assert not [d for d in docs if d["apiVersion"].startswith("kueue.x-k8s.io/")]
+
+
+@pytest.mark.parametrize("cloud", ["gpu-gke", "gpu-eks", "gpu-aks"])
+def test_cloud_pool_components_keep_builder_and_template_agreeing(render, tmp_path, cloud) -> None:
+    # As an operator would use one: an overlay of gpu with the component.
+    gpu, component = REPO / "k8s/overlays/gpu", REPO / "k8s/components" / cloud
+    (tmp_path / "kustomization.yaml").write_text(
+        f"resources: [{os.path.relpath(gpu, tmp_path)}]\n"
+        f"components: [{os.path.relpath(component, tmp_path)}]\n"
+    )
+    docs = render(str(tmp_path))
+    template = find(docs, "Job", "gregory-train-template")
+    pod = template["spec"]["template"]["spec"]
+    assert pod["nodeSelector"]  # the component pins a pool; the gpu overlay alone does not
+    settings = JobSettings.from_env(dict(find(docs, "ConfigMap", "gregory-launcher")["data"]))
+    assert_same_job(template, built_job(settings))
 
 
 def test_the_agreement_check_can_fail(render) -> None:

@@ -16,6 +16,7 @@ from launcher.backends.base import new_run_id
 from launcher.kube.job_builder import (
     LABEL_APP,
     LABEL_COMPONENT,
+    LABEL_QUEUE,
     LABEL_RUN_ID,
     LABEL_SUBJECT,
     LABEL_TEAM,
@@ -126,7 +127,8 @@ def test_built_jobs_validate_and_run_the_flags(flags: JobFlags, gpu: bool) -> No
     (container,) = pod["containers"]
     assert container["args"] == [flags.command, *flags.to_argv()]
     assert ("nvidia.com/gpu" in container["resources"]["limits"]) is gpu
-    assert ("nodeSelector" in pod) is gpu and ("tolerations" in pod) is gpu
+    # No node selector by default: the GPU request alone finds a GPU node on any cloud.
+    assert "nodeSelector" not in pod and ("tolerations" in pod) is gpu
     assert job["metadata"]["name"] == job_name(
         flags.team, flags.subject, "2611212254abc", flags.command
     )
@@ -137,11 +139,83 @@ def test_built_jobs_validate_and_run_the_flags(flags: JobFlags, gpu: bool) -> No
     assert labels[LABEL_RUN_ID] == "2611212254abc"
     assert labels[LABEL_SUBJECT] == (flags.subject or "all")
     assert job["metadata"]["annotations"][LABEL_TEAM] == flags.team  # the exact slug
-    # Pods carry the run's labels: the launcher finds them (and their logs) by run id.
-    assert job["spec"]["template"]["metadata"]["labels"] == labels
-    rule = job["spec"]["podFailurePolicy"]["rules"][0]
-    assert rule["action"] == "FailJob" and rule["onExitCodes"]["values"] == [exit_codes.USAGE]
+    # Pods carry the run's labels (not the queue's): the launcher finds them by run id.
+    assert job["spec"]["template"]["metadata"]["labels"] == {
+        k: v for k, v in labels.items() if k != LABEL_QUEUE
+    }
     assert job["metadata"]["namespace"] == "gregory"
+
+
+def test_jobs_are_queued_in_their_teams_kueue_queue_and_created_suspended() -> None:
+    job = as_dict(TrainFlags(team="Team_One", subject="ms"))
+    assert job["metadata"]["labels"][LABEL_QUEUE] == "gregory-team-one"
+    assert job["spec"]["suspend"] is True  # Kueue resumes it on admission
+    assert LABEL_QUEUE not in job["spec"]["template"]["metadata"]["labels"]
+    predict = as_dict(PredictFlags(team="demo"), JobSettings(image="i", queue_name="gpu-{team}"))
+    assert predict["metadata"]["labels"][LABEL_QUEUE] == "gpu-demo"
+    fixed = as_dict(TrainFlags(team="demo"), JobSettings(image="i", queue_name="shared"))
+    assert fixed["metadata"]["labels"][LABEL_QUEUE] == "shared"
+    # Empty: no Kueue; the Job starts at once.
+    plain = as_dict(TrainFlags(team="demo"), JobSettings(image="i", queue_name=""))
+    assert LABEL_QUEUE not in plain["metadata"]["labels"]
+    assert "suspend" not in plain["spec"]
+
+
+@pytest.mark.parametrize("template", ["gregory-{tema}", "gregory-{0}", "gregory-{team", "Q_{team}"])
+def test_a_malformed_queue_template_is_refused_with_its_reason(template: str) -> None:
+    with pytest.raises(ValueError, match="QUEUE_NAME|not a DNS label"):
+        JobSettings.from_env({"GREGORY_JOB_IMAGE": "i", "GREGORY_JOB_QUEUE_NAME": template})
+
+
+@pytest.mark.parametrize("gpu", [True, False])
+def test_pods_are_guaranteed_qos_and_not_disrupted_by_autoscalers(gpu: bool) -> None:
+    job = as_dict(TrainFlags(team="demo"), JobSettings(image="i", gpu=gpu))
+    pod = job["spec"]["template"]
+    (container,) = pod["spec"]["containers"]
+    resources = container["resources"]
+    # Guaranteed: every request equals its limit, cpu and memory at least (GPU too with one).
+    assert resources["requests"] == resources["limits"]
+    assert {"cpu", "memory"} | ({"nvidia.com/gpu"} if gpu else set()) == set(resources["limits"])
+    assert pod["metadata"]["annotations"] == {
+        "cluster-autoscaler.kubernetes.io/safe-to-evict": "false",
+        "karpenter.sh/do-not-disrupt": "true",
+    }
+    env = {e["name"]: e for e in container["env"]}
+    assert env["GREGORY_CPU_LIMIT"]["valueFrom"]["resourceFieldRef"] == {
+        "containerName": container["name"],
+        "resource": "limits.cpu",
+    }
+
+
+def test_failure_policy_retries_disruptions_uncounted_and_fails_usage_and_oom_at_once() -> None:
+    spec = as_dict(TrainFlags(team="demo"))["spec"]
+    disruption, fail_fast = spec["podFailurePolicy"]["rules"]
+    # Disruption first: a preempted pod killed with 137 is not an OOM.
+    assert disruption == {
+        "action": "Ignore",
+        "onPodConditions": [{"type": "DisruptionTarget", "status": "True"}],
+    }
+    assert fail_fast["action"] == "FailJob"
+    assert fail_fast["onExitCodes"]["values"] == [exit_codes.USAGE, 137]
+    assert spec["podReplacementPolicy"] == "Failed"
+    # What bounds the uncounted retries on a pool that keeps preempting.
+    assert 0 < spec["activeDeadlineSeconds"] <= 24 * 3600
+
+
+def test_extra_env_reaches_the_container_and_a_pool_can_be_pinned() -> None:
+    settings = JobSettings.from_env(
+        {
+            "GREGORY_JOB_IMAGE": "i",
+            "GREGORY_JOB_ENV": '{"GREGORY_SUMMARY_CACHE_DIR": "/cache/summaries"}',
+            "GREGORY_JOB_GPU_NODE_SELECTOR": '{"accelerator": "nvidia"}',
+        }
+    )
+    pod = as_dict(TrainFlags(team="demo"), settings)["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert {"name": "GREGORY_SUMMARY_CACHE_DIR", "value": "/cache/summaries"} in container["env"]
+    assert pod["nodeSelector"] == {"accelerator": "nvidia"}
+    with pytest.raises(ValueError, match="JSON object"):
+        JobSettings.from_env({"GREGORY_JOB_IMAGE": "i", "GREGORY_JOB_ENV": "[]"})
 
 
 def test_builder_refuses_unscoped_or_invalid_flags() -> None:
