@@ -38,6 +38,7 @@ from launcher.kube.job_builder import (
     APP,
     CONTAINER_NAME,
     LABEL_APP,
+    LABEL_QUEUE,
     LABEL_SUBJECT,
     LABEL_TEAM,
     POD_JOB_NAME_LABEL,
@@ -373,6 +374,15 @@ def _pod_story(pods: list[client.V1Pod]) -> tuple[str | None, str]:
     return None, ended
 
 
+def _queued_detail(labels: dict[str, str], retries: str) -> str:
+    """Why a suspended Job waits: for Kueue to admit it (again, after a preemption), or for
+    someone to resume it."""
+    queue = labels.get(LABEL_QUEUE)
+    if queue is None:
+        return "suspended: waits until the Job is resumed"
+    return f"Kueue queue {queue}: waits for quota to be admitted{retries}"
+
+
 def _run_info(job: client.V1Job, pods: list[client.V1Pod] | None = None) -> RunInfo:
     meta = job.metadata
     # The annotations hold the exact slugs; labels may be sanitised forms of them.
@@ -400,7 +410,7 @@ def _run_info(job: client.V1Job, pods: list[client.V1Pod] | None = None) -> RunI
         if ended:
             detail += f"; {ended}"
     elif job.spec is not None and job.spec.suspend:
-        state, detail = RunState.QUEUED, "suspended: waits until the Job is resumed"
+        state, detail = RunState.QUEUED, _queued_detail(meta.labels or {}, retries)
     elif waiting is not None:
         state, detail = RunState.PENDING, waiting + retries
     elif status.active:

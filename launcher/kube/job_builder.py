@@ -117,8 +117,9 @@ class JobSettings:
     database_secret: str = "gregory-database"
     database_secret_key: str = "DATABASE_URL"
     run_as_user: int = 10001
-    # Kueue LocalQueue of a team's Jobs; `{team}` is the team's slug. Empty: no Kueue.
-    queue_name: str = "gregory-{team}"
+    # Kueue LocalQueue of a team's Jobs, e.g. `gregory-{team}` (the team's slug). Empty: no
+    # Kueue, the default: on a cluster without it, a queued Job would wait forever.
+    queue_name: str = ""
     pod_annotations: Mapping[str, str] = field(default_factory=_do_not_disrupt)
     # More variables for the container, e.g. the nightly CronJob's GREGORY_SUMMARY_CACHE_DIR.
     env: Mapping[str, str] = field(default_factory=dict)

@@ -147,7 +147,8 @@ def test_built_jobs_validate_and_run_the_flags(flags: JobFlags, gpu: bool) -> No
 
 
 def test_jobs_are_queued_in_their_teams_kueue_queue_and_created_suspended() -> None:
-    job = as_dict(TrainFlags(team="Team_One", subject="ms"))
+    queued = JobSettings(image="i", queue_name="gregory-{team}")
+    job = as_dict(TrainFlags(team="Team_One", subject="ms"), queued)
     assert job["metadata"]["labels"][LABEL_QUEUE] == "gregory-team-one"
     assert job["spec"]["suspend"] is True  # Kueue resumes it on admission
     assert LABEL_QUEUE not in job["spec"]["template"]["metadata"]["labels"]
@@ -155,8 +156,8 @@ def test_jobs_are_queued_in_their_teams_kueue_queue_and_created_suspended() -> N
     assert predict["metadata"]["labels"][LABEL_QUEUE] == "gpu-demo"
     fixed = as_dict(TrainFlags(team="demo"), JobSettings(image="i", queue_name="shared"))
     assert fixed["metadata"]["labels"][LABEL_QUEUE] == "shared"
-    # Empty: no Kueue; the Job starts at once.
-    plain = as_dict(TrainFlags(team="demo"), JobSettings(image="i", queue_name=""))
+    # Empty, the default: no Kueue; the Job starts at once.
+    plain = as_dict(TrainFlags(team="demo"))
     assert LABEL_QUEUE not in plain["metadata"]["labels"]
     assert "suspend" not in plain["spec"]
 

@@ -4,8 +4,9 @@ It speaks just enough of the API for the official client: batch/v1 Jobs (create 
 duplicate name, get, list with equality label selectors, delete with the propagation policy
 recorded), core/v1 Pods (list, watch from a resourceVersion, with a 410 on demand) and pod logs
 (400 while the container waits, then the lines, following new ones until the container ends).
-A creating Job gets one pod whose container is waiting; the tests move it on with the helpers
-(`start`, `log`, `finish`), playing the part of the kubelet and the Job controller.
+A creating Job gets one pod whose container is waiting (none while it is suspended); the tests
+move it on with the helpers (`start`, `log`, `finish`, and `admit` in Kueue's part), playing the
+part of the kubelet, the Job controller and Kueue.
 """
 
 from __future__ import annotations
@@ -207,6 +208,14 @@ class KubeEmulator:
             job["status"] = {}
             self._bump(job)
 
+    def admit(self, job_name: str, namespace: str = "gregory") -> None:
+        """Kueue admits the Job: it resumes it, and the Job controller makes its pod."""
+        with self.lock:
+            job = self.jobs[(namespace, job_name)]
+            job["spec"]["suspend"] = False
+            self._create_pod(namespace, job)
+            self._bump(job)
+
     def failure_target(self, job_name: str, reason: str, namespace: str = "gregory") -> None:
         """The Job controller has decided the Job fails and is ending its pods."""
         with self.lock:
@@ -358,7 +367,9 @@ class KubeEmulator:
                 job["status"] = {}
                 self._bump(job)
                 self.jobs[(ns, job_name)] = job
-                self._create_pod(ns, job)
+                # The Job controller makes no pod for a suspended Job (Kueue's queued ones).
+                if not job["spec"].get("suspend"):
+                    self._create_pod(ns, job)
                 http.send_json(201, job)
             elif method == "GET" and name is None:
                 items = [

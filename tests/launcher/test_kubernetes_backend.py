@@ -297,3 +297,36 @@ def test_a_suspended_job_is_queued(kube, kube_backend):
     run = kube_backend.status(name)
     assert (run.state, run.detail) == (RunState.QUEUED, "suspended: waits until the Job is resumed")
     assert not run.state.finished
+
+
+def test_a_kueue_job_is_queued_until_admitted_through_the_cli(
+    kube, kubeconfig, db, monkeypatch
+):
+    from launcher.cli import main
+
+    monkeypatch.setenv("GREGORY_JOB_QUEUE_NAME", "gregory-{team}")
+    make_scope("demo", "ms-research")
+    assert main(["submit", "--team", "demo", "--algo", "lgbm_tfidf"], out=StringIO()) == 0
+    ((key, job),) = kube.jobs.items()
+    name = key[1]
+    # Created suspended in the team's LocalQueue: Kueue, not the Job controller, starts it.
+    assert job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "gregory-demo"
+    assert job["spec"]["suspend"] is True
+    assert not kube.pods
+
+    out = StringIO()
+    assert main(["status"], out=out) == 0
+    (line,) = [row for row in out.getvalue().splitlines() if name in row]
+    assert "queued" in line.split()
+    assert "Kueue queue gregory-demo: waits for quota to be admitted" in line
+
+    kube.admit(name)
+    out = StringIO()
+    assert main(["status"], out=out) == 0
+    (line,) = [row for row in out.getvalue().splitlines() if name in row]
+    assert "pending" in line.split() and "ContainerCreating" in line
+    kube.start_container(name)
+    kube.finish(name, succeeded=True)
+    out = StringIO()
+    assert main(["status"], out=out) == 0
+    assert "succeeded" in [row for row in out.getvalue().splitlines() if name in row][0].split()
