@@ -299,9 +299,7 @@ def test_a_suspended_job_is_queued(kube, kube_backend):
     assert not run.state.finished
 
 
-def test_a_kueue_job_is_queued_until_admitted_through_the_cli(
-    kube, kubeconfig, db, monkeypatch
-):
+def test_a_kueue_job_is_queued_until_admitted_through_the_cli(kube, kubeconfig, db, monkeypatch):
     from launcher.cli import main
 
     monkeypatch.setenv("GREGORY_JOB_QUEUE_NAME", "gregory-{team}")
