@@ -1,7 +1,8 @@
 """`gregory-launch`: the TUI (default) and its non-interactive twins submit, status, logs, cancel.
 
 Exit statuses: 0 done, 1 a run failed or the database/cluster could not be reached (one line on
-stderr, never a traceback), 2 usage error (the same rules as train_models itself).
+stderr, never a traceback), 2 usage or configuration error (the same rules as train_models
+itself; a malformed DATABASE_URL, kubeconfig or GREGORY_LAUNCHER_DIR).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from gregory.flags import FlagError
 from launcher import db
 from launcher.backends.base import Backend, BackendError, Partial, RunState, Submission
 from launcher.backends.select import CHOICES, choose, make_backend
+from launcher.configuration import ConfigurationError, OneLineArgumentParser
 from launcher.engine import JOBS, Engine, Overview, RowView, RunView, command_preview
 
 # Part of Job names (DNS-1123) and of local run directories.
@@ -38,7 +40,7 @@ class LauncherError(Exception):
 
 def build_parser(job: str = "train") -> argparse.ArgumentParser:
     """The CLI; `submit` takes the flags of `job`'s command (see `job_of`)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineArgumentParser(
         prog="gregory-launch",
         description="Start and watch GregoryAI training and prediction runs "
         "(TUI without a subcommand).",
@@ -372,6 +374,7 @@ def main(
         print(f"gregory-launch: error: {problem}", file=err)
         return exit_codes.USAGE
     try:
+        db.check_configuration()
         if options.command in (None, "tui"):
             from launcher.app import run_tui
 
@@ -382,6 +385,8 @@ def main(
         return error.code
     except (BackendError, db.DatabaseUnavailable) as error:
         print(f"gregory-launch: error: {error}", file=err)
+        if isinstance(error, ConfigurationError | db.DatabaseMisconfigured):
+            return exit_codes.USAGE
         return 1
     except BrokenPipeError:
         # `gregory-launch status | head -1`: the reader had what it wanted, which is not an

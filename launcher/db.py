@@ -27,6 +27,10 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached or is not set up; the message says which in one line."""
 
 
+class DatabaseMisconfigured(DatabaseUnavailable):
+    """DATABASE_URL (or the settings it feeds) cannot work: retrying cannot help."""
+
+
 def setup_django() -> None:
     """Configure Django once, with the job's settings (DATABASE_URL like the job itself)."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gregory_train.settings")
@@ -41,7 +45,12 @@ def _setup() -> None:
     try:
         setup_django()
     except Exception as error:  # settings or driver problems are just as fatal here
-        raise DatabaseUnavailable(f"database not configured: {_one_line(error)}") from error
+        raise DatabaseMisconfigured(f"database not configured: {_one_line(error)}") from error
+
+
+def check_configuration() -> None:
+    """DatabaseMisconfigured now, before anything else, if DATABASE_URL cannot work."""
+    _setup()
 
 
 def job_home() -> Path:

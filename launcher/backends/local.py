@@ -40,6 +40,7 @@ from launcher.backends.base import (
     last_line,
     lines_of,
 )
+from launcher.configuration import ConfigurationError
 from launcher.db import job_home
 
 # The job's commands, run by this interpreter from the installed package.
@@ -48,6 +49,20 @@ RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")  # a directory n
 POLL_SECONDS = 0.2
 # Run names start with this per command, so a prediction's log and rows never pass for training.
 NAME_PREFIXES = {TrainFlags.command: "", PredictFlags.command: "predict-"}
+
+
+_SET_BY = " (set GREGORY_LAUNCHER_DIR to a writable directory)"
+
+
+def unusable_directory(path: Path) -> str | None:
+    """Why `path` cannot hold the run registry, if it already cannot: it, or the nearest of
+    its parents that exists, is not a directory."""
+    for existing in (path, *path.parents):
+        if existing.exists():
+            if existing.is_dir():
+                return None
+            return f"{path} cannot be created: {existing} is a file, not a directory"
+    return None
 
 
 def default_root() -> Path:
@@ -87,6 +102,8 @@ class LocalBackend(Backend):
         env: dict[str, str] | None = None,
     ) -> None:
         self.root = root or default_root()
+        if problem := unusable_directory(self.root):
+            raise ConfigurationError(f"launcher directory {problem}{_SET_BY}")
         self.runs_dir = self.root / "runs"
         # What runs a management command; tests put a stand-in job here.
         self.manage_argv = manage_argv or list(JOB_ARGV)
@@ -173,6 +190,11 @@ class LocalBackend(Backend):
             run_dir.mkdir(parents=True)
         except FileExistsError:
             return Submission(self.status(name), already_existed=True)
+        except OSError as error:
+            raise ConfigurationError(
+                f"cannot create a run directory under {self.runs_dir}: "
+                f"{error.strerror or error}{_SET_BY}"
+            ) from error
         argvs = [[*self.manage_argv, item.command, *item.to_argv()] for item in batch]
         argv = argvs[0]
         env = dict(self.env if self.env is not None else os.environ)

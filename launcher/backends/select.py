@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from launcher.backends.base import Backend, BackendError
+from launcher.backends.base import Backend
+from launcher.configuration import ConfigurationError
 
 if TYPE_CHECKING:
     from launcher.kube.job_builder import JobSettings
@@ -35,7 +36,7 @@ def choose(explicit: str | None = None, env: Mapping[str, str] | None = None) ->
     env = os.environ if env is None else env
     wanted = explicit or env.get("GREGORY_BACKEND") or "auto"
     if wanted not in CHOICES:
-        raise BackendError(f"unknown backend {wanted!r}; choose from {', '.join(CHOICES)}")
+        raise ConfigurationError(f"unknown backend {wanted!r}; choose from {', '.join(CHOICES)}")
     if wanted != "auto":
         how = "--backend" if explicit else "GREGORY_BACKEND"
         return Choice(wanted, f"chosen by {how}")
@@ -60,7 +61,7 @@ def job_settings(env: Mapping[str, str] | None = None) -> JobSettings:
             return JobSettings.from_env(env, image="")
         return JobSettings.from_env(env)
     except ValueError as error:
-        raise BackendError(f"Kubernetes Job settings: {error}") from error
+        raise ConfigurationError(f"Kubernetes Job settings: {error}") from error
 
 
 def make_backend(choice: Choice, env: Mapping[str, str] | None = None) -> Backend:
@@ -69,24 +70,37 @@ def make_backend(choice: Choice, env: Mapping[str, str] | None = None) -> Backen
         from launcher.backends.local import LocalBackend
 
         return LocalBackend()
+    import yaml
     from kubernetes import client, config
     from kubernetes.config.config_exception import ConfigException
 
     from launcher.backends.kubernetes import KubernetesBackend
 
     configuration = client.Configuration()
+    files = choice.kubeconfig or os.pathsep.join(
+        str(path) for path in _kubeconfig_paths(env or os.environ)
+    )
     try:
         if (env or os.environ).get("KUBERNETES_SERVICE_HOST") and SERVICE_ACCOUNT_TOKEN.exists():
             config.load_incluster_config(client_configuration=configuration)
             source = "in-cluster"
         else:
-            files = choice.kubeconfig or os.pathsep.join(
-                str(path) for path in _kubeconfig_paths(env or os.environ)
-            )
             config.load_kube_config(config_file=files, client_configuration=configuration)
             _, active = config.list_kube_config_contexts(config_file=files)
             source = f"context {active['name']}"
-    except (ConfigException, OSError, TypeError, KeyError) as error:
-        raise BackendError(f"cannot load the Kubernetes configuration: {error}") from error
+    except yaml.YAMLError as error:
+        raise ConfigurationError(
+            f"cannot load the Kubernetes configuration: {files} is not valid YAML "
+            f"({_one_line(error)})"
+        ) from error
+    except (ConfigException, OSError, TypeError, KeyError, ValueError, AttributeError) as error:
+        # A kubeconfig that parses but lacks a part (contexts, a user) fails deep in the client.
+        raise ConfigurationError(
+            f"cannot load the Kubernetes configuration: {_one_line(error)}"
+        ) from error
     configuration.retries = 1  # an unreachable cluster should fail fast, not back off for long
     return KubernetesBackend(job_settings(env), client.ApiClient(configuration), source=source)
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
