@@ -30,7 +30,7 @@ class FlagError(ValueError):
 
 def is_slug(value: str) -> bool:
     """A team or subject slug as it may appear in a path, a Job name or a label."""
-    return bool(SLUG_RE.match(value))
+    return bool(SLUG_RE.fullmatch(value))  # fullmatch: `$` would let a trailing newline in
 
 
 def slug_problem(flag: str, value: str) -> str | None:
@@ -54,7 +54,7 @@ def parse_algos(value: str | Sequence[str]) -> tuple[str, ...]:
 
 
 def version_problem(flag: str, value: str | None) -> str | None:
-    if value is None or VERSION_RE.match(value):
+    if value is None or VERSION_RE.fullmatch(value):
         return None
     return (
         f"{flag} {value!r} must be 1-64 letters, digits, '.', '_' or '-' "

@@ -2,8 +2,10 @@
 
 One definition for train_models, predict_articles and the launcher. Inactive teams (soft-deleted
 in GregoryAI) are never listed, trained or scored: `--all-teams` skips them and a `--team`
-naming one is refused as inactive. Slugs are checked by the flag contract (`JobFlags.problems`);
-what is checked here is what only the database knows.
+naming one is refused as inactive. Slugs given as flags are checked by the flag contract
+(`JobFlags.problems`); slugs read from the database are checked here, before any becomes a path,
+a Job name or a run directory: a team or subject whose slug is not one is left out of the plan
+and named in `refused_slugs`, and the other teams still run.
 
 The planning functions are pure over a `TeamScope` snapshot, so the TUI can re-plan on every
 keystroke without a query; only `load_teams` and `resolve_scope` read the database.
@@ -15,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from gregory.flags import FlagError, JobFlags
+from gregory.flags import FlagError, JobFlags, is_slug
 
 if TYPE_CHECKING:
     from gregory.models import Subject
@@ -45,8 +47,11 @@ def active_teams(teams: Iterable[TeamScope]) -> list[TeamScope]:
     return sorted((team for team in teams if team.active), key=lambda team: team.slug)
 
 
-def selected_pairs(flags: JobFlags, teams: Iterable[TeamScope]) -> list[tuple[str, str]]:
-    """(team, subject) slugs the flags select, team by team in slug order; ScopeError if none."""
+NOT_A_SLUG = "its slug in the database is not a slug (letters, digits, - and _)"
+
+
+def _every_pair(flags: JobFlags, teams: Iterable[TeamScope]) -> list[tuple[str, str]]:
+    """(team, subject) slugs the flags select, bad slugs included; ScopeError if none."""
     if flags.all_teams:
         pairs = [(team.slug, subject) for team in active_teams(teams) for subject in team.subjects]
         if not pairs:
@@ -64,6 +69,28 @@ def selected_pairs(flags: JobFlags, teams: Iterable[TeamScope]) -> list[tuple[st
     if not team.subjects:
         raise ScopeError(f"team {team.slug!r} has no subjects")
     return [(team.slug, subject) for subject in team.subjects]
+
+
+def refused_slugs(flags: JobFlags, teams: Iterable[TeamScope]) -> list[str]:
+    """One line per selected team, or subject of a usable team, whose slug cannot be used."""
+    reasons: dict[str, None] = {}
+    for team, subject in _every_pair(flags, teams):
+        if not is_slug(team):
+            reasons[f"team {team!r} refused: {NOT_A_SLUG}"] = None
+        elif not is_slug(subject):
+            reasons[f"subject {subject!r} of team {team!r} refused: {NOT_A_SLUG}"] = None
+    return list(reasons)
+
+
+def selected_pairs(flags: JobFlags, teams: Iterable[TeamScope]) -> list[tuple[str, str]]:
+    """(team, subject) slugs the flags select, team by team in slug order, without those whose
+    slugs `refused_slugs` names; ScopeError if none is left."""
+    teams = list(teams)
+    every = _every_pair(flags, teams)
+    pairs = [(team, subject) for team, subject in every if is_slug(team) and is_slug(subject)]
+    if not pairs:
+        raise ScopeError("; ".join(refused_slugs(flags, teams)))
+    return pairs
 
 
 def plan(
@@ -107,11 +134,28 @@ def load_teams() -> list[TeamScope]:
     ]
 
 
+@dataclass(frozen=True)
+class Resolved:
+    """The subjects to run, and a line for each selected one refused for its slug."""
+
+    subjects: list[Subject]
+    refused: list[str]
+
+
+def resolve(flags: JobFlags) -> Resolved:
+    """`resolve_scope`, with the refusals the command reports."""
+    teams = load_teams()
+    return Resolved(_subjects(selected_pairs(flags, teams)), refused_slugs(flags, teams))
+
+
 def resolve_scope(flags: JobFlags) -> list[Subject]:
     """The subjects a (valid) flag set selects, team by team in slug order; raises ScopeError."""
+    return _subjects(selected_pairs(flags, load_teams()))
+
+
+def _subjects(pairs: list[tuple[str, str]]) -> list[Subject]:
     from gregory.models import Subject
 
-    pairs = selected_pairs(flags, load_teams())
     subjects = Subject.objects.select_related("team").filter(
         team__slug__in={team for team, _ in pairs}
     )

@@ -17,7 +17,7 @@ from gregory.management.database import database_errors_as_command_errors
 from gregory.management.usage import OneLineUsageErrors
 from gregory.ml import runs
 from gregory.models import Subject
-from gregory.scope import ScopeError, resolve_scope
+from gregory.scope import ScopeError, resolve
 
 
 class UsageError(ValueError):
@@ -36,9 +36,11 @@ class JobCommand(OneLineUsageErrors):
         with database_errors_as_command_errors():
             try:
                 flags = self.flags_class.from_options(options).validate()
-                subjects = resolve_scope(flags)
+                scope = resolve(flags)
                 self.verbose = flags.verbose
-                outcomes = self.run(flags, subjects)
+                for reason in scope.refused:  # said before the runs, which may take hours
+                    self.stderr.write(reason)
+                outcomes = self.run(flags, scope.subjects)
             except (FlagError, ScopeError, UsageError) as error:
                 raise CommandError(str(error), returncode=exit_codes.USAGE) from None
             except runs.Interrupted as stop:
@@ -49,11 +51,10 @@ class JobCommand(OneLineUsageErrors):
             for line in self.summary(outcomes):
                 self.stdout.write(line)
         failed = [outcome for outcome in outcomes if not outcome.success]
-        if failed:
-            raise CommandError(
-                f"{len(failed)} of {len(outcomes)} {self.runs_noun} failed",
-                returncode=exit_codes.RUN_FAILED,
-            )
+        problems = [f"{len(failed)} of {len(outcomes)} {self.runs_noun} failed"] if failed else []
+        problems += scope.refused
+        if problems:
+            raise CommandError("; ".join(problems), returncode=exit_codes.RUN_FAILED)
 
     def run(self, flags, subjects: Sequence[Subject]) -> list[runs.Outcome]:
         raise NotImplementedError

@@ -24,7 +24,6 @@ class OneLineUsageErrors(BaseCommand):
                 # call_command: a usage error (2) there too, not Django's generic 1.
                 raise CommandError(message, returncode=exit_codes.USAGE)
             sys.stderr.write(f"{subcommand}: error: {message}\n")
-            sys.stderr.write(f"see `{parser.prog} --help`\n")
             sys.exit(exit_codes.USAGE)
 
         parser.error = usage_error
