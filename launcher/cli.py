@@ -20,7 +20,7 @@ from typing import TextIO
 
 from gregory import exit_codes
 from gregory.flags import FlagError
-from launcher import db
+from launcher import db, review_cli
 from launcher.backends.base import Backend, BackendError, Partial, RunState, Submission
 from launcher.backends.select import CHOICES, choose, make_backend
 from launcher.configuration import ConfigurationError, OneLineArgumentParser
@@ -110,6 +110,7 @@ def build_parser(job: str = "train") -> argparse.ArgumentParser:
     )
     cancel = commands.add_parser("cancel", help="stop a run")
     cancel.add_argument("run")
+    review_cli.add_parsers(commands)
     return parser
 
 
@@ -136,7 +137,10 @@ def make_engine(backend_name: str | None, err: TextIO) -> Engine:
 def repeated_option(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
     """The first single-valued option given twice (argparse silently keeps the last), as a
     one-line reason."""
-    command = next((arg for arg in argv if arg in ("submit", "status", "logs", "cancel")), None)
+    command = next(
+        (arg for arg in argv if arg in ("submit", "status", "logs", "cancel", "review", "label")),
+        None,
+    )
     if command is None:
         return None
     sub = next(
@@ -343,6 +347,9 @@ def cmd_logs(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
 
 
 def run_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if options.command in ("review", "label"):
+        # The database alone: no backend is chosen, so no "backend:" line either.
+        return review_cli.run(options, out)
     engine = make_engine(options.backend, err)
     if options.command == "submit":
         return cmd_submit(engine, options, out)

@@ -1,0 +1,172 @@
+"""`gregory-launch review` (the queue, for scripts) and `gregory-launch label` (one label).
+
+Exit statuses as for the rest of the CLI: 0 done; 1 the label was already given by someone
+else (left unchanged) or the database is unreachable; 2 usage (malformed or unknown team,
+subject or article).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import TextIO
+
+from gregory import exit_codes
+from gregory.flags import DEFAULT_WINDOW_DAYS, FlagError
+
+ANSWERS = {"yes": True, "no": False}
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {value}")
+    return number
+
+
+def _share(value: str) -> float:
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise argparse.ArgumentTypeError(f"must lie between 0 and 1, not {value}")
+    return number
+
+
+def _scope_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--team", required=True, metavar="SLUG")
+    parser.add_argument("--subject", required=True, metavar="SLUG")
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    from gregory.ml import queue_policy
+
+    queue = commands.add_parser(
+        "review",
+        help="the subject's unreviewed articles, those the current models are least sure of "
+        "first (the TUI's Review screen labels them: F5)",
+    )
+    _scope_arguments(queue)
+    queue.add_argument(
+        "--count",
+        type=_positive,
+        default=queue_policy.DEFAULT_COUNT,
+        metavar="N",
+        help="default 20",
+    )
+    queue.add_argument(
+        "--strategy",
+        choices=queue_policy.STRATEGIES,
+        default=queue_policy.UNCERTAINTY,
+        help="uncertainty (default: with a random share, all random below "
+        f"{queue_policy.COLD_START_LABELS} labels) or random",
+    )
+    queue.add_argument(
+        "--random-share",
+        type=_share,
+        default=queue_policy.DEFAULT_RANDOM_SHARE,
+        metavar="X",
+        help=f"share of random picks in the uncertainty queue (default "
+        f"{queue_policy.DEFAULT_RANDOM_SHARE})",
+    )
+    queue.add_argument("--seed", type=int, help="seed of the random picks (default: fresh)")
+    window = queue.add_mutually_exclusive_group()
+    window.add_argument(
+        "--all-articles",
+        action="store_true",
+        help=f"every article instead of the last {DEFAULT_WINDOW_DAYS} days",
+    )
+    window.add_argument(
+        "--lookback-days", type=_positive, metavar="N", help="the last N days of discovery_date"
+    )
+    queue.add_argument("-o", "--output", choices=("table", "json"), default="table")
+
+    label = commands.add_parser(
+        "label", help="record one label where the article is still unreviewed"
+    )
+    _scope_arguments(label)
+    label.add_argument("--article", required=True, type=int, metavar="ID")
+    label.add_argument("--relevant", required=True, choices=tuple(ANSWERS))
+
+
+def _failure(message: str, code: int) -> Exception:
+    from launcher.cli import LauncherError
+
+    return LauncherError(message, code)
+
+
+def queue_json(queue) -> dict:
+    return {
+        "unreviewed": queue.unreviewed,
+        "labels": queue.labels,
+        "positives": queue.positives,
+        "versions": queue.versions,
+        "notes": list(queue.notes),
+        "articles": [
+            {
+                "article_id": item.article_id,
+                "title": item.title,
+                "probabilities": {s.algorithm: round(s.probability, 4) for s in item.scores},
+                "uncertainty": None if item.uncertainty is None else round(item.uncertainty, 4),
+                "reason": item.reason,
+                "random_pick": item.random_pick,
+            }
+            for item in queue.items
+        ],
+    }
+
+
+def print_queue(queue, out: TextIO) -> None:
+    print(
+        f"{queue.unreviewed} unreviewed, {queue.labels} labels ({queue.positives} relevant); "
+        f"versions: {', '.join(f'{a} {v}' for a, v in queue.versions.items()) or 'none'}",
+        file=out,
+    )
+    for note in queue.notes:
+        print(f"note: {note}", file=out)
+    for item in queue.items:
+        scores = " ".join(f"{s.algorithm}={s.probability:.2f}" for s in item.scores) or "-"
+        title = item.title if len(item.title) <= 70 else item.title[:69] + "…"
+        print(f"{item.article_id:>8}  {scores:<40}  {title}", file=out)
+        print(f"{'':>8}  {item.reason}", file=out)
+
+
+def run(options: argparse.Namespace, out: TextIO) -> int:
+    from gregory.labels import AlreadyLabelled, LabelError
+    from launcher import review
+
+    try:
+        if options.command == "review":
+            flags = review.scope_flags(
+                options.team,
+                options.subject,
+                lookback_days=options.lookback_days,
+                all_articles=options.all_articles,
+            )
+            queue = review.load_queue(
+                flags,
+                count=options.count,
+                strategy=options.strategy,
+                random_share=options.random_share,
+                seed=options.seed,
+            )
+            if options.output == "json":
+                json.dump(queue_json(queue), out, indent=2)
+                print(file=out)
+            else:
+                print_queue(queue, out)
+            return 0
+        flags = review.scope_flags(options.team, options.subject, all_articles=True)
+        written = review.write_label(flags, options.article, ANSWERS[options.relevant])
+    except FlagError as error:
+        raise _failure(str(error), exit_codes.USAGE) from error
+    except AlreadyLabelled as error:
+        raise _failure(str(error), 1) from error
+    except LabelError as error:
+        raise _failure(str(error), exit_codes.USAGE) from error
+    made = " (new relevance row)" if written.created_row else ""
+    relevance = "relevant" if written.relevant else "not relevant"
+    print(
+        f"labelled article {written.article_id} {relevance} for "
+        f"{options.team}/{options.subject}{made}",
+        file=out,
+    )
+    return 0

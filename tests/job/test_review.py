@@ -1,0 +1,234 @@
+"""The review queue and label writes on a subject trained by the real train_models, on SQLite
+and PostgreSQL: ranking by the promoted version, stored predictions, the random share and cold
+start, writes only where unreviewed, undo, and two reviewers racing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from gregory import labels
+from gregory.ml import dataset, layout, loading, review, summariser
+from gregory.ml.queue_policy import uncertainty
+from gregory.models import Articles, ArticleSubjectRelevance, MLPredictions, Subject, Team
+from tests.support.articles import add_articles
+from tests.support.review import review_sample_csv
+
+pytestmark = pytest.mark.postgres
+UNREVIEWED = 60
+
+
+def train(*extra: str) -> None:
+    argv = ["--team", "demo", "--algo", "lgbm_tfidf", "--verbose", "0", *extra]
+    call_command("train_models", *argv, stdout=StringIO(), stderr=StringIO())
+
+
+def import_sample(tmp_path) -> None:
+    csv_path = review_sample_csv(tmp_path / "sample.csv", UNREVIEWED)
+    call_command("import_articles", str(csv_path), team="demo", subject="ms", stdout=StringIO())
+
+
+@pytest.fixture
+def trained(subject: Subject, models_dir, tmp_path) -> Subject:
+    """The real sample for demo/ms, its last rows unreviewed, and one lgbm_tfidf version."""
+    import_sample(tmp_path)
+    train()
+    return subject
+
+
+def unreviewed_ids(subject: Subject) -> list[int]:
+    return sorted(
+        ArticleSubjectRelevance.objects.filter(
+            subject=subject, is_relevant__isnull=True
+        ).values_list("article_id", flat=True)
+    )
+
+
+def loader_probabilities(subject: Subject, ids: list[int]) -> tuple[dict[int, float], float]:
+    """What the promoted version gives these articles, prepared as predict_articles does."""
+    algo_dir = layout.algorithm_dir("demo", subject.subject_slug, "lgbm_tfidf")
+    predictor = loading.load_version(loading.version_dir(algo_dir))
+    prepared = dataset.prepare_articles(dataset.articles_by_id(ids), summariser.summarise_bulk)
+    scores = predictor.predict_proba(prepared.texts)
+    return dict(zip(prepared.article_ids, scores.tolist(), strict=True)), predictor.threshold
+
+
+def test_the_queue_puts_what_the_promoted_model_is_least_sure_of_first(trained) -> None:
+    queue = review.build_queue(trained, None, count=UNREVIEWED, seed=1)
+    pool = unreviewed_ids(trained)
+    assert queue.unreviewed == UNREVIEWED
+    assert sorted(item.article_id for item in queue.items) == pool
+    assert queue.labels == ArticleSubjectRelevance.objects.exclude(is_relevant=None).count()
+    assert set(queue.versions) == {"lgbm_tfidf"}
+
+    expected, threshold = loader_probabilities(trained, pool)
+    for item in queue.items:
+        (score,) = item.scores
+        assert score.probability == pytest.approx(expected[item.article_id])
+        assert score.threshold == threshold
+    values = uncertainty(np.array([[p] for p in expected.values()]), np.array([threshold]))
+    ranked = [item for item in queue.items if not item.random_pick]
+    assert queue.items[0] is ranked[0]
+    assert ranked[0].uncertainty == pytest.approx(values.max())
+    assert [i.uncertainty for i in ranked] == sorted((i.uncertainty for i in ranked), reverse=True)
+    assert ranked[0].reason.startswith("uncertain: lgbm_tfidf")
+    # One pick in five is random, whatever its uncertainty.
+    assert [item.random_pick for item in queue.items[:10]] == [False] * 4 + [True] + [False] * 4 + [
+        True
+    ]
+    assert queue.items[4].reason == "random pick (for diversity)"
+
+
+def test_stored_predictions_of_the_promoted_version_are_used(trained) -> None:
+    call_command(
+        "predict_articles",
+        "--team",
+        "demo",
+        "--algo",
+        "lgbm_tfidf",
+        "--verbose",
+        "0",
+        stdout=StringIO(),
+    )
+    version = review.promoted_versions(trained)["lgbm_tfidf"]
+    target = unreviewed_ids(trained)[-1]
+    rows = MLPredictions.objects.filter(subject=trained, model_version=version)
+    assert rows.filter(article_id=target).update(probability_score=0.8) == 1
+    queue = review.build_queue(trained, None, count=5, seed=1)
+    assert queue.items[0].article_id == target
+    assert queue.items[0].scores[0].probability == 0.8
+    assert queue.items[0].uncertainty == 1.0
+
+
+def test_an_absent_relevance_row_is_unreviewed_and_a_label_creates_it(trained) -> None:
+    target = unreviewed_ids(trained)[0]
+    ArticleSubjectRelevance.objects.filter(subject=trained, article_id=target).delete()
+    queue = review.build_queue(trained, None, count=UNREVIEWED, seed=1)
+    assert target in {item.article_id for item in queue.items}
+
+    written = labels.record(trained, target, True)
+    assert written.created_row
+    assert ArticleSubjectRelevance.objects.get(subject=trained, article_id=target).is_relevant
+    again = review.build_queue(trained, None, count=UNREVIEWED, seed=1)
+    assert target not in {item.article_id for item in again.items}
+
+
+def test_the_window_bounds_the_queue(trained) -> None:
+    old = unreviewed_ids(trained)[0]
+    Articles.objects.filter(pk=old).update(
+        discovery_date=dt.datetime.now(dt.UTC) - dt.timedelta(days=200)
+    )
+    inside = review.build_queue(trained, dataset.window_start(90), count=UNREVIEWED)
+    assert old not in {item.article_id for item in inside.items}
+    assert inside.unreviewed == UNREVIEWED - 1
+    assert review.build_queue(trained, None, count=UNREVIEWED).unreviewed == UNREVIEWED
+
+
+def test_cold_start_and_the_random_strategy_pick_at_random(trained) -> None:
+    cold = review.build_queue(trained, None, count=10, cold_start_labels=10_000)
+    assert all(item.random_pick for item in cold.items)
+    assert cold.items[0].reason == f"random pick (cold start: {cold.labels} labels < 10000)"
+    assert cold.notes == (
+        f"cold start: {cold.labels} labels, fewer than 10000: the queue is random",
+    )
+    chosen = review.build_queue(trained, None, count=10, strategy="random")
+    assert all(item.random_pick for item in chosen.items)
+    assert chosen.items[0].reason == "random pick (--strategy random)"
+
+
+def test_without_a_published_version_the_queue_is_random(subject: Subject, models_dir) -> None:
+    add_articles(subject, [True, False] * 10 + [None] * 8)
+    queue = review.build_queue(subject, None, count=5, seed=3)
+    assert queue.versions == {}
+    assert len(queue.items) == 5
+    assert all(item.random_pick and not item.scores for item in queue.items)
+    assert queue.notes == ("no published version scores this subject yet: the queue is random",)
+
+
+def test_html_is_stripped_from_what_the_reviewer_reads(subject: Subject, models_dir) -> None:
+    add_articles(
+        subject,
+        [None],
+        title="<b>Relapses</b> &amp; lesions",
+        summary="<jats:p>Background</jats:p>",
+    )
+    (item,) = review.build_queue(subject, None, count=1).items
+    assert (item.title, item.summary) == ("Relapses & lesions", "Background")
+
+
+def test_a_label_is_written_only_where_nobody_labelled_yet(trained) -> None:
+    target = unreviewed_ids(trained)[0]
+    first = labels.record(trained, target, True)
+    assert not first.created_row
+    with pytest.raises(labels.AlreadyLabelled) as refused:
+        labels.record(trained, target, False)
+    assert str(refused.value) == (
+        f"article {target} is already labelled relevant for demo/ms; left unchanged"
+    )
+    assert ArticleSubjectRelevance.objects.get(subject=trained, article_id=target).is_relevant
+
+
+def test_an_article_outside_the_subject_is_refused(subject: Subject, models_dir) -> None:
+    other_team = Team.objects.create(name="Other", slug="other")
+    other = Subject.objects.create(team=other_team, subject_name="X", subject_slug="x")
+    (article,) = add_articles(other, [None])
+    with pytest.raises(labels.NotInSubject, match=f"article {article.pk} is not an article of"):
+        labels.record(subject, article.pk, True)
+    with pytest.raises(labels.NotInSubject):
+        labels.record(subject, 999_999, True)
+    assert not ArticleSubjectRelevance.objects.filter(subject=subject).exists()
+
+
+def test_undo_restores_null_only_for_the_label_it_wrote(trained) -> None:
+    first, second = unreviewed_ids(trained)[:2]
+    written = labels.record(trained, first, False)
+    assert labels.undo(trained, written)
+    assert (
+        ArticleSubjectRelevance.objects.get(subject=trained, article_id=first).is_relevant is None
+    )
+
+    written = labels.record(trained, second, False)
+    # Someone relabels it in GregoryAI's admin meanwhile: undo must not erase their label.
+    ArticleSubjectRelevance.objects.filter(subject=trained, article_id=second).update(
+        is_relevant=True
+    )
+    assert not labels.undo(trained, written)
+    assert ArticleSubjectRelevance.objects.get(subject=trained, article_id=second).is_relevant
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_racing_on_a_missing_row_one_wins_the_other_is_told(team) -> None:
+    subject = Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    (article,) = add_articles(subject, [None])
+    # Linked to the subject, never reviewed, no relevance row: both reviewers create it.
+    article.subjects.add(subject)
+    ArticleSubjectRelevance.objects.filter(article=article).delete()
+    start = threading.Barrier(2)
+    results: dict[bool, object] = {}
+
+    def reviewer(relevant: bool) -> None:
+        start.wait()
+        try:
+            results[relevant] = labels.record(subject, article.pk, relevant)
+        except labels.AlreadyLabelled as error:
+            results[relevant] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=reviewer, args=(value,)) for value in (True, False)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    winners = [value for value, result in results.items() if isinstance(result, labels.Written)]
+    losers = [result for result in results.values() if isinstance(result, labels.AlreadyLabelled)]
+    assert len(winners) == 1 and len(losers) == 1, results
+    (row,) = ArticleSubjectRelevance.objects.filter(subject=subject, article=article)
+    assert row.is_relevant is winners[0]
+    assert losers[0].current is winners[0]
