@@ -68,8 +68,10 @@ def expected_scores(version):
 
 
 def test_two_runs_gate_promote_and_predict_from_current(sample, monkeypatch):
-    monkeypatch.setenv("GREGORY_TRIGGERED_BY", "nightly-job")
+    # Two nights, two Jobs: a retry of the same Job would not train again.
+    monkeypatch.setenv("GREGORY_TRIGGERED_BY", "nightly-job-1")
     first_out = train("--version", "v1")
+    monkeypatch.setenv("GREGORY_TRIGGERED_BY", "nightly-job")
     second_out = train("--version", "v2")
     first, second = metrics_of("v1"), metrics_of("v2")
     for metrics in (first, second):

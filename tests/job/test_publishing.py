@@ -40,11 +40,12 @@ def test_manual_version_is_never_reused(tmp_path):
 
 def test_staging_left_by_a_killed_run_is_swept(tmp_path):
     import json
+    import os
     import socket
     import subprocess
     import time
 
-    from gregory.ml import publishing
+    from gregory.ml import liveness, publishing
 
     exited = subprocess.Popen(["true"])
     exited.wait()
@@ -52,12 +53,15 @@ def test_staging_left_by_a_killed_run_is_swept(tmp_path):
     owners = {
         "killed-here": {"host": socket.gethostname(), "pid": exited.pid, "started": now},
         "other-pod": {"host": "another-pod", "pid": 1, "started": now},
-        "ancient": {"host": "another-pod", "pid": 1, "started": now - 3 * 24 * 3600},
+        # Another pod whose heartbeat stopped refreshing its owner file.
+        "silent": {"host": "another-pod", "pid": 1, "started": now - 3600},
     }
     for name, owner in owners.items():
         staging = tmp_path / f"{publishing.STAGING_PREFIX}{name}"
         staging.mkdir()
         (staging / publishing.OWNER_FILE).write_text(json.dumps(owner))
+    silent = now - liveness.LOST_AFTER_SECONDS - 60
+    os.utime(tmp_path / f"{publishing.STAGING_PREFIX}silent" / publishing.OWNER_FILE, (silent,) * 2)
     live = reserve(tmp_path, day=DAY)  # sweeps first; its own owner is this live process
     removed = sorted(p.name for p in publishing.sweep_stale_staging(tmp_path))
     assert removed == []  # the reservation above already swept the dead ones

@@ -6,7 +6,9 @@ Every path under GREGORY_MODELS_DIR is built here, from slugs checked here, so a
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -14,6 +16,8 @@ from django.conf import settings
 from gregory.flags import is_slug
 
 PSEUDO_LABELS = "pseudo_labels"
+# Per-epoch training checkpoints, keyed by the Job (see ml.checkpoints); a dot entry, never a team.
+CHECKPOINTS = ".checkpoints"
 # Beside the trainer's own artifacts in every published version.
 METRICS_FILE = "metrics.json"
 HISTORY_FILE = "training_history.json"
@@ -28,6 +32,27 @@ CURRENT_LOCK_FILE = ".current.lock"
 
 def models_dir() -> Path:
     return Path(settings.GREGORY_MODELS_DIR)
+
+
+class ModelsDirUnusable(OSError):
+    """The models directory cannot be created or written: no run can publish anything."""
+
+
+def check_writable(path: Path | None = None) -> Path:
+    """Fail fast, before any run starts, when the models directory cannot take a file (a
+    read-only or root-owned volume, a full disk)."""
+    path = path or models_dir()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-") as probe:
+            probe.write(b"ok")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        raise ModelsDirUnusable(
+            f"models directory {path} is not writable: {error.strerror or error}"
+        ) from None
+    return path
 
 
 def _part(kind: str, value: str) -> str:
@@ -46,6 +71,13 @@ def algorithm_dir(team: str, subject: str, algorithm: str) -> Path:
 
 def pseudo_label_dir(team: str, subject: str) -> Path:
     return subject_dir(team, subject) / PSEUDO_LABELS
+
+
+def checkpoint_dir(job: str, team: str, subject: str, stage: str) -> Path:
+    """<models>/.checkpoints/<job>/<team>/<subject>/<stage>/: on the shared volume, so a pod
+    rescheduled onto another node finds what the disrupted one wrote."""
+    job_dir = models_dir() / CHECKPOINTS / _part("job", job)
+    return job_dir / _part("team", team) / _part("subject", subject) / _part("stage", stage)
 
 
 # YYYYMMDD with an optional _n, as publishing names versions.

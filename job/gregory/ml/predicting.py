@@ -60,6 +60,8 @@ def predict_subjects(
         return summariser.summarise_bulk(texts, progress=flags.verbose >= 1)
 
     with runs.stop_on_signals():
+        if not flags.dry_run:
+            runs.resolve_lost(subjects, say)
         for subject in subjects:
             texts = SubjectTexts(summarise)
             for algorithm in flags.algos:
@@ -90,8 +92,7 @@ def _predict_one(
     try:
         with contextlib.nullcontext() if row is None else runs.closing(row):
             if row is not None:
-                row.model_version = path.name
-                row.save(update_fields=["model_version"])
+                runs.record_version(row, path.name)
             dry = " (dry run: nothing is written)" if flags.dry_run else ""
             say(1, f"Started {label} (version {path.name}){dry}", None)
             predictor = _load(path, algorithm, flags, say)

@@ -2,7 +2,8 @@
 
 A run trains into `<algo dir>/.staging-<version>/` on the same volume, then renames it to
 `<version>/`. Creating the staging directory is the reservation: mkdir is atomic, so two runs
-racing for the same name get different versions. Readers skip dot entries.
+racing for the same name get different versions. Readers skip dot entries. A name is used by
+one run ever: names a run log has recorded are skipped even when no directory is left.
 """
 
 from __future__ import annotations
@@ -18,15 +19,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gregory.ml.liveness import file_owner_gone
+
 STAGING_PREFIX = ".staging-"
 OWNER_FILE = ".owner.json"
-# A staging dir this old belongs to a run that was killed (OOM, node loss): the Job deadline is
-# far shorter, so nothing still writes there.
-STALE_STAGING_SECONDS = 2 * 24 * 3600
+# A staging dir with no owner file: a run killed between its mkdir and the next write.
+STALE_UNOWNED_SECONDS = 3600
 
 
 class VersionTakenError(FileExistsError):
     """A hand-picked --version already exists (or is being written) for this algorithm."""
+
+
+# Whether a version name was already used by a run (whatever became of it).
+Taken = Callable[[str], bool]
+
+
+def _never_taken(_version: str) -> bool:
+    return False
 
 
 def version_candidates(day: dt.date) -> Iterator[str]:
@@ -69,24 +79,19 @@ class Reservation:
 
 
 def _owner_is_gone(staging: Path, now: float) -> bool:
+    """The run that reserved `staging` has ended: its process is gone, or its heartbeat (which
+    keeps the owner file fresh) has stopped."""
+    owner_file = staging / OWNER_FILE
     try:
-        owner = json.loads((staging / OWNER_FILE).read_text())
-        started = float(owner["started"])
-    except (OSError, ValueError, KeyError, TypeError):
-        # Unreadable: a run killed between mkdir and writing its owner; judge by the dir's age.
-        started = staging.stat().st_mtime
-        owner = {}
-    if now - started > STALE_STAGING_SECONDS:
-        return True
-    if owner.get("host") != socket.gethostname():
-        return False
-    try:
-        os.kill(int(owner["pid"]), 0)
-    except ProcessLookupError:
-        return True
-    except (PermissionError, KeyError, ValueError):
-        return False
-    return False
+        owner = json.loads(owner_file.read_text())
+    except (OSError, ValueError):
+        # Killed between mkdir and writing its owner: judge by the directory's age.
+        return now - staging.stat().st_mtime > STALE_UNOWNED_SECONDS
+    pid = owner.get("pid")
+    return (
+        file_owner_gone(owner_file, owner.get("host"), pid if isinstance(pid, int) else None, now)
+        is not None
+    )
 
 
 def sweep_stale_staging(algo_dir: Path) -> list[Path]:
@@ -102,8 +107,16 @@ def sweep_stale_staging(algo_dir: Path) -> list[Path]:
     return removed
 
 
-def reserve(algo_dir: Path, version: str | None = None, day: dt.date | None = None) -> Reservation:
-    """Claim `version` (or the next free automatic name for `day`) by creating its staging dir."""
+def reserve(
+    algo_dir: Path,
+    version: str | None = None,
+    day: dt.date | None = None,
+    taken: Taken = _never_taken,
+) -> Reservation:
+    """Claim `version` (or the next free automatic name for `day`) by creating its staging dir.
+
+    `taken` is asked after the mkdir, so two runs cannot both pass it for the same name.
+    """
     algo_dir.mkdir(parents=True, exist_ok=True)
     sweep_stale_staging(algo_dir)
     candidates = [version] if version else version_candidates(day or dt.date.today())
@@ -118,10 +131,15 @@ def reserve(algo_dir: Path, version: str | None = None, day: dt.date | None = No
                 ) from None
             continue
         # Checked after the mkdir: a racing run may have published this name in between.
-        if reservation.final.exists():
+        try:
+            problem = _used(reservation, taken)
+        except BaseException:
+            reservation.staging.rmdir()
+            raise
+        if problem:
             reservation.staging.rmdir()
             if version:
-                raise VersionTakenError(f"version {version} already exists in {algo_dir}")
+                raise VersionTakenError(problem)
             continue
         owner = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
         try:
@@ -134,30 +152,45 @@ def reserve(algo_dir: Path, version: str | None = None, day: dt.date | None = No
     raise AssertionError("unreachable: version candidates never run out")
 
 
+def _used(reservation: Reservation, taken: Taken) -> str | None:
+    if reservation.final.exists():
+        return f"version {reservation.version} already exists in {reservation.algo_dir}"
+    if taken(reservation.version):
+        return f"version {reservation.version} was used by an earlier run in {reservation.algo_dir}"
+    return None
+
+
 @contextlib.contextmanager
 def publishing(
     algo_dir: Path,
     version: str | None = None,
     shield: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
+    taken: Taken = _never_taken,
+    commit: Callable[[], None] | None = None,
 ) -> Iterator[Reservation]:
     """Reserve a version, yield it for writing into `.staging`, publish it when the block ends.
 
     Any exception, KeyboardInterrupt and signals turned into exceptions included, discards the
     staging directory instead: a version either appears complete or not at all. `shield` holds
-    signals back while the reservation is made and while it is discarded, so a signal that lands
-    between mkdir and the bookkeeping, or a second one during cleanup, cannot strand a directory.
+    signals back while the reservation is made, discarded or published, so a signal cannot
+    strand a directory. `commit` (the run's row closed as successful) runs just before the
+    rename: the slow, fallible database write comes first, so a version is never visible
+    without its successful run; if the rename then fails, the exception says so.
     """
     reservation = None
     try:
         with shield():
-            reservation = reserve(algo_dir, version)
+            reservation = reserve(algo_dir, version, taken=taken)
         yield reservation
+        with shield():
+            if commit is not None:
+                commit()
+            reservation.publish()
     except BaseException:
         if reservation is not None:
             with shield():
                 reservation.discard()
         raise
-    reservation.publish()
 
 
 def _fsync_tree(root: Path) -> None:

@@ -3,7 +3,9 @@
 The row exists before any work, so a crash at any later point is visible as a run; it is closed
 exactly once: ok when the block ends normally, failed with the traceback (or the signal) when
 it raises. SIGTERM and SIGINT become `Interrupted`, so the row and the staging directory of the
-run they stop are cleaned up on the way out.
+run they stop are cleaned up on the way out. Writes to the row outlive a database restart: a
+lost connection is reopened and the write retried for up to DB_RETRY_SECONDS. While the row is
+open the run keeps a heartbeat (ml.liveness), so a run killed outright is later seen as lost.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import tenacity
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
+from gregory.ml import liveness
 from gregory.models import PredictionRunLog, Subject
 
 RunType = Literal["train", "predict"]
@@ -27,6 +32,23 @@ Style = Literal["success", "warning", "error"]
 # decides where it goes and how it is coloured.
 Say = Callable[[int, str, Style | None], None]
 TRIGGER_MAX = PredictionRunLog._meta.get_field("triggered_by").max_length
+# A PostgreSQL failover or restart takes seconds to a minute; SQLite gives up a lock after 30 s.
+DB_RETRY_SECONDS = 120.0
+
+
+def _reconnect(_state: tenacity.RetryCallState) -> None:
+    # Django keeps a broken connection until told: drop it, so the retry opens a new one.
+    with contextlib.suppress(Exception):
+        connection.close()
+
+
+database_retry = tenacity.retry(
+    retry=tenacity.retry_if_exception_type((OperationalError, InterfaceError)),
+    wait=tenacity.wait_exponential(multiplier=0.5, max=10),
+    stop=tenacity.stop_after_delay(DB_RETRY_SECONDS),
+    before_sleep=_reconnect,
+    reraise=True,
+)
 
 
 class Interrupted(BaseException):
@@ -77,9 +99,18 @@ def held_signals() -> Iterator[None]:
             raise Interrupted(pending[0])
 
 
+def job_name() -> str | None:
+    """The Job (or launcher run) this process works for, when it was started by one."""
+    return os.environ.get("GREGORY_TRIGGERED_BY") or None
+
+
 def triggered_by(command: str) -> str:
     """Who started the run: the Job name the launcher passes, else the command's own name."""
-    return (os.environ.get("GREGORY_TRIGGERED_BY") or command)[:TRIGGER_MAX]
+    return (job_name() or command)[:TRIGGER_MAX]
+
+
+# Open rows of this process and their heartbeats.
+_heartbeats: dict[int, liveness.Heartbeat] = {}
 
 
 @dataclass
@@ -101,7 +132,7 @@ class Outcome:
 def start(subject: Subject, algorithm: str, run_type: RunType, trigger: str) -> PredictionRunLog:
     """The run's row, created before any work; a database error here is the command's, not the
     run's, so callers create it outside their per-run error handling."""
-    return PredictionRunLog.objects.create(
+    row = database_retry(PredictionRunLog.objects.create)(
         team=subject.team,
         subject=subject,
         model_version="",
@@ -110,6 +141,22 @@ def start(subject: Subject, algorithm: str, run_type: RunType, trigger: str) -> 
         success=None,
         triggered_by=trigger,
     )
+    try:
+        _heartbeats[row.pk] = liveness.Heartbeat(row, job_name())
+    except BaseException as error:
+        close(row, f"could not start its heartbeat: {first_line(error)}")
+        raise
+    return row
+
+
+def heartbeat(row: PredictionRunLog) -> liveness.Heartbeat:
+    return _heartbeats[row.pk]
+
+
+@database_retry
+def record_version(row: PredictionRunLog, version: str) -> None:
+    row.model_version = version
+    row.save(update_fields=["model_version"])
 
 
 @contextlib.contextmanager
@@ -117,23 +164,51 @@ def closing(row: PredictionRunLog) -> Iterator[PredictionRunLog]:
     """Close `row` when the block ends: ok, or failed with the traceback or the signal.
 
     The block may set `row.model_version` as soon as it knows it; it is saved on close too.
+    The block may close the row itself as ok (publishing does, just before the rename).
     """
     try:
         yield row
     except Interrupted as stop:
-        close(row, f"interrupted by {stop}")
+        # A signal held while the run published arrives after its row closed: that run is done.
+        if row.success is None:
+            close(row, f"interrupted by {stop}")
         raise
     except Exception as error:
+        # Even a row already closed as ok: its version failed to publish after all.
         close(row, "".join(traceback.format_exception(error)).rstrip())
         raise
-    close(row)
+    if row.success is None:
+        close(row)
 
 
 def close(row: PredictionRunLog, error: str | None = None) -> None:
     row.success = error is None
     row.error_message = error
     row.run_finished = timezone.now()
-    row.save(update_fields=["model_version", "success", "error_message", "run_finished"])
+    try:
+        database_retry(row.save)(
+            update_fields=["model_version", "success", "error_message", "run_finished"]
+        )
+    except BaseException:
+        row.success = None  # not recorded: the row is still open as far as anyone can tell
+        raise
+    beat = _heartbeats.pop(row.pk, None)
+    if beat is not None:
+        beat.stop()
+
+
+def resolve_lost(subjects: Sequence[Subject], say: Say) -> None:
+    """Close as failed the open rows of these subjects whose runs are gone (killed, OOM, node
+    lost, or an earlier pod of this very Job), so none stays "running" forever."""
+    rows = liveness.open_rows(subject.pk for subject in subjects)
+    for verdict in database_retry(liveness.resolve_lost)(rows, job_name()):
+        row = verdict.row
+        say(
+            1,
+            f"Marked {row.run_type} run #{row.pk} ({row.algorithm} "
+            f"{row.model_version or 'unversioned'}) as failed: {verdict.reason}",
+            "warning",
+        )
 
 
 def summary_table(

@@ -6,12 +6,18 @@ work, what each run records, and what the operator is told at each verbosity lev
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from gregory.flags import TrainFlags
 from gregory.ml import layout, runs
-from gregory.ml.publishing import VersionTakenError, publishing, version_exists
-from gregory.models import Subject
+from gregory.ml.publishing import (
+    VersionTakenError,
+    publishing,
+    sweep_stale_staging,
+    version_exists,
+)
+from gregory.models import PredictionRunLog, Subject
 
 SUMMARY_METRICS = (
     "val_f1",
@@ -23,15 +29,33 @@ SUMMARY_METRICS = (
 )
 
 
+def version_user(subject: Subject, algorithm: str, version: str) -> PredictionRunLog | None:
+    """The training run that used `version` for this subject and algorithm, if any ever did."""
+    rows = PredictionRunLog.objects.filter(
+        subject=subject, algorithm=algorithm, run_type="train", model_version=version
+    )
+    return runs.database_retry(rows.first)()
+
+
 def check_version_free(flags: TrainFlags, subjects: Sequence[Subject]) -> None:
-    """A hand-picked --version must be new for every run, checked before any run starts."""
+    """A hand-picked --version must be new for every run, checked before any run starts: no
+    directory (stale staging of killed runs aside) and no earlier run of that name."""
     if not flags.version:
         return
     for subject in subjects:
         for algorithm in flags.algos:
             algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
+            sweep_stale_staging(algo_dir)
             if version_exists(algo_dir, flags.version):
                 raise VersionTakenError(f"version {flags.version} already exists in {algo_dir}")
+            used = version_user(subject, algorithm, flags.version)
+            if used is not None:
+                outcome = {True: "ok", False: "failed", None: "running"}[used.success]
+                raise VersionTakenError(
+                    f"version {flags.version} of {algorithm} for {subject.team.slug}/"
+                    f"{subject.subject_slug} was used by run #{used.pk} ({outcome}); "
+                    "a version name is never reused"
+                )
 
 
 def train_subjects(
@@ -44,55 +68,96 @@ def train_subjects(
     trigger = runs.triggered_by("train_models")
     outcomes: list[runs.Outcome] = []
     with runs.stop_on_signals():
+        runs.resolve_lost(subjects, say)
         for subject in subjects:
             data = SubjectData(subject, flags, progress=flags.verbose >= 1)
             for algorithm in flags.algos:
-                outcomes.append(_train_one(subject, algorithm, data, flags, trigger, say))
+                done = _done_by_this_job(subject, algorithm, say)
+                if done is None:
+                    done = _train_one(subject, algorithm, data, flags, trigger, say)
+                outcomes.append(done)
     return outcomes
+
+
+def _done_by_this_job(subject: Subject, algorithm: str, say: runs.Say) -> runs.Outcome | None:
+    """A retried pod of a Job does not train again what an earlier pod of it published."""
+    job = runs.job_name()
+    if job is None:
+        return None
+    rows = PredictionRunLog.objects.filter(
+        subject=subject, algorithm=algorithm, run_type="train", success=True, triggered_by=job
+    ).order_by("-pk")
+    row = runs.database_retry(rows.first)()
+    if row is None:
+        return None
+    algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
+    try:
+        metrics = json.loads((algo_dir / row.model_version / layout.METRICS_FILE).read_text())
+    except (OSError, ValueError):
+        metrics = {}
+    say(
+        1,
+        f"Skipped {algorithm} for {subject.team.slug}/{subject.subject_slug}: "
+        f"this Job ({job}) already published version {row.model_version} (run #{row.pk})",
+        None,
+    )
+    return runs.Outcome(subject, algorithm, row.model_version, True, metrics)
 
 
 def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: runs.Say):
     from gregory.ml.pipeline import train_into
+    from gregory.ml.publishing import OWNER_FILE
 
     label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
     row = runs.start(subject, algorithm, "train", trigger)
+    stop: runs.Interrupted | None = None
     try:
         with (
             runs.closing(row),
-            publishing(algo_dir, flags.version, runs.held_signals) as reservation,
+            publishing(
+                algo_dir,
+                flags.version,
+                runs.held_signals,
+                taken=lambda version: version_user(subject, algorithm, version) is not None,
+                commit=lambda: runs.close(row),
+            ) as reservation,
         ):
-            row.model_version = reservation.version
-            row.save(update_fields=["model_version"])
+            runs.record_version(row, reservation.version)
+            runs.heartbeat(row).watch(reservation.staging / OWNER_FILE)
             say(1, f"Started {label} (version {reservation.version})", None)
             metrics = train_into(reservation, algorithm, data, flags)
-    except runs.Interrupted as stop:
-        say(1, f"Interrupted {label} by {stop}", "error")
-        raise
+    except runs.Interrupted as signal_received:
+        if not row.success:
+            say(1, f"Interrupted {label} by {signal_received}", "error")
+            raise
+        # Held while the version was published: finish its bookkeeping, then stop.
+        stop = signal_received
     except Exception as error:
         reason = runs.report_failure(label, error, row, say)
         return runs.Outcome(subject, algorithm, row.model_version, False, error=reason)
-    roc_auc = metrics["test_roc_auc"]
-    where = reservation.final
+    outcome = _finish(label, algo_dir, reservation.final, row, metrics, trigger, say)
+    if stop is not None:
+        say(1, f"Interrupted after {label} by {stop}", "error")
+        raise stop
+    return outcome
+
+
+def _finish(label, algo_dir, where, row, metrics, trigger: str, say: runs.Say) -> runs.Outcome:
+    """Promotion as the gate decided, and what the operator is told, for a published version."""
+    subject, algorithm, version = row.subject, row.algorithm, row.model_version
     try:
-        moved = _promote(algo_dir, reservation.version, metrics, trigger)
+        moved = _promote(algo_dir, version, metrics, trigger)
     except OSError as error:
         # Published but not promoted as decided: the operator must know, and the exit status too.
-        reason = f"version {reservation.version} published, but current.json not written: {error}"
+        reason = f"version {version} published, but current.json not written: {error}"
         say(1, f"Failed {label}: {reason}", "error")
-        return runs.Outcome(subject, algorithm, row.model_version, False, metrics, error=reason)
-    say(
-        1,
-        f"Finished {label}: version {row.model_version}, test roc_auc {roc_auc:.3f} → {where}",
-        "success",
-    )
+        return runs.Outcome(subject, algorithm, version, False, metrics, error=reason)
+    roc_auc = metrics["test_roc_auc"]
+    say(1, f"Finished {label}: version {version}, test roc_auc {roc_auc:.3f} → {where}", "success")
     reasons = "; ".join(metrics["decision_reasons"])
-    say(
-        1,
-        f"Decision for {label} {row.model_version}: {metrics['decision']} ({reasons}); {moved}",
-        None,
-    )
-    return runs.Outcome(subject, algorithm, row.model_version, True, metrics)
+    say(1, f"Decision for {label} {version}: {metrics['decision']} ({reasons}); {moved}", None)
+    return runs.Outcome(subject, algorithm, version, True, metrics)
 
 
 def _promote(algo_dir, version: str, metrics: dict, trigger: str) -> str:

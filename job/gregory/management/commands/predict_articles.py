@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gregory.flags import PredictFlags
-from gregory.management.base import JobCommand
+from gregory.management.base import JobCommand, UsageError
 
 
 class Command(JobCommand):
@@ -18,8 +18,13 @@ class Command(JobCommand):
 
     def run(self, flags, subjects):
         # Imported after validation: a usage error should not pay for the ML stack.
-        from gregory.ml import predicting
+        from gregory.ml import layout, predicting
 
+        if not flags.dry_run:
+            try:
+                layout.check_writable()  # each run keeps its heartbeat there
+            except layout.ModelsDirUnusable as error:
+                raise UsageError(str(error)) from None
         return predicting.predict_subjects(flags, subjects, self.say)
 
     def summary(self, outcomes):

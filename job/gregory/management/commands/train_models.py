@@ -22,12 +22,13 @@ class Command(JobCommand):
 
     def run(self, flags, subjects):
         # Imported after validation: a usage error should not pay for the ML stack.
-        from gregory.ml import training
+        from gregory.ml import layout, training
         from gregory.ml.publishing import VersionTakenError
 
         try:
+            layout.check_writable()
             training.check_version_free(flags, subjects)
-        except VersionTakenError as error:
+        except (layout.ModelsDirUnusable, VersionTakenError) as error:
             raise UsageError(str(error)) from None
         return training.train_subjects(flags, subjects, self.say)
 
