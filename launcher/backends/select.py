@@ -93,10 +93,15 @@ def make_backend(choice: Choice, env: Mapping[str, str] | None = None) -> Backen
             f"cannot load the Kubernetes configuration: {files} is not valid YAML "
             f"({_one_line(error)})"
         ) from error
-    except (ConfigException, OSError, TypeError, KeyError, ValueError, AttributeError) as error:
-        # A kubeconfig that parses but lacks a part (contexts, a user) fails deep in the client.
+    except (ConfigException, OSError) as error:
         raise ConfigurationError(
             f"cannot load the Kubernetes configuration: {_one_line(error)}"
+        ) from error
+    except (TypeError, KeyError, ValueError, AttributeError) as error:
+        # YAML, but not shaped like a kubeconfig: the client fails deep inside on it.
+        raise ConfigurationError(
+            f"cannot load the Kubernetes configuration: {files} is not a kubeconfig "
+            f"({type(error).__name__}: {_one_line(error)})"
         ) from error
     configuration.retries = 1  # an unreachable cluster should fail fast, not back off for long
     return KubernetesBackend(job_settings(env), client.ApiClient(configuration), source=source)
