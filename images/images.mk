@@ -8,13 +8,14 @@ IMAGE_TAG ?= 0.1.0
 TRAIN_IMAGE ?= gregory-train:$(IMAGE_TAG)
 TRAIN_CPU_IMAGE ?= gregory-train:$(IMAGE_TAG)-cpu
 LAUNCHER_IMAGE ?= gregory-launcher:$(IMAGE_TAG)
-# Empty: the Dockerfile's default (CUDA runtime for training, debian slim for the launcher).
+# Empty: the Dockerfiles' default (debian:bookworm-slim); CI passes its debootstrapped base.
 BASE_IMAGE ?=
 LAUNCHER_BASE_IMAGE ?= $(BASE_IMAGE)
+# PyPI's torch for linux x86_64 is the CUDA build (CUDA runtime and cuDNN as nvidia-* wheels).
 GPU_TORCH_SPEC ?= torch==2.13.0
-# The PyTorch wheel index of the CUDA line in the base image (e.g. …/whl/cu128); empty = PyPI.
+# Empty = PyPI; or a PyTorch wheel index of another CUDA line (e.g. …/whl/cu126).
 GPU_TORCH_INDEX_URL ?=
-CPU_BASE_IMAGE ?= debian:bookworm-slim
+CPU_BASE_IMAGE ?= $(or $(BASE_IMAGE),debian:bookworm-slim)
 CPU_TORCH_SPEC ?= torch==2.13.0+cpu
 CPU_TORCH_INDEX_URL ?=
 # Wheels copied into the build context (var/image-build/wheels/) so pip finds them without an
@@ -28,29 +29,33 @@ DOCKER_BUILD_FLAGS ?= --network host
 
 .PHONY: image image-train image-cpu image-launcher image-smoke image-constraints kubectl
 
-# Build-only inputs, always rebuilt: staged wheels and a pip.conf naming the CA bundle if any.
-.PHONY: var/image-build
-var/image-build:
-	rm -rf $@ && mkdir -p $@/wheels
-	$(if $(IMAGE_WHEELS),cp $(IMAGE_WHEELS) $@/wheels/)
-	echo "[global]" > $@/pip.conf
-	$(if $(IMAGE_CA_BUNDLE),cp $(IMAGE_CA_BUNDLE) $@/ca.crt && echo "cert = /build/ca.crt" >> $@/pip.conf)
+# Build-only inputs, staged afresh by every image recipe: wheels ($(1)) and a pip.conf naming the
+# CA bundle if any. The GPU build stages no wheel: a local 2.13.0+cpu would satisfy torch==2.13.0.
+define stage_build_inputs
+	rm -rf var/image-build && mkdir -p var/image-build/wheels
+	$(if $(1),cp $(1) var/image-build/wheels/)
+	echo "[global]" > var/image-build/pip.conf
+	$(if $(IMAGE_CA_BUNDLE),cp $(IMAGE_CA_BUNDLE) var/image-build/ca.crt && echo "cert = /build/ca.crt" >> var/image-build/pip.conf)
+endef
 
 image: image-train image-launcher
 
-image-train: var/image-build
+image-train:
+	$(call stage_build_inputs,)
 	$(DOCKER) build $(DOCKER_BUILD_FLAGS) -f images/train.Dockerfile \
 	  $(if $(BASE_IMAGE),--build-arg BASE_IMAGE=$(BASE_IMAGE)) \
 	  --build-arg TORCH_SPEC="$(GPU_TORCH_SPEC)" --build-arg TORCH_INDEX_URL="$(GPU_TORCH_INDEX_URL)" \
 	  -t $(TRAIN_IMAGE) .
 
-image-cpu: var/image-build
+image-cpu:
+	$(call stage_build_inputs,$(IMAGE_WHEELS))
 	$(DOCKER) build $(DOCKER_BUILD_FLAGS) -f images/train.Dockerfile \
 	  --build-arg BASE_IMAGE=$(CPU_BASE_IMAGE) \
 	  --build-arg TORCH_SPEC="$(CPU_TORCH_SPEC)" --build-arg TORCH_INDEX_URL="$(CPU_TORCH_INDEX_URL)" \
 	  -t $(TRAIN_CPU_IMAGE) .
 
-image-launcher: var/image-build
+image-launcher:
+	$(call stage_build_inputs,)
 	$(DOCKER) build $(DOCKER_BUILD_FLAGS) -f images/launcher.Dockerfile \
 	  $(if $(LAUNCHER_BASE_IMAGE),--build-arg BASE_IMAGE=$(LAUNCHER_BASE_IMAGE)) \
 	  -t $(LAUNCHER_IMAGE) .

@@ -1,10 +1,12 @@
-# The training image: CUDA runtime, the CUDA build of torch, the job; the entrypoint runs the
-# installed package (`python -m gregory_train`), so a Job's args are `train_models --team …`.
+# The training image: Debian's Python, torch from PyPI, the job; the entrypoint runs the installed
+# package (`python -m gregory_train`), so a Job's args are `train_models --team …`.
 # Build from the repository root (see images/images.mk):
 #   docker build -f images/train.Dockerfile -t gregory-train:0.1.0 .
-# CPU variant (kind, smoke test): BASE_IMAGE=debian:bookworm-slim TORCH_SPEC="torch==2.13.0+cpu"
-# with the CPU wheel staged in var/image-build/wheels/ (or TORCH_INDEX_URL set to a CPU index).
-ARG BASE_IMAGE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+# No CUDA base image: torch's PyPI wheel for linux x86_64 is the CUDA build and brings the CUDA
+# runtime, cuDNN and NCCL as nvidia-* wheels; the node's driver is all it needs from the host.
+# CPU variant (kind, smoke test): TORCH_SPEC="torch==2.13.0+cpu" with the CPU wheel staged in
+# var/image-build/wheels/ (or TORCH_INDEX_URL set to a CPU index).
+ARG BASE_IMAGE=debian:bookworm-slim
 
 # --- the interpreter both stages share (the venv's python symlinks into /usr/bin) -------------
 FROM ${BASE_IMAGE} AS python
@@ -16,7 +18,7 @@ RUN apt-get update \
 # --- build: a venv with torch and the job; nothing of pip or the sources reaches the runtime --
 FROM python AS build
 ARG TORCH_SPEC="torch==2.13.0"
-# CUDA wheels of torch come from the PyTorch index for the CUDA line of BASE_IMAGE (e.g. cu128).
+# Empty: the default index (PyPI: the CUDA build on linux x86_64); or a PyTorch wheel index.
 ARG TORCH_INDEX_URL=""
 ARG PIP_VERSION=25.3
 # Staged by the Makefile: wheels/ (e.g. a CPU torch wheel) and pip.conf (maybe a CA bundle).
@@ -50,7 +52,12 @@ ENV PATH=/opt/venv/bin:$PATH \
     HOME=/tmp \
     GREGORY_HOME=/app \
     GREGORY_MODELS_DIR=/models \
-    HF_HOME=/cache/huggingface
+    HF_HOME=/cache/huggingface \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility \
+    LD_LIBRARY_PATH=/usr/local/nvidia/lib64
+# Set by the CUDA base images, so set here: the NVIDIA toolkit injects the driver's compute
+# libraries, and GKE mounts its Google-managed driver at /usr/local/nvidia. Not
+# NVIDIA_VISIBLE_DEVICES=all: the device plugin names the pod's own GPUs.
 WORKDIR /app
 USER ${UID}:${UID}
 ENTRYPOINT ["python", "-m", "gregory_train"]

@@ -6,36 +6,19 @@ Skipped with the reason where no engine runs; CI here starts one (images/engine.
 
 from __future__ import annotations
 
-import os
 import subprocess
 
 import pytest
 
+from tests.k8s.engine import DOCKER, engine_problem
 from tests.support.paths import REPO
 
 # Builds an image: minutes, not seconds.
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-DOCKER = os.environ.get("DOCKER", "docker")
-
-
-def _engine_problem() -> str | None:
-    try:
-        probe = subprocess.run(
-            [DOCKER, "info", "--format", "{{.ServerVersion}}"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
-        return f"no Docker client or engine ({error}); see docs/kubernetes.md"
-    if probe.returncode != 0:
-        return "no Docker engine answers (start one: images/engine.sh start; set DOCKER_HOST)"
-    return None
-
 
 def test_cpu_image_trains_the_demo_team() -> None:
-    problem = _engine_problem()
+    problem = engine_problem()
     if problem:
         pytest.skip(problem)
     done = subprocess.run(
