@@ -162,3 +162,12 @@ def test_a_file_that_cannot_be_read_is_one_line(manage, tmp_path):
     empty.write_bytes(b"")
     assert_one_line_error(import_file(manage, empty), 2, "empty file")
     assert nothing_written()
+
+
+def test_a_slug_longer_than_its_column_is_refused_before_any_write(manage, tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(HEADER + GOOD)
+    long_slug = "t" * 51
+    done = manage("import_articles", "--team", long_slug, "--subject", "ms", "--create", str(path))
+    assert_one_line_error(done, 2, f"--team '{long_slug}' is longer than 50 characters")
+    assert nothing_written()

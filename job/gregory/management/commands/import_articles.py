@@ -39,9 +39,18 @@ class Command(OneLineUsageErrors):
         )
 
     def handle(self, *args, csv_path: Path, team: str, subject: str, create: bool, **options):
-        for flag, slug in (("--team", team), ("--subject", subject)):
+        for flag, slug, field in (
+            ("--team", team, Team._meta.get_field("slug")),
+            ("--subject", subject, Subject._meta.get_field("subject_slug")),
+        ):
             if problem := slug_problem(flag, slug):
                 raise CommandError(problem, returncode=exit_codes.USAGE)
+            # --create stores it: PostgreSQL would refuse a longer one only as a database error.
+            if len(slug) > field.max_length:
+                raise CommandError(
+                    f"{flag} {slug!r} is longer than {field.max_length} characters",
+                    returncode=exit_codes.USAGE,
+                )
         if not csv_path.is_file():
             raise CommandError(f"{csv_path}: no such file", returncode=exit_codes.USAGE)
         try:
