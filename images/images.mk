@@ -65,12 +65,16 @@ image-launcher:
 image-smoke: setup image-cpu
 	DOCKER="$(DOCKER)" IMAGE="$(TRAIN_CPU_IMAGE)" PY="$(PY)" images/smoke.sh
 
-# Re-pin the images' dependencies from the project venv.
+# Re-pin the images' dependencies from the project venv, which must run the images' Python line
+# (Debian bookworm's 3.11): pins resolved for another line may not install there.
+IMAGE_PYTHON := 3.11
 image-constraints: setup
+	@$(PY) -c 'import sys; sys.exit(f"{sys.version_info[0]}.{sys.version_info[1]}" != "$(IMAGE_PYTHON)")' \
+	  || { echo "image-constraints: $(PY) is not Python $(IMAGE_PYTHON), the images' Python" >&2; exit 2; }
 	{ echo "# Pins for the images, taken from the project venv (pip freeze); torch itself is TORCH_SPEC."; \
 	  echo "# Refresh with: make image-constraints"; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v -i -E \
-	    '^(torch|gregory|pytest|ruff|syrupy|kubernetes-validate|iniconfig|pluggy|jsonschema|referencing|rpds-py|importlib_resources)'; \
+	    '^(torch|gregory|pytest|ruff|syrupy|kubernetes-validate|iniconfig|pluggy|jsonschema|referencing|rpds-py|importlib_resources|all-minilm)'; \
 	} > images/constraints.txt
 
 # A current kubectl (with kustomize 5.7) into tools/bin/, from a PyPI package; see the script.
