@@ -105,7 +105,10 @@ class KubernetesBackend(Backend):
         flags.validate()
         if not self.settings.image:
             raise BackendError("set GREGORY_JOB_IMAGE to the training image to submit Jobs")
-        job = build_job(flags, run_id=run_id, settings=self.settings)
+        try:
+            job = build_job(flags, run_id=run_id, settings=self.settings)
+        except ValueError as error:  # e.g. a team whose queue name cannot be a label
+            raise BackendError(str(error)) from error
         try:
             created = self.batch.create_namespaced_job(self.namespace, job)
         except ApiException as error:

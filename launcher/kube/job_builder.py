@@ -234,7 +234,9 @@ def queue_for(settings: JobSettings, team: str) -> str | None:
             f"{ENV_PREFIX}QUEUE_NAME={settings.queue_name!r} may use only the {{team}} placeholder"
         ) from None
     if not _DNS_LABEL_RE.match(name):
-        raise ValueError(f"queue name {name!r} (team {team!r}) is not a DNS label")
+        raise ValueError(
+            f"queue name {name!r} (team {team!r}) is not a DNS label of at most 63 characters"
+        )
     return name
 
 

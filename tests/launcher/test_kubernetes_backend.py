@@ -328,3 +328,25 @@ def test_a_kueue_job_is_queued_until_admitted_through_the_cli(kube, kubeconfig, 
     out = StringIO()
     assert main(["status"], out=out) == 0
     assert "succeeded" in [row for row in out.getvalue().splitlines() if name in row][0].split()
+
+
+def test_a_queue_name_that_cannot_be_a_label_is_one_line_and_submits_nothing(
+    kube, kubeconfig, db, monkeypatch
+):
+    from launcher.cli import main
+
+    make_scope("demo", "ms-research")
+    monkeypatch.setenv("GREGORY_JOB_QUEUE_NAME", "gregory-{tema}")
+    err = StringIO()
+    assert main(["submit", "--team", "demo"], out=StringIO(), err=err) != 0
+    (line,) = [row for row in err.getvalue().splitlines() if "QUEUE_NAME" in row]
+    assert "may use only the {team} placeholder" in line
+    # A valid template, but a team slug too long for a label value (63 characters).
+    monkeypatch.setenv("GREGORY_JOB_QUEUE_NAME", "gregory-{team}")
+    long_team = "t" * 60
+    make_scope(long_team, "ms")
+    err = StringIO()
+    assert main(["submit", "--team", long_team], out=StringIO(), err=err) != 0
+    assert "is not a DNS label" in err.getvalue()
+    assert "Traceback" not in err.getvalue()
+    assert not kube.jobs
