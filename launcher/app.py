@@ -11,19 +11,26 @@ from textual.screen import Screen
 from launcher.engine import Engine
 from launcher.screens.form import FormScreen
 from launcher.screens.history import HistoryScreen
+from launcher.screens.review import ReviewScreen
 from launcher.screens.runs import RunsScreen
 
 
 class LauncherApp(App[None]):
     CSS_PATH = "launcher.tcss"
     TITLE = "gregory-launch"
-    MODES = {"form": FormScreen, "runs": RunsScreen, "history": HistoryScreen}
+    MODES = {
+        "form": FormScreen,
+        "runs": RunsScreen,
+        "history": HistoryScreen,
+        "review": ReviewScreen,
+    }
     DEFAULT_MODE = "form"
     BINDINGS = [
         # Function keys: letters would be typed into the form's inputs.
         Binding("f2", "switch_mode('form')", "Form"),
         Binding("f3", "switch_mode('runs')", "Runs"),
         Binding("f4", "switch_mode('history')", "History"),
+        Binding("f5", "switch_mode('review')", "Review"),
         Binding("ctrl+q", "quit", "Quit"),
         Binding("question_mark", "help", "Help"),
     ]
@@ -71,6 +78,9 @@ class LauncherApp(App[None]):
         yield SystemCommand(
             "History", "Every PredictionRunLog row with its metrics (F4)", self._history
         )
+        yield SystemCommand(
+            "Review", "Label unreviewed articles, least-sure first (F5)", self._review
+        )
         yield SystemCommand("Help", "The keys of this screen (?)", self.action_help)
 
     def _form(self) -> None:
@@ -81,6 +91,9 @@ class LauncherApp(App[None]):
 
     def _history(self) -> None:
         self.switch_mode("history")
+
+    def _review(self) -> None:
+        self.switch_mode("review")
 
 
 def run_tui(backend_name: str | None = None) -> int:

@@ -1,0 +1,138 @@
+"""Pilot tests of the Review screen on a subject the real train_models trained: it shows the
+article the model is least sure of, keys record and undo labels in the database, and the
+retrain offer submits train_models through the backend."""
+
+from __future__ import annotations
+
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.core.management import call_command
+from textual.widgets import Select, Static
+
+from gregory.models import ArticleSubjectRelevance
+from launcher.app import LauncherApp
+from launcher.engine import Engine
+from launcher.screens.confirm import ConfirmScreen
+from launcher.screens.review import ReviewScreen
+from tests.launcher.test_tui import settle, until
+from tests.support.launcher import make_scope, sleeper_backend
+from tests.support.review import review_sample_csv
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
+SIZE = (120, 40)
+
+
+@pytest.fixture
+def trained(transactional_db, models_dir: Path, launcher_dir: Path, tmp_path: Path) -> None:
+    make_scope("demo", "ms")
+    csv_path = review_sample_csv(tmp_path / "sample.csv", 30)
+    call_command("import_articles", str(csv_path), team="demo", subject="ms", stdout=StringIO())
+    call_command(
+        "train_models",
+        "--team",
+        "demo",
+        "--algo",
+        "lgbm_tfidf",
+        "--verbose",
+        "0",
+        stdout=StringIO(),
+    )
+
+
+@pytest.fixture
+def app(trained, tmp_path: Path) -> LauncherApp:
+    return LauncherApp(Engine(sleeper_backend(tmp_path / "runs"), "test"), refresh_seconds=0)
+
+
+async def label_of(article_id: int) -> bool | None:
+    # The ORM is synchronous: off the event loop, as the app's own workers do.
+    row = await sync_to_async(ArticleSubjectRelevance.objects.get)(article_id=article_id)
+    return row.is_relevant
+
+
+async def open_review(app: LauncherApp, pilot) -> ReviewScreen:
+    await pilot.press("f5")
+    screen = app.screen
+    assert isinstance(screen, ReviewScreen)
+    await until(pilot, lambda: screen.teams)
+    screen.query_one("#review-team", Select).value = "demo"
+    await pilot.pause()
+    screen.query_one("#review-subject", Select).value = "ms"
+    await until(pilot, lambda: screen.queue is not None)
+    await pilot.pause()
+    return screen
+
+
+def shown(screen: ReviewScreen, widget: str) -> str:
+    return str(screen.query_one(widget, Static).render())
+
+
+async def test_the_review_screen_shows_an_article_and_a_key_records_its_label(
+    app: LauncherApp,
+) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_review(app, pilot)
+        first = screen.current
+        assert first is not None and not first.random_pick
+        assert first.uncertainty == max(i.uncertainty for i in screen.queue.items)
+        assert shown(screen, "#review-title") == f"{first.article_id}  {first.title}"
+        assert shown(screen, "#review-scores").startswith(
+            f"lgbm_tfidf {first.scores[0].probability:.2f} (threshold 0.8"
+        )
+        assert shown(screen, "#review-reason") == f"why: {first.reason}"
+        assert first.summary and shown(screen, "#review-summary") == first.summary
+
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert await label_of(first.article_id) is True
+        second = screen.current
+        assert second is not None and second.article_id != first.article_id
+        assert shown(screen, "#review-progress").startswith(
+            "demo/ms: 1 labelled this session (1 relevant), 0 skipped; 19 left in this queue; "
+            "29 unreviewed"
+        )
+
+        await pilot.press("s")
+        third = screen.current
+        await pilot.press("n")
+        await settle(app, pilot)
+        assert await label_of(third.article_id) is False
+        assert await label_of(second.article_id) is None  # skipped: nothing written
+
+        await pilot.press("u")  # the last label of this session, and only that one
+        await settle(app, pilot)
+        assert await label_of(third.article_id) is None
+        assert await label_of(first.article_id) is True
+        assert screen.current.article_id == third.article_id
+        assert screen.session.labelled == 1
+
+
+async def test_a_label_someone_gave_first_is_kept_and_the_reviewer_told(app: LauncherApp) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_review(app, pilot)
+        first = screen.current
+        others = ArticleSubjectRelevance.objects.filter(article_id=first.article_id)
+        await sync_to_async(others.update)(is_relevant=False)
+        await pilot.press("y")
+        await settle(app, pilot)
+        assert await label_of(first.article_id) is False
+        assert screen.session.labelled == 0
+        assert screen.current.article_id != first.article_id
+        (notice,) = [n for n in app._notifications if n.title == "not recorded"]
+        assert "already labelled not relevant" in notice.message
+
+
+async def test_retrain_submits_train_models_for_the_subject(app: LauncherApp) -> None:
+    backend = app.engine.backend
+    async with app.run_test(size=SIZE) as pilot:
+        await open_review(app, pilot)
+        await pilot.press("t")
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.details[0].endswith("train_models --team demo --subject ms")
+        await pilot.press("y")
+        await settle(app, pilot)
+        (run,) = backend.list_runs()
+        assert run.argv[-5:] == ("train_models", "--team", "demo", "--subject", "ms")
