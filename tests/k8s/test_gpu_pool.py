@@ -5,6 +5,7 @@ from a cache a one-off Job seeds, and the summary cache on for the nightly runs 
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import kubernetes_validate
@@ -13,6 +14,7 @@ import pytest
 from gregory.flags import TrainFlags
 from launcher.kube.job_builder import CONTAINER_NAME, LABEL_APP, JobSettings, build_job
 from tests.support.k8s import KUBERNETES_VERSION, OVERLAYS, find
+from tests.support.paths import REPO
 
 TEMPLATE = "gregory-train-template"
 NIGHTLY = ("gregory-nightly", "gregory-nightly-predict")
@@ -149,3 +151,24 @@ def test_kueue_objects_hold_together(render) -> None:
     for local_queue in (d for d in kueue if d["kind"] == "LocalQueue"):
         assert local_queue["metadata"]["namespace"] == JobSettings.namespace
         assert local_queue["spec"]["clusterQueue"] == "gregory"
+
+
+def test_the_hub_egress_component_opens_https_only(render, tmp_path) -> None:
+    gpu, component = REPO / "k8s/overlays/gpu", REPO / "k8s/components/hub-egress"
+    (tmp_path / "kustomization.yaml").write_text(
+        f"resources: [{os.path.relpath(gpu, tmp_path)}]\n"
+        f"components: [{os.path.relpath(component, tmp_path)}]\n"
+    )
+    docs = render(str(tmp_path))
+    hub = find(docs, "NetworkPolicy", "gregory-train-hub")
+    kubernetes_validate.validate(hub, KUBERNETES_VERSION, strict=True)
+    assert hub["metadata"]["namespace"] == JobSettings.namespace
+    assert (
+        hub["spec"]["podSelector"]
+        == find(docs, "NetworkPolicy", "gregory-train")["spec"]["podSelector"]
+    )
+    assert hub["spec"]["policyTypes"] == ["Egress"]
+    assert [p for rule in hub["spec"]["egress"] for p in rule["ports"]] == [
+        {"protocol": "TCP", "port": 443}
+    ]
+    assert not [d for d in render("overlays/gpu") if d["metadata"]["name"] == "gregory-train-hub"]
