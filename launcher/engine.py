@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from gregory.flags import FlagError, JobFlags, PredictFlags, TrainFlags, parse_algos
@@ -50,7 +50,12 @@ class Overview:
     db_error: str | None = None
 
 
+LOST_PREFIX = "lost: "
+
+
 def row_outcome(row: db.RunRow, run: RunInfo | None) -> str:
+    if row.success is False and (row.error or "").startswith(LOST_PREFIX):
+        return "lost"
     if row.success is not None:
         return row.outcome
     # The job updates its row on every normal exit and on SIGTERM; a run that is over while the
@@ -158,6 +163,10 @@ class Engine:
         except db.DatabaseUnavailable as error:
             views = tuple(RunView(run, (), self.progress(run)) for run in runs)
             return Overview(views, db_error=str(error))
+        try:
+            by_run, other_list = self._close_lost(names, by_run, [view.row for view in others])
+        except db.DatabaseUnavailable:
+            other_list = [view.row for view in others]  # shown as they are; closed next time
         views = tuple(
             RunView(
                 run,
@@ -166,4 +175,32 @@ class Engine:
             )
             for run in runs
         )
-        return Overview(views, tuple(others))
+        return Overview(views, tuple(RowView(row, row_outcome(row, None)) for row in other_list))
+
+    def _close_lost(
+        self, runs: dict[str, RunInfo], by_run: dict[str, list[db.RunRow]], others: list[db.RunRow]
+    ) -> tuple[dict[str, list[db.RunRow]], list[db.RunRow]]:
+        """Record in the database what the launcher can see: an open row whose run has ended
+        (or, for runs on this machine, whose heartbeat says so) is closed as lost."""
+        reasons: dict[int, str | None] = {}
+        for name, rows in by_run.items():
+            run = runs[name]
+            for row in rows:
+                if row.success is None and run.state.finished:
+                    how = "vanished" if run.state is RunState.LOST else f"ended ({run.state})"
+                    reasons[row.id] = f"run {name} {how} without closing its row"
+        if self.backend.shares_models_dir:
+            reasons.update({row.id: None for row in others if row.success is None})
+        if not reasons:
+            return by_run, others
+        closed = db.close_lost(reasons, self.backend.shares_models_dir)
+
+        def updated(row: db.RunRow) -> db.RunRow:
+            if row.id not in closed:
+                return row
+            return replace(row, success=False, error=closed[row.id], error_text=closed[row.id])
+
+        return (
+            {name: [updated(row) for row in rows] for name, rows in by_run.items()},
+            [updated(row) for row in others],
+        )

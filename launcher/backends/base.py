@@ -141,6 +141,8 @@ class Backend(ABC):
     # every team stays one process instead of several fighting for the machine's cores.
     split_subjects: bool = False
     split_teams: bool = False
+    # Runs here share the launcher's models directory, so their heartbeats can be read.
+    shares_models_dir: bool = False
 
     def batches(self, planned: Sequence[JobFlags]) -> list[list[JobFlags]]:
         """Planned flag sets grouped into runs: one each, unless a backend runs some in turn."""

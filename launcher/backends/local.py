@@ -93,6 +93,7 @@ def _process_start(pid: int) -> str | None:
 class LocalBackend(Backend):
     name = "local"
     split_subjects = False
+    shares_models_dir = True
 
     def __init__(
         self,
