@@ -157,7 +157,8 @@ def decode(path: Path) -> str:
 def unclosed_quote_line(text: str, first_line: int) -> int:
     """The line on which the quote that never closes opened, in a record that starts at
     `first_line` and runs to the end of the file."""
-    lines = text.splitlines(keepends=True)
+    # Lines as the csv reader counts them (str.splitlines would also split at \f, \v, …).
+    lines = io.StringIO(text, newline="").readlines()
     in_quotes, at_field_start, opened = False, True, first_line
     for number, line in enumerate(lines[first_line - 1 :], start=first_line):
         previous = ""
@@ -242,6 +243,9 @@ def check_header(header: list[str], path: Path) -> None:
             f"{path}: missing column(s) {', '.join(missing)}; "
             f"need {', '.join(REQUIRED_COLUMNS)}, link"
         )
+    repeated = sorted({name for name in header if header.count(name) > 1})
+    if repeated:
+        raise CsvFileError(f"{path}: column(s) {', '.join(repeated)} appear more than once")
 
 
 def describe_problems(path: Path, problems: list[tuple[int, str]]) -> str:

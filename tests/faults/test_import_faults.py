@@ -161,6 +161,9 @@ def test_a_file_that_cannot_be_read_is_one_line(manage, tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     assert_one_line_error(import_file(manage, empty), 2, "empty file")
+    twice = tmp_path / "twice.csv"
+    twice.write_bytes(b"link,title,summary,relevant,title\nu:1,a,s,1,b\n")
+    assert_one_line_error(import_file(manage, twice), 2, "column(s) title appear more than once")
     assert nothing_written()
 
 
