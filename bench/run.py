@@ -247,6 +247,9 @@ def main() -> None:
         if deep is not None:
             figures.update(deep.run())
         figures.update(bench_full_run(work))
+        from bench import active_learning
+
+        figures.update(active_learning.run())
     print(json.dumps(figures, sort_keys=True))
 
 
