@@ -4,12 +4,10 @@ retrain offer submits train_models through the backend."""
 
 from __future__ import annotations
 
-from io import StringIO
 from pathlib import Path
 
 import pytest
 from asgiref.sync import sync_to_async
-from django.core.management import call_command
 from textual.widgets import Select, Static
 
 from gregory.models import ArticleSubjectRelevance
@@ -18,8 +16,8 @@ from launcher.engine import Engine
 from launcher.screens.confirm import ConfirmScreen
 from launcher.screens.review import ReviewScreen
 from tests.launcher.test_tui import settle, until
-from tests.support.launcher import make_scope, sleeper_backend
-from tests.support.review import review_sample_csv
+from tests.support.launcher import sleeper_backend
+from tests.support.review import import_and_train
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
 SIZE = (120, 40)
@@ -27,19 +25,7 @@ SIZE = (120, 40)
 
 @pytest.fixture
 def trained(transactional_db, models_dir: Path, launcher_dir: Path, tmp_path: Path) -> None:
-    make_scope("demo", "ms")
-    csv_path = review_sample_csv(tmp_path / "sample.csv", 30)
-    call_command("import_articles", str(csv_path), team="demo", subject="ms", stdout=StringIO())
-    call_command(
-        "train_models",
-        "--team",
-        "demo",
-        "--algo",
-        "lgbm_tfidf",
-        "--verbose",
-        "0",
-        stdout=StringIO(),
-    )
+    import_and_train(tmp_path, 30)
 
 
 @pytest.fixture

@@ -27,3 +27,20 @@ def review_sample_csv(path: Path, unreviewed: int) -> Path:
             link = f"urn:gregory-import:ms-{number}"
             writer.writerow([link, " ".join(words[:12]), " ".join(words[12:]), relevant, day])
     return path
+
+
+def import_and_train(tmp_path: Path, unreviewed: int) -> None:
+    """Team demo, subject ms: the sample imported through import_articles, its last
+    `unreviewed` rows unreviewed, and one lgbm_tfidf version from the real train_models, named
+    `v1` rather than by today's date so what screens show does not change from day to day."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from tests.support.launcher import make_scope
+
+    make_scope("demo", "ms")
+    csv_path = review_sample_csv(tmp_path / "sample.csv", unreviewed)
+    call_command("import_articles", str(csv_path), team="demo", subject="ms", stdout=StringIO())
+    argv = ["--team", "demo", "--algo", "lgbm_tfidf", "--version", "v1", "--verbose", "0"]
+    call_command("train_models", *argv, stdout=StringIO(), stderr=StringIO())

@@ -1,0 +1,39 @@
+"""A snapshot of the Review screen on the real sample (update with `--snapshot-update`).
+
+Deterministic: LightGBM trains with a fixed seed and one thread, the first article shown is the
+least sure one (never a random pick), and the header has no clock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Select
+
+from launcher.app import LauncherApp
+from launcher.engine import Engine
+from tests.support.launcher import sleeper_backend
+from tests.support.review import import_and_train
+
+
+@pytest.fixture
+def trained(transactional_db, models_dir: Path, launcher_dir: Path, tmp_path: Path) -> None:
+    import_and_train(tmp_path, 30)
+
+
+def test_review_screen(snap_compare, trained, tmp_path: Path) -> None:
+    async def open_review(pilot) -> None:
+        app = pilot.app
+        await pilot.press("f5")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        app.screen.query_one("#review-team", Select).value = "demo"
+        await pilot.pause()
+        app.screen.query_one("#review-subject", Select).value = "ms"
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    app = LauncherApp(Engine(sleeper_backend(tmp_path / "runs"), "test"), refresh_seconds=0)
+    assert snap_compare(app, terminal_size=(120, 32), run_before=open_review)
