@@ -64,6 +64,7 @@ class ReviewScreen(LauncherScreen):
         self.session: Session | None = None
         self.queue = None
         self.position = 0
+        self.labelled_at_load = 0
         # A label or undo is being written: keys wait for it, so one press is one write.
         self.busy = False
 
@@ -141,6 +142,8 @@ class ReviewScreen(LauncherScreen):
     @on(QueueLoaded)
     def queue_loaded(self, message: QueueLoaded) -> None:
         self.queue, self.position = message.queue, 0
+        # The queue's counts were read before this session's later labels.
+        self.labelled_at_load = self.session.labelled if self.session else 0
         for note in self.queue.notes:
             self.notify(note, title="review queue")
         self.query_one("#review-body").focus()
@@ -184,11 +187,12 @@ class ReviewScreen(LauncherScreen):
         if session is None or queue is None:
             return ""
         left = len(queue.items) - self.position
+        since_load = session.labelled - self.labelled_at_load
         text = (
             f"{session.flags.team}/{session.flags.subject}: {session.labelled} labelled this "
             f"session ({session.positives} relevant), {session.skipped} skipped; {left} left in "
-            f"this queue; {queue.unreviewed - session.labelled} unreviewed, "
-            f"{queue.labels + session.labelled} labels in the window"
+            f"this queue; {queue.unreviewed - since_load} unreviewed, "
+            f"{queue.labels + since_load} labels in the window"
         )
         if session.labelled >= RETRAIN_AFTER:
             text += "; t retrains the subject"

@@ -133,6 +133,8 @@ def test_the_window_bounds_the_queue(trained) -> None:
 def test_cold_start_and_the_random_strategy_pick_at_random(trained) -> None:
     cold = review.build_queue(trained, None, count=10, cold_start_labels=10_000)
     assert all(item.random_pick for item in cold.items)
+    # Picked at random, still shown with what the model thinks of them.
+    assert all(len(item.scores) == 1 and item.uncertainty is not None for item in cold.items)
     assert cold.items[0].reason == f"random pick (cold start: {cold.labels} labels < 10000)"
     assert cold.notes == (
         f"cold start: {cold.labels} labels, fewer than 10000: the queue is random",

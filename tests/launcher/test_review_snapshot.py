@@ -31,8 +31,11 @@ def test_review_screen(snap_compare, trained, tmp_path: Path) -> None:
         app.screen.query_one("#review-team", Select).value = "demo"
         await pilot.pause()
         app.screen.query_one("#review-subject", Select).value = "ms"
-        await pilot.pause()
-        await app.workers.wait_for_complete()
+        # The queue loads in a worker that the Changed message starts: wait for its result.
+        for _ in range(400):
+            if app.screen.queue is not None:
+                break
+            await pilot.pause(0.05)
         await pilot.pause()
 
     app = LauncherApp(Engine(sleeper_backend(tmp_path / "runs"), "test"), refresh_seconds=0)

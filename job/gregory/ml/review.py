@@ -180,6 +180,18 @@ def _describe(item_scores: Sequence[Score], value: float) -> str:
     )
 
 
+def _uncertainties(scores: dict[int, list[Score]]) -> dict[int, float]:
+    """Each scored article's uncertainty, over the algorithms that scored it."""
+    scored = [article for article, found in scores.items() if found]
+    values: dict[int, float] = {}
+    for group in {tuple(s.algorithm for s in scores[a]) for a in scored}:
+        members = [a for a in scored if tuple(s.algorithm for s in scores[a]) == group]
+        p = np.array([[s.probability for s in scores[a]] for a in members])
+        t = np.array([s.threshold for s in scores[members[0]]])
+        values.update(zip(members, uncertainty(p, t).tolist(), strict=True))
+    return values
+
+
 def build_queue(
     subject: Subject,
     since: dt.datetime | None,
@@ -210,20 +222,19 @@ def build_queue(
         notes.append(
             f"cold start: {labels} labels, fewer than {cold_start_labels}: the queue is random"
         )
+    # All random: only the picks need scores (to show them), not the whole pool.
+    picks = mix(ids, count, share, rng) if share >= 1.0 else None
+    to_score = ids if picks is None else [article for article, _ in picks]
     scores: dict[int, list[Score]] = {article: [] for article in ids}
-    if versions and share < 1.0:
-        scores, failed = score_pool(subject, ids, versions)
+    if versions:
+        found, failed = score_pool(subject, to_score, versions)
+        scores.update(found)
         notes.extend(failed)
-    scored = [article for article in ids if scores[article]]
-    values: dict[int, float] = {}
-    for group in {tuple(s.algorithm for s in scores[a]) for a in scored}:
-        members = [a for a in scored if tuple(s.algorithm for s in scores[a]) == group]
-        p = np.array([[s.probability for s in scores[a]] for a in members])
-        t = np.array([s.threshold for s in scores[members[0]]])
-        values.update(zip(members, uncertainty(p, t).tolist(), strict=True))
-    # Most uncertain first; unscored articles (too short to score) last; ties by id.
-    ranked = sorted(ids, key=lambda a: (-values.get(a, -1.0), a))
-    picks = mix(ranked, count, share, rng)
+    values = _uncertainties(scores)
+    if picks is None:
+        # Most uncertain first; unscored articles (too short to score) last; ties by id.
+        ranked = sorted(ids, key=lambda a: (-values.get(a, -1.0), a))
+        picks = mix(ranked, count, share, rng)
     raw = dataset.articles_by_id([article for article, _ in picks])
     details = {
         article: (title, summary)
