@@ -246,6 +246,9 @@ def main() -> None:
             deep = None
         if deep is not None:
             figures.update(deep.run())
+            from bench import summary_cache
+
+            figures.update(summary_cache.run())
         figures.update(bench_full_run(work))
         from bench import active_learning
 

@@ -8,6 +8,9 @@ from pathlib import Path
 
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from gregory.ml.threads import configure_process
+
+    configure_process()  # before torch or tokenizers size their thread pools
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gregory_train.settings")
     from gregory_train.command_line import run
 

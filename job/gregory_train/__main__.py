@@ -11,6 +11,9 @@ import sys
 
 
 def main() -> None:
+    from gregory.ml.threads import configure_process
+
+    configure_process()  # before torch or tokenizers size their thread pools
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gregory_train.settings")
     from gregory_train.command_line import run
 

@@ -38,6 +38,17 @@ GREGORY_SUMMARISER_MODEL = os.environ.get(
 )
 GREGORY_BERT_MODEL = os.environ.get("GREGORY_BERT_MODEL", MODEL_DEFAULTS["GREGORY_BERT_MODEL"])
 GREGORY_SUMMARISER = os.environ.get("GREGORY_SUMMARISER", MODEL_DEFAULTS["GREGORY_SUMMARISER"])
+# Hub commit hashes pinning the two models (empty: unpinned); ignored for local directories.
+GREGORY_BERT_REVISION = os.environ.get(
+    "GREGORY_BERT_REVISION", MODEL_DEFAULTS["GREGORY_BERT_REVISION"]
+)
+GREGORY_SUMMARISER_REVISION = os.environ.get(
+    "GREGORY_SUMMARISER_REVISION", MODEL_DEFAULTS["GREGORY_SUMMARISER_REVISION"]
+)
+# Cached summaries on a shared volume (gregory/ml/summary_cache.py); empty: no cache.
+GREGORY_SUMMARY_CACHE_DIR = os.environ.get(
+    "GREGORY_SUMMARY_CACHE_DIR", MODEL_DEFAULTS["GREGORY_SUMMARY_CACHE_DIR"]
+)
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import platform
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ import numpy as np
 from gregory.flags import TrainFlags
 from gregory.ml import (
     calibration,
+    checkpoints,
+    config,
     dataset,
     evaluation,
     gate,
@@ -23,6 +26,7 @@ from gregory.ml import (
     report,
     summariser,
     text,
+    threads,
 )
 from gregory.ml.metrics import classification_metrics
 from gregory.ml.publishing import Reservation
@@ -87,6 +91,12 @@ class SubjectData:
                 csv_dir=csv_dir,
                 seed=SEED,
                 progress=self.progress,
+                **checkpoints.stage_options(
+                    self.subject.team.slug,
+                    self.subject.subject_slug,
+                    layout.PSEUDO_LABELS,
+                    operator_notes(self.flags),
+                ),
             )
         return splits
 
@@ -103,6 +113,13 @@ def write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
+def operator_notes(flags: TrainFlags) -> Callable[[str], None] | None:
+    """Where a trainer's notes (a resumed checkpoint) go: stdout at verbosity 2 and up."""
+    if flags.verbose < 2:
+        return None
+    return lambda message: print(message, flush=True)
+
+
 def train_into(
     reservation: Reservation, algorithm: str, data: SubjectData, flags: TrainFlags
 ) -> dict[str, Any]:
@@ -113,7 +130,10 @@ def train_into(
     splits = data.splits()
     staging = reservation.staging
     threshold = flags.prob_threshold
-    trainer = get_trainer(algorithm, seed=SEED, progress=data.progress)
+    say = operator_notes(flags)
+    team, subject = data.subject.team.slug, data.subject.subject_slug
+    resumable = checkpoints.stage_options(team, subject, algorithm, say)
+    trainer = get_trainer(algorithm, seed=SEED, progress=data.progress, **resumable)
     history = trainer.train(splits.train, splits.val)
     trainer.save(staging)
     raw = {"val": trainer.predict_proba(splits.val.texts)}
@@ -134,10 +154,14 @@ def train_into(
         "seed": SEED,
         "n_too_short": data.n_too_short,
         **text.PREPARATION,
+        **config.model_revisions(),
+        "n_threads": threads.intra_op_threads(),
         "lib_python": platform.python_version(),
         "lib_numpy": np.__version__,
         **{f"lib_{name}": version for name, version in trainer.library_versions().items()},
     }
+    if getattr(trainer, "resumed_from_epoch", None):
+        metrics["resumed_from_epoch"] = trainer.resumed_from_epoch
     if data.pseudo_label_csv is not None:
         metrics["pseudo_label_csv"] = str(data.pseudo_label_csv)
     write_json(staging / layout.SPLIT_FILE, split_record(splits))

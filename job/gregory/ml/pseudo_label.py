@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
+from gregory.ml import checkpoints
 from gregory.ml.splits import SEED, DatasetSplits, TextSplit
 
 CSV_COLUMNS = ("article_id", "text", "pseudo_label", "confidence", "iteration")
@@ -35,6 +36,30 @@ def open_new_csv(csv_dir: Path, now: datetime | None = None) -> tuple[Path, Text
             n += 1
 
 
+def stage_fingerprint(
+    splits: DatasetSplits,
+    unlabelled: TextSplit,
+    *,
+    confidence: float,
+    max_iterations: int,
+    seed: int,
+    trainer_options: Mapping[str, Any],
+) -> str:
+    """What a pseudo-labelling checkpoint must match: the data, the thresholds and BERT's set-up."""
+    from gregory.ml.trainers.pubmed_bert import PubMedBertTrainer
+
+    bert = PubMedBertTrainer(seed=seed, device="cpu", **dict(trainer_options))
+    return checkpoints.fingerprint(
+        stage="pseudo_labels",
+        data=checkpoints.data_fingerprint(splits.train, splits.val, unlabelled),
+        settings={
+            "confidence": confidence,
+            "max_iterations": max_iterations,
+            "bert": bert.training_settings(),
+        },
+    )
+
+
 def add_pseudo_labels(
     splits: DatasetSplits,
     unlabelled: TextSplit,
@@ -45,11 +70,15 @@ def add_pseudo_labels(
     seed: int = SEED,
     progress: bool = False,
     trainer_options: Mapping[str, Any] | None = None,
+    checkpoint_dir: Path | None = None,
+    notify: checkpoints.Say | None = None,
 ) -> tuple[DatasetSplits, Path]:
     """Splits whose train holds the pseudo-labelled rows too, and the CSV that lists them.
 
     `trainer_options` go to each iteration's PubMedBertTrainer (tests use a higher learning rate
     so a tiny model becomes confident); the production call keeps the fixed hyper-parameters.
+    With `checkpoint_dir` each finished iteration is checkpointed (the rows adopted so far) and
+    each iteration's BERT checkpoints its epochs below it, so a disrupted Job resumes mid-way.
     """
     from gregory.ml.trainers.pubmed_bert import PubMedBertTrainer
 
@@ -57,42 +86,75 @@ def add_pseudo_labels(
     pool_ids = [int(i) for i in unlabelled.article_ids]
     if len(pool_ids) != len(pool_texts):
         raise ValueError("unlabelled split needs one article id per text")
-    added_texts: list[str] = []
-    added_labels: list[int] = []
-    added_ids: list[int] = []
-    rows: list[tuple[int, str, int, float, int]] = []
+    options = dict(trainer_options or {})
+    checkpoint = None
+    if checkpoint_dir is not None:
+        fingerprint = stage_fingerprint(
+            splits,
+            unlabelled,
+            confidence=confidence,
+            max_iterations=max_iterations,
+            seed=seed,
+            trainer_options=options,
+        )
+        checkpoint = checkpoints.Checkpoint(checkpoint_dir, fingerprint, notify)
+    # Adopted rows as (index into the pool, label, confidence, iteration).
+    adopted: list[tuple[int, int, float, int]] = []
+    first, finished = 1, False
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        adopted = [(int(k), int(lab), float(c), int(it)) for k, lab, c, it in saved["adopted"]]
+        first, finished = int(saved["iteration"]) + 1, bool(saved["finished"])
+        checkpoint.tell(f"Resumed pseudo-labelling from iteration {saved['iteration']} checkpoint")
 
-    for iteration in range(1, max_iterations + 1):
-        if not pool_texts:
+    taken = {k for k, *_ in adopted}
+    remaining = [k for k in range(len(pool_texts)) if k not in taken]
+    for iteration in range(first, max_iterations + 1):
+        if finished or not remaining:
             break
-        current = splits.train.with_rows(added_texts, added_labels, added_ids)
-        trainer = PubMedBertTrainer(seed=seed, progress=progress, **dict(trainer_options or {}))
+        current = splits.train.with_rows(
+            [pool_texts[k] for k, *_ in adopted],
+            [lab for _, lab, _, _ in adopted],
+            [pool_ids[k] for k, *_ in adopted],
+        )
+        trainer = PubMedBertTrainer(
+            seed=seed,
+            progress=progress,
+            checkpoint_dir=checkpoint.directory / "bert" if checkpoint is not None else None,
+            notify=notify,
+            **options,
+        )
         trainer.train(current, splits.val)
-        prob = trainer.predict_proba(pool_texts)
+        prob = trainer.predict_proba([pool_texts[k] for k in remaining])
         label = (prob >= 0.5).astype(np.int8)
         conf = np.where(label == 1, prob, 1.0 - prob)
         chosen = conf >= confidence
-        if not chosen.any():
-            break
-        for k in np.flatnonzero(chosen):
-            added_texts.append(pool_texts[k])
-            added_labels.append(int(label[k]))
-            added_ids.append(pool_ids[k])
-            rows.append((pool_ids[k], pool_texts[k], int(label[k]), float(conf[k]), iteration))
-        keep = np.flatnonzero(~chosen)
-        pool_texts = [pool_texts[k] for k in keep]
-        pool_ids = [pool_ids[k] for k in keep]
+        finished = not chosen.any()
+        for j in np.flatnonzero(chosen):
+            adopted.append((remaining[j], int(label[j]), float(conf[j]), iteration))
+        remaining = [remaining[j] for j in np.flatnonzero(~chosen)]
+        if checkpoint is not None:
+            state = {"iteration": iteration, "finished": finished, "adopted": adopted}
+            checkpoint.save(state)
 
     path, handle = open_new_csv(Path(csv_dir))
     with handle:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
-        writer.writerows((i, text, lab, f"{c:.6f}", it) for i, text, lab, c, it in rows)
+        writer.writerows(
+            (pool_ids[k], pool_texts[k], lab, f"{c:.6f}", it) for k, lab, c, it in adopted
+        )
+    if checkpoint is not None:
+        checkpoint.clear()
 
     new_splits = DatasetSplits(
-        train=splits.train.with_rows(added_texts, added_labels, added_ids),
+        train=splits.train.with_rows(
+            [pool_texts[k] for k, *_ in adopted],
+            [lab for _, lab, _, _ in adopted],
+            [pool_ids[k] for k, *_ in adopted],
+        ),
         val=splits.val,
         test=splits.test,
-        pseudo_labelled=splits.pseudo_labelled + len(added_ids),
+        pseudo_labelled=splits.pseudo_labelled + len(adopted),
     )
     return new_splits, path

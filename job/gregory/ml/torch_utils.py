@@ -20,6 +20,12 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from gregory.ml.threads import torch_threads
+
+# torch reads OMP_NUM_THREADS at start-up; set it here too for callers that skip the entry points.
+if (_threads := torch_threads()) is not None:
+    torch.set_num_threads(_threads)
+
 
 def choose_device(preferred: str | None = None) -> torch.device:
     """`GREGORY_DEVICE` ("cpu" forces CPU on a GPU host), else CUDA when present, else CPU."""
@@ -126,15 +132,32 @@ class BestEpoch:
         self._stale += 1
         return self.patience is not None and self._stale >= self.patience
 
+    def state_dict(self) -> dict[str, Any]:
+        """What a checkpoint needs to carry on choosing the best epoch after a resume."""
+        return {"loss": self.loss, "epoch": self.epoch, "state": self._state, "stale": self._stale}
+
+    def load_state_dict(self, saved: Mapping[str, Any]) -> None:
+        self.loss, self.epoch = float(saved["loss"]), saved["epoch"]
+        self._state, self._stale = saved["state"], int(saved["stale"])
+
     def restore(self, model: torch.nn.Module) -> None:
         # Metrics and saved weights are those of the best epoch, not of the last one.
         if self._state is not None:
             model.load_state_dict(self._state)
 
 
-def epoch_bar(name: str, epochs: int, progress: bool) -> tqdm:
-    """Per-epoch progress on stderr at verbosity >= 1; silent otherwise."""
-    return tqdm(range(epochs), desc=name, unit="epoch", disable=not progress, file=sys.stderr)
+def epoch_bar(name: str, epochs: int, progress: bool, start: int = 0) -> tqdm:
+    """Per-epoch progress on stderr at verbosity >= 1; silent otherwise. A resumed run starts
+    at `start` (the epochs its checkpoint already holds)."""
+    return tqdm(
+        range(start, epochs),
+        desc=name,
+        unit="epoch",
+        initial=start,
+        total=epochs,
+        disable=not progress,
+        file=sys.stderr,
+    )
 
 
 def save_state_dict_h5(

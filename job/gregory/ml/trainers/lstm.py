@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 
-from gregory.ml import torch_utils
+from gregory.ml import checkpoints, torch_utils
 from gregory.ml.splits import SEED, TextSplit
 from gregory.ml.trainers.base import Trainer
 
@@ -87,6 +87,8 @@ class LstmTrainer(Trainer):
         batch_size: int = 32,
         learning_rate: float = 1e-3,
         device: str | None = None,
+        checkpoint_dir: Path | None = None,
+        notify: checkpoints.Say | None = None,
     ) -> None:
         super().__init__(seed=seed, progress=progress)
         self.vocab_size = vocab_size
@@ -101,6 +103,10 @@ class LstmTrainer(Trainer):
         self.tokenizer: Any = None
         self.model: BiLstmClassifier | None = None
         self.best_epoch: int | None = None
+        # Per-epoch checkpoints (ml.checkpoints) go here when set; `notify` hears of a resume.
+        self.checkpoint_dir = checkpoint_dir
+        self.notify = notify
+        self.resumed_from_epoch: int | None = None
 
     def _encode(self, texts: Sequence[str]) -> list[torch.Tensor]:
         encodings = self.tokenizer.encode_batch([text or "" for text in texts])
@@ -126,9 +132,12 @@ class LstmTrainer(Trainer):
         val_y = torch.as_tensor(np.asarray(val.labels, dtype=np.int64))
         optimiser = torch.optim.Adam(self.model.parameters(), lr=self.learning_rate)
         loss_fn = nn.CrossEntropyLoss(reduction="sum")
-        history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
         best = torch_utils.BestEpoch()
-        epochs = torch_utils.epoch_bar("lstm", self.epochs, self.progress)
+        checkpoint = self._checkpoint(train, val)
+        state = {"model": self.model, "optimiser": optimiser, "best": best, "generator": generator}
+        done, history = checkpoints.resume_epochs(checkpoint, self.algorithm, **state)
+        self.resumed_from_epoch = done or None
+        epochs = torch_utils.epoch_bar("lstm", self.epochs, self.progress, start=done)
         for epoch in epochs:
             self.model.train()
             total = 0.0
@@ -147,10 +156,35 @@ class LstmTrainer(Trainer):
                 train_loss=f"{history['train_loss'][-1]:.4f}", val_loss=f"{val_loss:.4f}"
             )
             best.update(self.model, epoch + 1, val_loss)
+            checkpoints.save_epoch(checkpoint, epoch + 1, history=history, **state)
         best.restore(self.model)
         self.best_epoch = best.epoch
         self.model.eval()
+        if checkpoint is not None:
+            checkpoint.clear()
         return history
+
+    def _checkpoint(self, train: TextSplit, val: TextSplit) -> checkpoints.Checkpoint | None:
+        """This run's checkpoint, fingerprinted by its data and hyper-parameters."""
+        if self.checkpoint_dir is None:
+            return None
+        names = (
+            "seed",
+            "vocab_size",
+            "seq_len",
+            "embedding_dim",
+            "units",
+            "dropout",
+            "epochs",
+            "batch_size",
+            "learning_rate",
+        )
+        fingerprint = checkpoints.fingerprint(
+            algorithm=self.algorithm,
+            data=checkpoints.data_fingerprint(train, val),
+            settings={name: getattr(self, name) for name in names},
+        )
+        return checkpoints.Checkpoint(self.checkpoint_dir, fingerprint, self.notify)
 
     def _logits(self, encoded: list[torch.Tensor]) -> torch.Tensor:
         assert self.model is not None

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from gregory.ml import config, torch_utils
+from gregory.ml import checkpoints, config, torch_utils
 from gregory.ml.splits import SEED, TextSplit
 from gregory.ml.trainers.base import Trainer
 
@@ -34,6 +34,10 @@ TOKENIZER_DIR = "bert_tokenizer"
 
 def default_model_name() -> str:
     return config.setting("GREGORY_BERT_MODEL")
+
+
+def default_revision() -> str | None:
+    return config.setting("GREGORY_BERT_REVISION") or None
 
 
 class BertClassifier(nn.Module):
@@ -72,9 +76,14 @@ class PubMedBertTrainer(Trainer):
         pad_to_max_length: bool = False,
         group_by_length: bool = True,
         device: str | None = None,
+        revision: str | None = None,
+        checkpoint_dir: Path | None = None,
+        notify: checkpoints.Say | None = None,
     ) -> None:
         super().__init__(seed=seed, progress=progress)
         self.model_name = model_name or default_model_name()
+        # A hub commit; ignored for a local directory (config.hub_revision).
+        self.revision = config.hub_revision(self.model_name, revision or default_revision())
         self.learning_rate = learning_rate
         self.max_len = max_len
         self.dense_units = dense_units
@@ -90,6 +99,10 @@ class PubMedBertTrainer(Trainer):
         self.model: BertClassifier | None = None
         self.tokenizer: Any = None
         self.best_epoch: int | None = None
+        # Per-epoch checkpoints (ml.checkpoints) go here when set; `notify` hears of a resume.
+        self.checkpoint_dir = checkpoint_dir
+        self.notify = notify
+        self.resumed_from_epoch: int | None = None
 
     # -- building -------------------------------------------------------------------------------
 
@@ -99,9 +112,11 @@ class PubMedBertTrainer(Trainer):
 
         hf_logging.disable_progress_bar()
         with torch_utils.quiet_transformers(not self.progress):
-            self.tokenizer = AutoTokenizer.from_pretrained(self.model_name)
+            self.tokenizer = AutoTokenizer.from_pretrained(self.model_name, revision=self.revision)
             # fp32 master weights; bf16 comes from autocast on CUDA.
-            encoder = AutoModel.from_pretrained(self.model_name, dtype=torch.float32)
+            encoder = AutoModel.from_pretrained(
+                self.model_name, revision=self.revision, dtype=torch.float32
+            )
         self.model = BertClassifier(encoder, self.dense_units, self.dropout).to(self.device)
 
     def _encode(self, texts: Sequence[str]) -> list[dict[str, list[int]]]:
@@ -164,9 +179,12 @@ class PubMedBertTrainer(Trainer):
         loader = self._loader(train_features, shuffle=True, generator=generator)
         optimiser = torch.optim.AdamW(self.model.parameters(), lr=self.learning_rate)
         loss_fn = nn.CrossEntropyLoss()
-        history: dict[str, list[float]] = {"train_loss": [], "val_loss": []}
         best = torch_utils.BestEpoch(self.patience)
-        epochs = torch_utils.epoch_bar("pubmed_bert", self.epochs, self.progress)
+        checkpoint = self._checkpoint(train, val)
+        state = {"model": self.model, "optimiser": optimiser, "best": best, "generator": generator}
+        done, history = checkpoints.resume_epochs(checkpoint, self.algorithm, **state)
+        self.resumed_from_epoch = done or None
+        epochs = torch_utils.epoch_bar("pubmed_bert", self.epochs, self.progress, start=done)
         for epoch in epochs:
             self.model.train()
             total, count = 0.0, 0
@@ -188,10 +206,42 @@ class PubMedBertTrainer(Trainer):
             )
             if best.update(self.model, epoch + 1, val_loss):
                 break
+            checkpoints.save_epoch(checkpoint, epoch + 1, history=history, **state)
         best.restore(self.model)
         self.best_epoch = best.epoch
         self.model.eval()
+        if checkpoint is not None:
+            checkpoint.clear()
         return history
+
+    def _checkpoint(self, train: TextSplit, val: TextSplit) -> checkpoints.Checkpoint | None:
+        """This run's checkpoint, fingerprinted by its data, base model and hyper-parameters."""
+        if self.checkpoint_dir is None:
+            return None
+        fingerprint = checkpoints.fingerprint(
+            algorithm=self.algorithm,
+            data=checkpoints.data_fingerprint(train, val),
+            settings=self.training_settings(),
+        )
+        return checkpoints.Checkpoint(self.checkpoint_dir, fingerprint, self.notify)
+
+    def training_settings(self) -> dict[str, Any]:
+        """The base model and hyper-parameters: what a checkpoint must have been trained with."""
+        names = (
+            "seed",
+            "model_name",
+            "revision",
+            "learning_rate",
+            "max_len",
+            "dense_units",
+            "dropout",
+            "epochs",
+            "batch_size",
+            "patience",
+            "pad_to_max_length",
+            "group_by_length",
+        )
+        return {name: getattr(self, name) for name in names}
 
     def _loss(self, features: list[dict[str, Any]], loss_fn: nn.Module) -> float:
         assert self.model is not None
@@ -234,6 +284,7 @@ class PubMedBertTrainer(Trainer):
         assert self.model is not None
         return {
             "base_model": self.model_name,
+            "base_model_revision": self.revision,
             "max_len": self.max_len,
             "dense_units": self.dense_units,
             "dropout": self.dropout,

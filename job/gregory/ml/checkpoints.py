@@ -1,0 +1,255 @@
+"""Per-epoch training checkpoints, so a disrupted Job resumes from its last finished epoch.
+
+A checkpoint lives under `<models>/.checkpoints/<job>/<team>/<subject>/<stage>/` (ml.layout), on
+the shared volume, keyed by the Job name (`GREGORY_TRIGGERED_BY`): a retried or rescheduled pod
+of the same Job resumes, a new Job starts afresh. A run without a Job name (a manual run) writes
+no checkpoint: two manual runs have nothing that would tell them apart.
+
+Each file holds one fingerprint (the training data, model and hyper-parameters) in its name and
+its contents; a checkpoint whose fingerprint differs from the run's is deleted, never resumed.
+Files are written to a temporary name and renamed (os.replace), so a kill mid-write leaves the
+previous epoch's checkpoint intact. A trainer removes its checkpoint when train() completes: what
+follows (evaluation, publishing) is short and the published version then holds the result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from gregory.flags import is_slug
+from gregory.ml import layout
+
+if TYPE_CHECKING:
+    import torch
+
+    from gregory.ml.splits import TextSplit
+
+JOB_ENV = "GREGORY_TRIGGERED_BY"
+PREFIX = "checkpoint-"
+SUFFIX = ".pt"
+Say = Callable[[str], None]
+
+
+def job_key() -> str | None:
+    """The Job name that keys checkpoints, or None for a manual run (no checkpoints)."""
+    name = os.environ.get(JOB_ENV, "").strip()
+    return name if name and is_slug(name) else None
+
+
+def fingerprint(**parts: Any) -> str:
+    """sha256 of the parts as canonical JSON (numpy arrays and values as lists and numbers)."""
+    payload = json.dumps(parts, sort_keys=True, default=_plain, separators=(",", ":"))
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"cannot fingerprint {type(value).__name__}")
+
+
+def data_fingerprint(*splits: TextSplit) -> str:
+    """What a model was trained on: article ids, labels and the prepared texts, split by split."""
+    digest = hashlib.sha256()
+    for split in splits:
+        digest.update(json.dumps([int(i) for i in split.article_ids]).encode())
+        digest.update(np.asarray(split.labels, dtype=np.int64).tobytes())
+        for text in split.texts:
+            digest.update(hashlib.sha256((text or "").encode()).digest())
+        digest.update(b"|")
+    return digest.hexdigest()
+
+
+class Checkpoint:
+    """One stage's checkpoint directory and the fingerprint a resumable file must carry."""
+
+    def __init__(self, directory: Path, fingerprint: str, say: Say | None = None) -> None:
+        self.directory = Path(directory)
+        self.fingerprint = fingerprint
+        self._say = say
+
+    @property
+    def path(self) -> Path:
+        return self.directory / f"{PREFIX}{self.fingerprint[:32]}{SUFFIX}"
+
+    def load(self) -> dict[str, Any] | None:
+        """The saved state if one matches this fingerprint; anything else in the directory goes."""
+        import torch
+
+        if not self.directory.is_dir():
+            return None
+        for entry in self.directory.iterdir():
+            if entry != self.path and entry.is_file():
+                entry.unlink(missing_ok=True)  # another fingerprint, or a writer's leftover
+        if not self.path.is_file():
+            return None
+        try:
+            state = torch.load(self.path, map_location="cpu", weights_only=True)
+        except Exception as error:  # a damaged file is no checkpoint: start afresh
+            self.tell(f"Ignored unreadable checkpoint {self.path}: {error}".splitlines()[0])
+            self.path.unlink(missing_ok=True)
+            return None
+        if not isinstance(state, dict) or state.get("fingerprint") != self.fingerprint:
+            self.path.unlink(missing_ok=True)
+            return None
+        return state
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        """Write atomically: a temporary file in the same directory, then one rename."""
+        import torch
+
+        self.directory.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=SUFFIX)
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                torch.save({**state, "fingerprint": self.fingerprint}, stream)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, self.path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+
+    def child(self, name: str, fingerprint: str) -> Checkpoint:
+        """A nested stage's checkpoint (a pseudo-labelling iteration's BERT), cleared with this."""
+        return Checkpoint(self.directory / name, fingerprint, self._say)
+
+    def clear(self) -> None:
+        """Remove this stage's directory, then the parents it leaves empty (up to .checkpoints)."""
+        shutil.rmtree(self.directory, ignore_errors=True)
+        for parent in self.directory.parents:
+            if parent.name == layout.CHECKPOINTS:
+                break
+            try:
+                parent.rmdir()
+            except OSError:  # not empty (another stage, another subject) or already gone
+                break
+
+    def tell(self, message: str) -> None:
+        if self._say is not None:
+            self._say(message)
+
+
+# The stages that checkpoint: the deep trainers' epochs and pseudo-labelling's iterations
+# (LightGBM's few seconds are not worth one).
+RESUMABLE = ("pubmed_bert", "lstm", layout.PSEUDO_LABELS)
+
+
+def stage_options(team: str, subject: str, stage: str, say: Say | None) -> dict[str, Any]:
+    """`checkpoint_dir` and `notify` for a stage of this Job; empty for a manual run."""
+    job = job_key()
+    if job is None or stage not in RESUMABLE:
+        return {}
+    return {"checkpoint_dir": layout.checkpoint_dir(job, team, subject, stage), "notify": say}
+
+
+# -- random number generators -----------------------------------------------------------------
+
+
+def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
+    """Python, numpy and torch (CPU, CUDA, the data loader's generator) RNG states."""
+    import torch
+
+    kind, keys, position, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        # numpy's state as plain values, so torch.load(weights_only=True) accepts it.
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), position, has_gauss, cached],
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    if generator is not None:
+        state["generator"] = generator.get_state()
+    return state
+
+
+def restore_rng(state: Mapping[str, Any], generator: torch.Generator | None = None) -> None:
+    import torch
+
+    random.setstate(_tuples(state["python"]))
+    kind, keys, position, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), position, has_gauss, cached))
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    if generator is not None and "generator" in state:
+        generator.set_state(state["generator"])
+
+
+def _tuples(value: Any) -> Any:
+    # random.setstate wants the nested tuples getstate gave, whatever the file made of them.
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return tuple(_tuples(item) for item in value)
+    return value
+
+
+# -- an epoch loop's state ----------------------------------------------------------------------
+
+
+def resume_epochs(
+    checkpoint: Checkpoint | None,
+    algorithm: str,
+    *,
+    model: torch.nn.Module,
+    optimiser: torch.optim.Optimizer,
+    best: Any,
+    generator: torch.Generator | None = None,
+    scheduler: Any = None,
+) -> tuple[int, dict[str, list[float]]]:
+    """Epochs already done and their history, restored from `checkpoint` (0 and empty without).
+
+    `best` is a torch_utils.BestEpoch. The RNG states are restored last, so whatever building
+    the model drew from them is overwritten with the state after the saved epoch.
+    """
+    state = checkpoint.load() if checkpoint is not None else None
+    if state is None:
+        return 0, {"train_loss": [], "val_loss": []}
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimiser"])
+    if scheduler is not None and state.get("scheduler") is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    best.load_state_dict(state["best"])
+    restore_rng(state["rng"], generator)
+    epoch = int(state["epoch"])
+    checkpoint.tell(f"Resumed {algorithm} from epoch {epoch} checkpoint")
+    return epoch, {key: list(values) for key, values in state["history"].items()}
+
+
+def save_epoch(
+    checkpoint: Checkpoint | None,
+    epoch: int,
+    *,
+    model: torch.nn.Module,
+    optimiser: torch.optim.Optimizer,
+    best: Any,
+    history: Mapping[str, list[float]],
+    generator: torch.Generator | None = None,
+    scheduler: Any = None,
+) -> None:
+    """Checkpoint a finished epoch (1-based) with everything resume_epochs() restores."""
+    if checkpoint is None:
+        return
+    checkpoint.save(
+        {
+            "epoch": epoch,
+            "model": model.state_dict(),
+            "optimiser": optimiser.state_dict(),
+            "scheduler": scheduler.state_dict() if scheduler is not None else None,
+            "best": best.state_dict(),
+            "history": {key: list(values) for key, values in history.items()},
+            "rng": rng_state(generator),
+        }
+    )

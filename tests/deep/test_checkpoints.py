@@ -1,0 +1,205 @@
+"""Per-epoch checkpoints: a Job killed mid-training resumes where it stopped, with the result of
+an uninterrupted run; a checkpoint of other data or settings is never resumed."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gregory.ml import checkpoints, layout
+from gregory.ml.checkpoints import Checkpoint
+from gregory.ml.pseudo_label import add_pseudo_labels, stage_fingerprint
+from gregory.ml.splits import DatasetSplits, TextSplit
+from gregory.ml.trainers.lstm import LstmTrainer
+from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
+from tests.support.data import load_sample, shorten
+
+JOB = "gregory-train-test-xyz"
+
+
+def run_job(manage_argv, env, *argv: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*manage_argv, *argv], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@pytest.fixture
+def sample_env(job_env) -> dict[str, str]:
+    """60 real sample articles of demo/ms, by their first 14 words: a few seconds an epoch."""
+    team = Team.objects.create(name="Demo", slug="demo")
+    subject = Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    texts, labels, _ = load_sample()
+    positives = [i for i, label in enumerate(labels) if label == 1][:30]
+    negatives = [i for i, label in enumerate(labels) if label == 0][:30]
+    for n, i in enumerate(i for pair in zip(positives, negatives, strict=True) for i in pair):
+        article = Articles.objects.create(
+            title=" ".join(texts[i].split()[:14]), link=f"urn:gregory-test:{n}"
+        )
+        ArticleSubjectRelevance.objects.create(
+            article=article, subject=subject, is_relevant=bool(labels[i])
+        )
+    # Summaries are not what is tested; one thread keeps epochs steady beside other tests.
+    return {**job_env, "GREGORY_SUMMARISER": "off", "GREGORY_CPU_LIMIT": "1"}
+
+
+def newest_version(models_dir: Path, algorithm: str) -> Path:
+    algo_dir = models_dir / "demo" / "ms" / algorithm
+    return algo_dir / layout.published_versions(algo_dir)[-1]
+
+
+def kill_after_first_checkpoint(manage_argv, env, argv, stage_dir: Path) -> int:
+    """Start the job, SIGKILL it once a checkpoint file exists; the epoch that file holds."""
+    process = subprocess.Popen(
+        [*manage_argv, *argv], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not list(stage_dir.glob(f"{checkpoints.PREFIX}*")):
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "no checkpoint appeared"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    [path] = stage_dir.glob(f"{checkpoints.PREFIX}*")
+    return int(torch.load(path, weights_only=True)["epoch"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm", ["pubmed_bert", "lstm"])
+def test_a_run_killed_mid_training_resumes_from_its_last_epoch(
+    manage_argv, sample_env, models_dir, algorithm
+):
+    argv = ["train_models", "--team", "demo", "--algo", algorithm, "--all-articles"]
+    # Uninterrupted, as a manual run: no Job name, so no checkpoint is ever written.
+    done = run_job(manage_argv, sample_env, *argv, "--verbose", "2")
+    assert done.returncode == 0, done.stderr
+    assert not (models_dir / layout.CHECKPOINTS).exists()
+    expected = json.loads((newest_version(models_dir, algorithm) / layout.HISTORY_FILE).read_text())
+
+    env = {**sample_env, "GREGORY_TRIGGERED_BY": JOB}
+    stage_dir = layout.checkpoint_dir(JOB, "demo", "ms", algorithm)
+    killed_at = kill_after_first_checkpoint(manage_argv, env, argv, stage_dir)
+    assert 1 <= killed_at < 10
+
+    done = run_job(manage_argv, env, *argv, "--verbose", "2")
+    assert done.returncode == 0, done.stderr
+    resumed_at = int(done.stdout.split(f"Resumed {algorithm} from epoch ")[1].split()[0])
+    assert resumed_at >= killed_at
+    version = newest_version(models_dir, algorithm)
+    history = json.loads((version / layout.HISTORY_FILE).read_text())
+    assert len(history["val_loss"]) == 10
+    # Same seed, restored RNG states and data-loader generator: the same run on CPU.
+    assert history["val_loss"] == pytest.approx(expected["val_loss"], rel=1e-6, abs=1e-9)
+    assert history["train_loss"] == pytest.approx(expected["train_loss"], rel=1e-6, abs=1e-9)
+    metrics = json.loads((version / layout.METRICS_FILE).read_text())
+    assert metrics["resumed_from_epoch"] == resumed_at
+    # Removed on success, with the Job's directories it leaves empty.
+    assert not (models_dir / layout.CHECKPOINTS / JOB).exists()
+
+
+def test_a_checkpoint_of_other_data_or_settings_is_deleted_not_resumed(small_splits, tmp_path):
+    stage = tmp_path / "stage"
+    trainer = LstmTrainer(checkpoint_dir=stage, epochs=2)
+    mine = trainer._checkpoint(small_splits.train, small_splits.val)
+    other_settings = LstmTrainer(checkpoint_dir=stage, epochs=3)
+    theirs = other_settings._checkpoint(small_splits.train, small_splits.val)
+    flipped = small_splits.train.with_rows([], [], [])  # a copy
+    flipped.labels[0] = 1 - flipped.labels[0]
+    relabelled = trainer._checkpoint(flipped, small_splits.val)
+    assert len({mine.fingerprint, theirs.fingerprint, relabelled.fingerprint}) == 3
+
+    theirs.save({"epoch": 1})
+    assert mine.load() is None
+    assert not theirs.path.exists()
+    # A damaged file (or a writer's temporary leftover) is no checkpoint either.
+    mine.save({"epoch": 1})
+    assert mine.load()["epoch"] == 1
+    mine.path.write_bytes(mine.path.read_bytes()[:40])
+    (stage / ".tmp-leftover.pt").write_bytes(b"partial")
+    assert mine.load() is None
+    assert list(stage.iterdir()) == []
+
+
+def test_no_job_name_means_no_checkpoint(monkeypatch, settings, tmp_path):
+    settings.GREGORY_MODELS_DIR = tmp_path
+    monkeypatch.delenv("GREGORY_TRIGGERED_BY", raising=False)
+    assert checkpoints.stage_options("demo", "ms", "pubmed_bert", None) == {}
+    monkeypatch.setenv("GREGORY_TRIGGERED_BY", JOB)
+    options = checkpoints.stage_options("demo", "ms", "pubmed_bert", None)
+    assert options["checkpoint_dir"] == tmp_path / ".checkpoints" / JOB / "demo" / "ms" / (
+        "pubmed_bert"
+    )
+    assert checkpoints.stage_options("demo", "ms", "lgbm_tfidf", None) == {}
+
+
+# A tiny random BERT at 1e-3 becomes confident enough to adopt rows (tests/deep/test_pseudo_label).
+FAST = {"learning_rate": 1e-3, "epochs": 6}
+
+
+def test_pseudo_labelling_resumes_after_its_last_iteration(sample_splits, tmp_path):
+    labelled = DatasetSplits(
+        train=shorten(sample_splits.train, 173, 20),
+        val=shorten(sample_splits.val, 50, 20),
+        test=shorten(sample_splits.test, 50, 20),
+    )
+    rest = shorten(sample_splits.train, len(sample_splits.train), 20)
+    pool = TextSplit(rest.texts[173:], np.zeros(0, dtype=np.int8), rest.article_ids[173:])
+    # Iteration 1 trains the same model whatever the threshold: its median confidence makes it
+    # adopt about half the pool, so iteration 2 has rows left to adopt.
+    _, probe_csv = add_pseudo_labels(
+        labelled,
+        pool,
+        csv_dir=tmp_path / "probe",
+        confidence=0.5,
+        max_iterations=1,
+        trainer_options=FAST,
+    )
+    with probe_csv.open(newline="") as handle:
+        confidence = float(np.median([float(r["confidence"]) for r in csv.DictReader(handle)]))
+    settings = {"confidence": confidence, "max_iterations": 2, "seed": 69, "trainer_options": FAST}
+    expected, expected_csv = add_pseudo_labels(
+        labelled, pool, csv_dir=tmp_path / "uninterrupted", **settings
+    )
+    with expected_csv.open(newline="") as handle:
+        expected_rows = list(csv.DictReader(handle))
+    first_iteration = [row for row in expected_rows if row["iteration"] == "1"]
+    assert first_iteration and len(first_iteration) < len(expected_rows)
+
+    # The checkpoint the stage writes after iteration 1, as a disrupted Job would have left it.
+    stage = tmp_path / "stage"
+    position = {article: k for k, article in enumerate(pool.article_ids)}
+    adopted = [
+        (position[int(r["article_id"])], int(r["pseudo_label"]), float(r["confidence"]), 1)
+        for r in first_iteration
+    ]
+    fingerprint = stage_fingerprint(labelled, pool, **settings)
+    Checkpoint(stage, fingerprint).save({"iteration": 1, "finished": False, "adopted": adopted})
+
+    notes: list[str] = []
+    resumed, resumed_csv = add_pseudo_labels(
+        labelled,
+        pool,
+        csv_dir=tmp_path / "resumed",
+        checkpoint_dir=stage,
+        notify=notes.append,
+        **settings,
+    )
+    assert notes == ["Resumed pseudo-labelling from iteration 1 checkpoint"]
+    with resumed_csv.open(newline="") as handle:
+        assert list(csv.DictReader(handle)) == expected_rows
+    assert resumed.train.article_ids == expected.train.article_ids
+    assert resumed.train.labels.tolist() == expected.train.labels.tolist()
+    assert not stage.exists()
