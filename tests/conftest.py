@@ -31,6 +31,18 @@ def database_kind(request: pytest.FixtureRequest) -> str:
     return request.config.getoption("--database")
 
 
+# The PostgreSQL server of this session, when there is one (fault tests restart it).
+RUNNING_SERVERS: list = []
+
+
+@pytest.fixture
+def postgres_server(database_kind: str, django_db_modify_db_settings):
+    """The session's PostgreSQL server, for tests that stop and start it."""
+    if database_kind != "postgres":
+        pytest.skip("needs the PostgreSQL server: runs in the --database postgres pass")
+    return RUNNING_SERVERS[-1]
+
+
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(
     database_kind: str, tmp_path_factory: pytest.TempPathFactory
@@ -43,6 +55,7 @@ def django_db_modify_db_settings(
 
         server = PostgresServer(tmp_path_factory.mktemp("pg"))
         server.start()
+        RUNNING_SERVERS.append(server)
         db.update(
             ENGINE="django.db.backends.postgresql",
             NAME="gregory",

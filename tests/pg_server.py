@@ -67,21 +67,7 @@ class PostgresServer:
             "-E",
             "UTF8",
         )
-        options = (
-            f"-k {self.socket_dir} -p {self.port} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        )
-        self._run(
-            _pg_bin("pg_ctl"),
-            "-D",
-            str(self.data),
-            "-o",
-            options,
-            "-w",
-            "-l",
-            str(self.root / "server.log"),
-            "start",
-        )
+        self._pg_ctl_start()
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -91,6 +77,20 @@ class PostgresServer:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.2)
+
+    def _pg_ctl_start(self) -> None:
+        options = (
+            f"-k {self.socket_dir} -p {self.port} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        log = str(self.root / "server.log")
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", log, "start")
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Stop the server (closing every connection), stay down a while, start it again."""
+        self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        time.sleep(down_seconds)
+        self._pg_ctl_start()
 
     def stop(self) -> None:
         self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")

@@ -24,6 +24,7 @@ from gregory.ml import (
     layout,
     loading,
     report,
+    runs,
     summariser,
     text,
     threads,
@@ -77,13 +78,17 @@ class SubjectData:
 
     def _build(self) -> DatasetSplits:
         since = dataset.window_start(self.flags.window_days)
-        labelled = self._prepare(dataset.labelled_articles(self.subject, since))
+        # Reads only: safe to retry over a database restart.
+        labelled = self._prepare(
+            runs.database_retry(dataset.labelled_articles)(self.subject, since)
+        )
         self.n_too_short = len(labelled.dropped_ids)
         splits = stratified_split(labelled.texts, labelled.labels, labelled.article_ids, seed=SEED)
         if self.flags.pseudo_label:
             from gregory.ml.pseudo_label import add_pseudo_labels
 
-            pool = self._prepare(dataset.unlabelled_articles(self.subject, since))
+            unlabelled = runs.database_retry(dataset.unlabelled_articles)
+            pool = self._prepare(unlabelled(self.subject, since))
             csv_dir = layout.pseudo_label_dir(self.subject.team.slug, self.subject.subject_slug)
             splits, self.pseudo_label_csv = add_pseudo_labels(
                 splits,

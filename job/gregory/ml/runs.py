@@ -11,6 +11,7 @@ open the run keeps a heartbeat (ml.liveness), so a run killed outright is later 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import threading
@@ -32,11 +33,14 @@ Style = Literal["success", "warning", "error"]
 # decides where it goes and how it is coloured.
 Say = Callable[[int, str, Style | None], None]
 TRIGGER_MAX = PredictionRunLog._meta.get_field("triggered_by").max_length
+log = logging.getLogger(__name__)
 # A PostgreSQL failover or restart takes seconds to a minute; SQLite gives up a lock after 30 s.
 DB_RETRY_SECONDS = 120.0
 
 
-def _reconnect(_state: tenacity.RetryCallState) -> None:
+def _reconnect(state: tenacity.RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("database unavailable (%s); reconnecting", first_line(error) if error else "?")
     # Django keeps a broken connection until told: drop it, so the retry opens a new one.
     with contextlib.suppress(Exception):
         connection.close()
