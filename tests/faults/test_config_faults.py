@@ -160,3 +160,8 @@ def test_a_launcher_dir_it_cannot_write_is_one_line_and_starts_nothing(job_env, 
     done.stderr = "\n".join(rest)
     assert_one_line_error(done, 2, f"cannot create a run directory under {unwritable}/runs")
     assert not PredictionRunLog.objects.exists()
+
+
+def test_an_unknown_backend_in_the_environment_is_one_line(env):
+    done = run_process([GREGORY_LAUNCH, "status"], {**env, "GREGORY_BACKEND": "cloud"})
+    assert_one_line_error(done, 2, "unknown backend 'cloud'; choose from auto, local, kubernetes")
