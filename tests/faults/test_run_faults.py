@@ -276,3 +276,24 @@ def test_the_launcher_closes_a_lost_manual_run(start_job, demo, models_dir, job_
     assert row.success is False
     assert row.error_message.startswith(f"lost: process {job.process.pid} on ")
     assert "lost" in done.stdout
+
+
+@pytest.mark.slow
+def test_sqlite_locked_beyond_its_timeout_is_waited_out(start_job, demo, models_dir, database_kind):
+    if database_kind != "sqlite":
+        pytest.skip("SQLite's lock: the PostgreSQL restart is the test of this pass")
+    import sqlite3
+    import time
+
+    path = connections["default"].settings_dict["NAME"]
+    job = start_job("--team", "demo", "--algo", "lgbm_tfidf")
+    job.wait_for("Started lgbm_tfidf")
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # longer than the job's 30 s busy timeout
+    time.sleep(40)
+    blocker.execute("ROLLBACK")
+    blocker.close()
+    code, out, err = job.finish()
+    assert code == 0, err
+    assert "database is locked" in err and "reconnecting" in err
+    assert_consistent(models_dir)
