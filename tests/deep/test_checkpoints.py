@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import signal
 import subprocess
 import time
@@ -106,6 +107,8 @@ def test_a_run_killed_mid_training_resumes_from_its_last_epoch(
     assert history["train_loss"] == pytest.approx(expected["train_loss"], rel=1e-6, abs=1e-9)
     metrics = json.loads((version / layout.METRICS_FILE).read_text())
     assert metrics["resumed_from_epoch"] == resumed_at
+    # GREGORY_CPU_LIMIT=1 sized torch's pool (two cores here would give it two threads).
+    assert metrics["n_threads"] == 1
     # Removed on success, with the Job's directories it leaves empty.
     assert not (models_dir / layout.CHECKPOINTS / JOB).exists()
 
@@ -203,3 +206,19 @@ def test_pseudo_labelling_resumes_after_its_last_iteration(sample_splits, tmp_pa
     assert resumed.train.article_ids == expected.train.article_ids
     assert resumed.train.labels.tolist() == expected.train.labels.tolist()
     assert not stage.exists()
+
+
+def test_checkpoints_of_a_job_that_gave_up_are_swept(tmp_path):
+    root = tmp_path / layout.CHECKPOINTS
+    now = time.time()
+    for job, age_days in (("gave-up", 8), ("recent", 1), ("gregory-train-this", 30)):
+        stage = root / job / "demo" / "ms" / "lstm"
+        stage.mkdir(parents=True)
+        (stage / "checkpoint-x.pt").write_bytes(b"x")
+        old = now - age_days * 24 * 3600
+        inside = [path for path in (stage, *stage.parents) if root in path.parents]
+        for path in (stage / "checkpoint-x.pt", *inside):
+            os.utime(path, (old, old))
+    removed = checkpoints.sweep_stale(root, keep="gregory-train-this", now=now)
+    assert removed == ["gave-up"]
+    assert sorted(p.name for p in root.iterdir()) == ["gregory-train-this", "recent"]

@@ -20,6 +20,7 @@ import os
 import random
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,12 +148,40 @@ class Checkpoint:
 RESUMABLE = ("pubmed_bert", "lstm", layout.PSEUDO_LABELS)
 
 
+# A Job's checkpoints untouched this long belong to a Job that gave up (its retries spent, its
+# deadline passed): no Job runs for days, so they are removed.
+STALE_SECONDS = 7 * 24 * 3600
+
+
 def stage_options(team: str, subject: str, stage: str, say: Say | None) -> dict[str, Any]:
     """`checkpoint_dir` and `notify` for a stage of this Job; empty for a manual run."""
     job = job_key()
     if job is None or stage not in RESUMABLE:
         return {}
+    sweep_stale(layout.models_dir() / layout.CHECKPOINTS, keep=job)
     return {"checkpoint_dir": layout.checkpoint_dir(job, team, subject, stage), "notify": say}
+
+
+def sweep_stale(root: Path, *, keep: str, now: float | None = None) -> list[str]:
+    """Remove the Job directories under `root` whose newest file is older than STALE_SECONDS."""
+    now = time.time() if now is None else now
+    removed = []
+    try:
+        jobs = [entry for entry in root.iterdir() if entry.is_dir() and entry.name != keep]
+    except FileNotFoundError:
+        return removed
+    for job_dir in jobs:
+        try:
+            newest = max(
+                (path.stat().st_mtime for path in job_dir.rglob("*")),
+                default=job_dir.stat().st_mtime,
+            )
+        except FileNotFoundError:  # removed meanwhile by its own Job
+            continue
+        if now - newest > STALE_SECONDS:
+            shutil.rmtree(job_dir, ignore_errors=True)
+            removed.append(job_dir.name)
+    return removed
 
 
 # -- random number generators -----------------------------------------------------------------
