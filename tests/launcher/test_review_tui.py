@@ -4,10 +4,11 @@ retrain offer submits train_models through the backend."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
-from asgiref.sync import sync_to_async
+from django.db import connection
 from textual.widgets import Select, Static
 
 from gregory.models import ArticleSubjectRelevance
@@ -33,10 +34,22 @@ def app(trained, tmp_path: Path) -> LauncherApp:
     return LauncherApp(Engine(sleeper_backend(tmp_path / "runs"), "test"), refresh_seconds=0)
 
 
+def off_the_loop(query):
+    """Run a synchronous ORM call in a thread, as the app's workers do, closing that thread's
+    connection after (the test database cannot be dropped while one is open)."""
+
+    def run():
+        try:
+            return query()
+        finally:
+            connection.close()
+
+    return asyncio.to_thread(run)
+
+
 async def label_of(article_id: int) -> bool | None:
-    # The ORM is synchronous: off the event loop, as the app's own workers do.
-    row = await sync_to_async(ArticleSubjectRelevance.objects.get)(article_id=article_id)
-    return row.is_relevant
+    rows = ArticleSubjectRelevance.objects.filter(article_id=article_id)
+    return await off_the_loop(lambda: rows.get().is_relevant)
 
 
 async def open_review(app: LauncherApp, pilot) -> ReviewScreen:
@@ -101,7 +114,7 @@ async def test_a_label_someone_gave_first_is_kept_and_the_reviewer_told(app: Lau
         screen = await open_review(app, pilot)
         first = screen.current
         others = ArticleSubjectRelevance.objects.filter(article_id=first.article_id)
-        await sync_to_async(others.update)(is_relevant=False)
+        await off_the_loop(lambda: others.update(is_relevant=False))
         await pilot.press("y")
         await settle(app, pilot)
         assert await label_of(first.article_id) is False
