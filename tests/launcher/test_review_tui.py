@@ -16,8 +16,8 @@ from launcher.app import LauncherApp
 from launcher.engine import Engine
 from launcher.screens.confirm import ConfirmScreen
 from launcher.screens.review import ReviewScreen
-from tests.launcher.test_tui import settle, until
 from tests.support.launcher import sleeper_backend
+from tests.support.pilot import settle, until
 from tests.support.review import import_and_train
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
