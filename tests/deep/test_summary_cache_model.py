@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gregory.ml import layout, summariser
-from tests.support.articles import sample_as_import_csv
+from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 from tests.support.data import load_sample
 
 
@@ -59,13 +59,17 @@ def test_a_second_job_needs_no_summariser_model(manage_argv, job_env, tiny_model
         "GREGORY_SUMMARISER_MODEL": str(bart),
         "GREGORY_SUMMARY_CACHE_DIR": str(tmp_path / "summaries"),
     }
-    csv_path = sample_as_import_csv(tmp_path / "sample.csv")
-    done = _run(
-        manage_argv,
-        env,
-        *("import_articles", "--create", "--team", "demo", "--subject", "ms", str(csv_path)),
-    )
-    assert done.returncode == 0, done.stderr
+    team = Team.objects.create(name="Demo", slug="demo")
+    subject = Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    sample, labels, _ = load_sample()
+    for n, (text, label) in enumerate(zip(sample[:60], labels[:60], strict=True)):
+        words = text.split()
+        article = Articles.objects.create(
+            title=" ".join(words[:12]), summary=" ".join(words[12:42]), link=f"urn:test:{n}"
+        )
+        ArticleSubjectRelevance.objects.create(
+            article=article, subject=subject, is_relevant=bool(label)
+        )
     argv = ("train_models", "--team", "demo", "--algo", "lgbm_tfidf", "--all-articles")
     done = _run(manage_argv, env, *argv)
     assert done.returncode == 0, done.stderr
