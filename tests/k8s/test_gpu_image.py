@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 
-from tests.k8s.engine import DOCKER, engine_problem
+from tests.k8s.engine import DOCKER, drop_superseded, engine_problem, image_id
 from tests.support.paths import REPO
 
 # Downloads torch's CUDA wheels and builds a 5.8 GB image: minutes (measured in docs/kubernetes.md).
@@ -32,6 +32,7 @@ def test_gpu_image_builds_and_imports_cuda_torch() -> None:
     if problem:
         pytest.skip(problem)
     base = os.environ.get("CPU_BASE_IMAGE")  # a local Debian where no registry is reachable
+    previous = image_id(IMAGE)
     built = subprocess.run(
         ["make", "image-train", f"DOCKER={DOCKER}", f"TRAIN_IMAGE={IMAGE}"]
         + ([f"BASE_IMAGE={base}"] if base else []),
@@ -41,6 +42,7 @@ def test_gpu_image_builds_and_imports_cuda_torch() -> None:
         timeout=45 * 60,
     )
     assert built.returncode == 0, built.stdout[-4000:] + built.stderr[-4000:]
+    drop_superseded(previous, IMAGE)
     # As in the cluster: no network, read-only root, no capabilities, the image's own user.
     probe = subprocess.run(
         [DOCKER, "run", "--rm", "--network", "none", "--read-only", "--cap-drop", "ALL"]
