@@ -123,10 +123,6 @@ class Checkpoint:
             Path(temporary).unlink(missing_ok=True)
             raise
 
-    def child(self, name: str, fingerprint: str) -> Checkpoint:
-        """A nested stage's checkpoint (a pseudo-labelling iteration's BERT), cleared with this."""
-        return Checkpoint(self.directory / name, fingerprint, self._say)
-
     def clear(self) -> None:
         """Remove this stage's directory, then the parents it leaves empty (up to .checkpoints)."""
         shutil.rmtree(self.directory, ignore_errors=True)
