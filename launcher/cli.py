@@ -171,10 +171,15 @@ def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
         planned = engine.plan(flags)
     except FlagError as error:
         raise LauncherError(str(error), exit_codes.USAGE) from error
+    refused = engine.refused(flags)
+    for line in refused:
+        print(f"warning: {line}", file=sys.stderr)
+    # As train_models: a team or subject left out for its slug makes the submission a failure.
+    status = exit_codes.RUN_FAILED if refused else exit_codes.OK
     if options.plan_only:
         for item in planned:
             print(f"would submit: {command_preview(item)}", file=out)
-        return 0
+        return status
 
     def report(submission: Submission) -> None:
         run = submission.run
@@ -184,7 +189,7 @@ def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
 
     submissions = engine.submit(planned, run_id_from(options.run_id), report)
     if not options.follow:
-        return 0
+        return status
     failed = False
     for submission in submissions:
         name = submission.run.name
@@ -193,7 +198,7 @@ def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
         final = wait_finished(engine.backend, name)
         print(f"--- {name}: {final.state} ({final.detail})", file=out)
         failed |= final.state is not RunState.SUCCEEDED
-    return 1 if failed else 0
+    return exit_codes.RUN_FAILED if failed else status
 
 
 def run_id_from(template: str | None) -> str | None:

@@ -111,6 +111,13 @@ class Engine:
                 refuse_taken_version(item, teams)
         return planned
 
+    def refused(self, flags: JobFlags) -> list[str]:
+        """A line for each selected team or subject whose stored slug is not a slug: planning
+        leaves them out, and the operator should hear of it."""
+        from gregory.scope import refused_slugs
+
+        return refused_slugs(flags, db.teams())
+
     def submit(
         self,
         planned: Sequence[JobFlags],

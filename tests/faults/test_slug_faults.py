@@ -14,7 +14,7 @@ from gregory.scope import ScopeError, plan, resolve_scope
 from launcher import db as launcher_db
 from launcher.backends.local import LocalBackend
 from launcher.engine import Engine
-from tests.faults.conftest import run_process
+from tests.faults.conftest import GREGORY_LAUNCH, run_process
 from tests.support.articles import add_articles
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
@@ -110,3 +110,17 @@ def test_a_slug_with_a_trailing_newline_is_not_a_slug() -> None:
     # `$` matches before a final newline: the check must take the whole value.
     assert not is_slug("demo\n")
     assert is_slug("demo")
+
+
+def test_the_launcher_names_what_it_leaves_out(bad_slugs, job_env, tmp_path):
+    env = {**job_env, "GREGORY_BACKEND": "local", "GREGORY_LAUNCHER_DIR": str(tmp_path / "l")}
+    argv = [GREGORY_LAUNCH, "submit", "--all-teams", "--algo", "lgbm_tfidf", "--dry-run"]
+    done = run_process(argv, env)
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[1:] == [
+        f"warning: team {ESCAPE!r} refused: its slug in the database is not a slug "
+        "(letters, digits, - and _)",
+        "warning: subject '../up' of team 'other' refused: its slug in the database is not a "
+        "slug (letters, digits, - and _)",
+    ]
+    assert done.stdout.startswith("would submit: python -m gregory_train train_models")
