@@ -41,6 +41,7 @@ def test_local_models_are_checked_to_load(manage_argv, job_env, tiny_models):
         # A pin means nothing for a local directory: it is not passed on.
         "GREGORY_BERT_REVISION": "0123456789abcdef0123456789abcdef01234567",
         "HF_HUB_OFFLINE": "1",
+        "GREGORY_SUMMARISER": "bart",
     }
     done = download(manage_argv, env)
     assert done.returncode == 0, done.stderr
@@ -49,6 +50,15 @@ def test_local_models_are_checked_to_load(manage_argv, job_env, tiny_models):
         f"summariser: {tiny_models['bart']} (local directory, loads) → {tiny_models['bart']}",
     ]
     assert done.stderr == ""
+
+
+def test_a_summariser_turned_off_is_not_fetched(manage_argv, job_env, tiny_models):
+    env = {**job_env, "GREGORY_BERT_MODEL": str(tiny_models["bert"]), "GREGORY_SUMMARISER": "off"}
+    # A hub id that is not cached: fetching it would fail offline.
+    env.update(GREGORY_SUMMARISER_MODEL="gregory-test/not-in-the-cache", HF_HUB_OFFLINE="1")
+    done = download(manage_argv, env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1] == "summariser: off (GREGORY_SUMMARISER=off), not fetched"
 
 
 def test_a_broken_local_model_fails_in_one_line(manage_argv, job_env, tiny_models, tmp_path):

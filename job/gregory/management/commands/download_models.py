@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gregory import exit_codes
 from gregory.ml import config
+from gregory.ml.summariser import summariser_enabled
 
 # The job's two models: (label, model setting, revision setting).
 MODELS = (
@@ -38,6 +39,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         for label, model_setting, revision_setting in MODELS:
             if options["only"] and options["only"] != label:
+                continue
+            if label == "summariser" and not options["only"] and not summariser_enabled():
+                if options["verbosity"] >= 1:
+                    self.stdout.write("summariser: off (GREGORY_SUMMARISER=off), not fetched")
                 continue
             name = config.setting(model_setting)
             revision = config.hub_revision(name, config.setting(revision_setting))
