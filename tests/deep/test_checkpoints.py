@@ -19,11 +19,13 @@ from gregory.ml import checkpoints, layout
 from gregory.ml.checkpoints import Checkpoint
 from gregory.ml.pseudo_label import add_pseudo_labels, stage_fingerprint
 from gregory.ml.splits import DatasetSplits, TextSplit
+from gregory.ml.torch_utils import load_state_dict_h5
 from gregory.ml.trainers.lstm import LstmTrainer
 from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 from tests.support.data import load_sample, shorten
 
 JOB = "gregory-train-test-xyz"
+WEIGHTS = {"pubmed_bert": "bert_weights.h5", "lstm": "lstm_weights.h5"}
 
 
 def run_job(manage_argv, env, *argv: str, timeout: int = 600) -> subprocess.CompletedProcess:
@@ -88,7 +90,8 @@ def test_a_run_killed_mid_training_resumes_from_its_last_epoch(
     done = run_job(manage_argv, sample_env, *argv, "--verbose", "2")
     assert done.returncode == 0, done.stderr
     assert not (models_dir / layout.CHECKPOINTS).exists()
-    expected = json.loads((newest_version(models_dir, algorithm) / layout.HISTORY_FILE).read_text())
+    uninterrupted = newest_version(models_dir, algorithm)
+    expected = json.loads((uninterrupted / layout.HISTORY_FILE).read_text())
 
     env = {**sample_env, "GREGORY_TRIGGERED_BY": JOB}
     stage_dir = layout.checkpoint_dir(JOB, "demo", "ms", algorithm)
@@ -105,6 +108,12 @@ def test_a_run_killed_mid_training_resumes_from_its_last_epoch(
     # Same seed, restored RNG states and data-loader generator: the same run on CPU.
     assert history["val_loss"] == pytest.approx(expected["val_loss"], rel=1e-6, abs=1e-9)
     assert history["train_loss"] == pytest.approx(expected["train_loss"], rel=1e-6, abs=1e-9)
+    weights = WEIGHTS[algorithm]
+    expected_state, _ = load_state_dict_h5(uninterrupted / weights)
+    state, _ = load_state_dict_h5(version / weights)
+    assert state.keys() == expected_state.keys()
+    for key, tensor in state.items():
+        torch.testing.assert_close(tensor, expected_state[key], rtol=1e-5, atol=1e-7, msg=key)
     metrics = json.loads((version / layout.METRICS_FILE).read_text())
     assert metrics["resumed_from_epoch"] == resumed_at
     # GREGORY_CPU_LIMIT=1 sized torch's pool (two cores here would give it two threads).
