@@ -36,19 +36,21 @@ def run_job(manage_argv, env, *argv: str, timeout: int = 600) -> subprocess.Comp
 
 @pytest.fixture
 def sample_env(job_env) -> dict[str, str]:
-    """60 real sample articles of demo/ms, by their first 14 words: a few seconds an epoch."""
+    """60 real sample articles of demo/ms, by their first 14 words (a few seconds an epoch), and
+    12 more left unreviewed for pseudo-labelling."""
     team = Team.objects.create(name="Demo", slug="demo")
     subject = Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
     texts, labels, _ = load_sample()
-    positives = [i for i, label in enumerate(labels) if label == 1][:30]
-    negatives = [i for i, label in enumerate(labels) if label == 0][:30]
-    for n, i in enumerate(i for pair in zip(positives, negatives, strict=True) for i in pair):
+    positives = [i for i, label in enumerate(labels) if label == 1][:36]
+    negatives = [i for i, label in enumerate(labels) if label == 0][:36]
+    pairs = zip(positives[:30], negatives[:30], strict=True)
+    rows = [(i, bool(labels[i])) for pair in pairs for i in pair]
+    rows += [(i, None) for i in positives[30:] + negatives[30:]]
+    for n, (i, label) in enumerate(rows):
         article = Articles.objects.create(
             title=" ".join(texts[i].split()[:14]), link=f"urn:gregory-test:{n}"
         )
-        ArticleSubjectRelevance.objects.create(
-            article=article, subject=subject, is_relevant=bool(labels[i])
-        )
+        ArticleSubjectRelevance.objects.create(article=article, subject=subject, is_relevant=label)
     # Summaries are not what is tested; one thread keeps epochs steady beside other tests.
     return {**job_env, "GREGORY_SUMMARISER": "off", "GREGORY_CPU_LIMIT": "1"}
 
@@ -119,6 +121,26 @@ def test_a_run_killed_mid_training_resumes_from_its_last_epoch(
     # GREGORY_CPU_LIMIT=1 sized torch's pool (two cores here would give it two threads).
     assert metrics["n_threads"] == 1
     # Removed on success, with the Job's directories it leaves empty.
+    assert not (models_dir / layout.CHECKPOINTS / JOB).exists()
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_pseudo_labelling_resumes_it(manage_argv, sample_env, models_dir):
+    argv = ["train_models", "--team", "demo", "--algo", "lgbm_tfidf", "--all-articles"]
+    argv += ["--pseudo-label", "--verbose", "2"]
+    env = {**sample_env, "GREGORY_TRIGGERED_BY": JOB}
+    stage_dir = layout.checkpoint_dir(JOB, "demo", "ms", layout.PSEUDO_LABELS)
+    # The first iteration's BERT checkpoints its epochs below the stage's own directory.
+    killed_at = kill_after_first_checkpoint(manage_argv, env, argv, stage_dir / "bert")
+    assert killed_at >= 1
+
+    done = run_job(manage_argv, env, *argv)
+    assert done.returncode == 0, done.stderr
+    resumed_at = int(done.stdout.split("Resumed pubmed_bert from epoch ")[1].split()[0])
+    assert resumed_at >= killed_at
+    version = newest_version(models_dir, "lgbm_tfidf")
+    metrics = json.loads((version / layout.METRICS_FILE).read_text())
+    assert Path(metrics["pseudo_label_csv"]).exists()
     assert not (models_dir / layout.CHECKPOINTS / JOB).exists()
 
 
