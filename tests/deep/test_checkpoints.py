@@ -183,6 +183,7 @@ def test_no_job_name_means_no_checkpoint(monkeypatch, settings, tmp_path):
 FAST = {"learning_rate": 1e-3, "epochs": 6}
 
 
+@pytest.mark.slow
 def test_pseudo_labelling_resumes_after_its_last_iteration(sample_splits, tmp_path):
     labelled = DatasetSplits(
         train=shorten(sample_splits.train, 173, 20),
