@@ -26,7 +26,7 @@ from sklearn.model_selection import train_test_split
 from tests.support.data import load_sample
 from tests.support.paths import REPO
 
-REPEATS = 5
+REPEATS = 10
 SEED_LABELS = 40
 BATCH = 20
 TEST_SHARE = 0.30
