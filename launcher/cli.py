@@ -1,4 +1,5 @@
-"""`gregory-launch`: the TUI (default) and its non-interactive twins submit, status, logs, cancel.
+"""`gregory-launch`: the TUI (default) and its non-interactive twins submit, status, logs, cancel;
+review and label for reviewers (launcher/review_cli.py).
 
 Exit statuses: 0 done, 1 a run failed or the database/cluster could not be reached (one line on
 stderr, never a traceback), 2 usage or configuration error (the same rules as train_models
