@@ -237,6 +237,20 @@ def test_pseudo_labelling_resumes_after_its_last_iteration(sample_splits, tmp_pa
         assert list(csv.DictReader(handle)) == expected_rows
     assert resumed.train.article_ids == expected.train.article_ids
     assert resumed.train.labels.tolist() == expected.train.labels.tolist()
+    # Kept once finished (the subject's next algorithms may yet be disrupted): a retry takes the
+    # result whole, trains nothing and writes no second CSV.
+    again, again_csv = add_pseudo_labels(
+        labelled,
+        pool,
+        csv_dir=tmp_path / "resumed",
+        checkpoint_dir=stage,
+        notify=notes.append,
+        **settings,
+    )
+    assert notes[1:] == ["Resumed pseudo-labelling from iteration 2 checkpoint"]
+    assert again_csv == resumed_csv and list((tmp_path / "resumed").iterdir()) == [resumed_csv]
+    assert again.train.article_ids == expected.train.article_ids
+    checkpoints.clear_stage(stage)
     assert not stage.exists()
 
 

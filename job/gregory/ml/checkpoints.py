@@ -10,6 +10,8 @@ its contents; a checkpoint whose fingerprint differs from the run's is deleted, 
 Files are written to a temporary name and renamed (os.replace), so a kill mid-write leaves the
 previous epoch's checkpoint intact. A trainer removes its checkpoint when train() completes: what
 follows (evaluation, publishing) is short and the published version then holds the result.
+Pseudo-labelling's finished result stays until the subject's last algorithm has trained
+(pipeline.SubjectData.release_checkpoints), so a retry after a later disruption reuses it.
 """
 
 from __future__ import annotations
@@ -124,19 +126,23 @@ class Checkpoint:
             raise
 
     def clear(self) -> None:
-        """Remove this stage's directory, then the parents it leaves empty (up to .checkpoints)."""
-        shutil.rmtree(self.directory, ignore_errors=True)
-        for parent in self.directory.parents:
-            if parent.name == layout.CHECKPOINTS:
-                break
-            try:
-                parent.rmdir()
-            except OSError:  # not empty (another stage, another subject) or already gone
-                break
+        clear_stage(self.directory)
 
     def tell(self, message: str) -> None:
         if self._say is not None:
             self._say(message)
+
+
+def clear_stage(directory: Path) -> None:
+    """Remove a stage's directory, then the parents it leaves empty (up to .checkpoints)."""
+    shutil.rmtree(directory, ignore_errors=True)
+    for parent in Path(directory).parents:
+        if parent.name == layout.CHECKPOINTS:
+            break
+        try:
+            parent.rmdir()
+        except OSError:  # not empty (another stage, another subject) or already gone
+            break
 
 
 # The stages that checkpoint: the deep trainers' epochs and pseudo-labelling's iterations

@@ -52,6 +52,8 @@ class SubjectData:
     # Labelled articles whose prepared text fell under the minimum word count.
     n_too_short: int = field(default=0, init=False)
     _splits: DatasetSplits | None = field(default=None, init=False, repr=False)
+    # Pseudo-labelling's checkpoint, kept until the subject's last algorithm has trained.
+    _pseudo_label_checkpoint: Path | None = field(default=None, init=False, repr=False)
     _error: str | None = field(default=None, init=False, repr=False)
 
     def splits(self) -> DatasetSplits:
@@ -90,20 +92,27 @@ class SubjectData:
             unlabelled = runs.database_retry(dataset.unlabelled_articles)
             pool = self._prepare(unlabelled(self.subject, since))
             csv_dir = layout.pseudo_label_dir(self.subject.team.slug, self.subject.subject_slug)
+            resumable = checkpoints.stage_options(
+                self.subject.team.slug,
+                self.subject.subject_slug,
+                layout.PSEUDO_LABELS,
+                operator_notes(self.flags),
+            )
+            self._pseudo_label_checkpoint = resumable.get("checkpoint_dir")
             splits, self.pseudo_label_csv = add_pseudo_labels(
                 splits,
                 dataset.as_split(pool),
                 csv_dir=csv_dir,
                 seed=SEED,
                 progress=self.progress,
-                **checkpoints.stage_options(
-                    self.subject.team.slug,
-                    self.subject.subject_slug,
-                    layout.PSEUDO_LABELS,
-                    operator_notes(self.flags),
-                ),
+                **resumable,
             )
         return splits
+
+    def release_checkpoints(self) -> None:
+        """Drop pseudo-labelling's checkpoint: no algorithm of this subject needs it any more."""
+        if self._pseudo_label_checkpoint is not None:
+            checkpoints.clear_stage(self._pseudo_label_checkpoint)
 
 
 def _json_default(value: Any) -> Any:
@@ -140,6 +149,8 @@ def train_into(
     resumable = checkpoints.stage_options(team, subject, algorithm, say)
     trainer = get_trainer(algorithm, seed=SEED, progress=data.progress, **resumable)
     history = trainer.train(splits.train, splits.val)
+    if algorithm == flags.algos[-1]:
+        data.release_checkpoints()
     trainer.save(staging)
     raw = {"val": trainer.predict_proba(splits.val.texts)}
     raw["test"] = trainer.predict_proba(splits.test.texts)

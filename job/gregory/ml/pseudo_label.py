@@ -36,6 +36,22 @@ def open_new_csv(csv_dir: Path, now: datetime | None = None) -> tuple[Path, Text
             n += 1
 
 
+def _write_csv(
+    csv_dir: Path,
+    pool_ids: list[int],
+    pool_texts: list[str],
+    adopted: list[tuple[int, int, float, int]],
+) -> Path:
+    path, handle = open_new_csv(csv_dir)
+    with handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(
+            (pool_ids[k], pool_texts[k], lab, f"{c:.6f}", it) for k, lab, c, it in adopted
+        )
+    return path
+
+
 def stage_fingerprint(
     splits: DatasetSplits,
     unlabelled: TextSplit,
@@ -109,6 +125,7 @@ def add_pseudo_labels(
 
     taken = {k for k, *_ in adopted}
     remaining = [k for k in range(len(pool_texts)) if k not in taken]
+    completed = first - 1
     for iteration in range(first, max_iterations + 1):
         if finished or not remaining:
             break
@@ -133,19 +150,21 @@ def add_pseudo_labels(
         for j in np.flatnonzero(chosen):
             adopted.append((remaining[j], int(label[j]), float(conf[j]), iteration))
         remaining = [remaining[j] for j in np.flatnonzero(~chosen)]
+        completed = iteration
         if checkpoint is not None:
             state = {"iteration": iteration, "finished": finished, "adopted": adopted}
             checkpoint.save(state)
 
-    path, handle = open_new_csv(Path(csv_dir))
-    with handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(
-            (pool_ids[k], pool_texts[k], lab, f"{c:.6f}", it) for k, lab, c, it in adopted
-        )
+    written = Path(saved["csv"]) if saved and saved.get("csv") else None
+    if written is not None and written.is_file():
+        path = written  # finished before the disruption: the same CSV, not a second one
+    else:
+        path = _write_csv(Path(csv_dir), pool_ids, pool_texts, adopted)
     if checkpoint is not None:
-        checkpoint.clear()
+        # Kept after the stage: the subject's algorithms that follow may still be disrupted, and
+        # their retry should not pseudo-label again. The pipeline clears it after the last one.
+        state = {"iteration": completed, "finished": True, "adopted": adopted, "csv": str(path)}
+        checkpoint.save(state)
 
     new_splits = DatasetSplits(
         train=splits.train.with_rows(
