@@ -1,7 +1,7 @@
 """A snapshot of the Review screen on the real sample (update with `--snapshot-update`).
 
-Deterministic: LightGBM trains with a fixed seed and one thread, the first article shown is the
-least sure one (never a random pick), and the header has no clock.
+Deterministic: article ids from reset sequences, LightGBM trained with a fixed seed on one
+thread, the first article shown the least sure one (never a random pick), no clock.
 """
 
 from __future__ import annotations
@@ -18,10 +18,12 @@ from tests.support.review import import_and_train
 
 
 @pytest.fixture
-def trained(transactional_db, models_dir: Path, launcher_dir: Path, tmp_path: Path) -> None:
+def trained(models_dir: Path, launcher_dir: Path, tmp_path: Path) -> None:
     import_and_train(tmp_path, 30)
 
 
+# Sequences reset: the article ids shown must not depend on the tests that ran before.
+@pytest.mark.django_db(transaction=True, reset_sequences=True)
 def test_review_screen(snap_compare, trained, tmp_path: Path) -> None:
     async def open_review(pilot) -> None:
         app = pilot.app
