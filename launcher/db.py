@@ -177,16 +177,19 @@ def run_rows(
 
 
 @_database
-def close_lost(reasons: dict[int, str | None], judge_heartbeats: bool) -> dict[int, str]:
-    """Close as failed the open rows whose runs are over: those `reasons` gives a reason for,
-    and (where this machine shares the job's models directory) those whose heartbeat says so.
-    The reasons recorded, by row id; rows that closed meanwhile are left as they are."""
+def close_lost(
+    ended: dict[int, tuple[str, datetime | None]], judge: Iterable[int]
+) -> dict[int, str]:
+    """Close as failed the open rows whose runs are over: those `ended` gives a reason (and an
+    end time) for, and those of `judge` whose heartbeat in this machine's models directory says
+    so. The reasons recorded, by row id; rows that closed meanwhile are left as they are."""
     from gregory.ml import liveness
     from gregory.models import PredictionRunLog
 
     closed: dict[int, str] = {}
-    for row in PredictionRunLog.objects.filter(pk__in=list(reasons), success__isnull=True):
-        reason = reasons[row.pk] or (liveness.judge(row) if judge_heartbeats else None)
-        if reason is not None and liveness.mark_lost(row, f"lost: {reason}"):
+    rows = PredictionRunLog.objects.filter(pk__in=[*ended, *judge], success__isnull=True)
+    for row in rows:
+        reason, when = ended.get(row.pk) or (liveness.judge(row), None)
+        if reason is not None and liveness.mark_lost(row, f"lost: {reason}", when):
             closed[row.pk] = f"lost: {reason}"
     return closed

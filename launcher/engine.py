@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import TypeVar
 
 from gregory.flags import FlagError, JobFlags, PredictFlags, TrainFlags, parse_algos
@@ -189,18 +190,19 @@ class Engine:
     ) -> tuple[dict[str, list[db.RunRow]], list[db.RunRow]]:
         """Record in the database what the launcher can see: an open row whose run has ended
         (or, for runs on this machine, whose heartbeat says so) is closed as lost."""
-        reasons: dict[int, str | None] = {}
+        ended: dict[int, tuple[str, datetime | None]] = {}
         for name, rows in by_run.items():
             run = runs[name]
             for row in rows:
                 if row.success is None and run.state.finished:
                     how = "vanished" if run.state is RunState.LOST else f"ended ({run.state})"
-                    reasons[row.id] = f"run {name} {how} without closing its row"
-        if self.backend.shares_models_dir:
-            reasons.update({row.id: None for row in others if row.success is None})
-        if not reasons:
+                    ended[row.id] = (f"run {name} {how} without closing its row", run.finished)
+        judge = [row.id for row in others if row.success is None]
+        if not self.backend.shares_models_dir:
+            judge = []  # their heartbeats are on the cluster's volume, not here
+        if not ended and not judge:
             return by_run, others
-        closed = db.close_lost(reasons, self.backend.shares_models_dir)
+        closed = db.close_lost(ended, judge)
 
         def updated(row: db.RunRow) -> db.RunRow:
             if row.id not in closed:

@@ -5,7 +5,8 @@ GregoryAI's table has no column for a host or a pid. So each open run keeps a he
 the models directory, `.runs/<row id>.json` (host, pid, Job), touched every HEARTBEAT_SECONDS by a
 daemon thread and removed when the row closes. The models directory is the volume every run of
 every pod shares, so any later run can judge an open row: on the same host by its pid, elsewhere
-by the age of its heartbeat. Rows judged lost are closed as failed with "lost: …".
+by the age of its heartbeat. Rows judged lost are closed as failed with "lost: …", their
+`run_finished` the last heartbeat.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from gregory.ml import layout
 from gregory.models import PredictionRunLog
@@ -30,8 +30,10 @@ RUNS_DIR = ".runs"
 HEARTBEAT_SECONDS = 30.0
 # Ten missed beats: far beyond a pause for garbage collection or a slow shared volume.
 LOST_AFTER_SECONDS = 10 * HEARTBEAT_SECONDS
-# A row is created a moment before its heartbeat file; younger rows without one are left alone.
-START_GRACE_SECONDS = 60.0
+# A row without a heartbeat file here may belong to a run that publishes into another models
+# directory (an operator's laptop against the production database): judged lost only once no
+# run could still be going, far beyond a Job's deadline.
+UNSEEN_LOST_AFTER_SECONDS = 24 * 3600.0
 
 
 def heartbeat_path(row_id: int, root: Path | None = None) -> Path:
@@ -102,8 +104,8 @@ def judge(row: PredictionRunLog, now: float | None = None, job: str | None = Non
         owner = json.loads(path.read_text())
     except FileNotFoundError:
         started = row.run_started.timestamp() if row.run_started else 0.0
-        if now - started > START_GRACE_SECONDS:
-            return "its run left no heartbeat"
+        if now - started > UNSEEN_LOST_AFTER_SECONDS:
+            return "no heartbeat in this models directory for a day"
         return None
     except (OSError, ValueError):
         owner = {}
@@ -125,10 +127,23 @@ def resolve_lost(rows: QuerySet[PredictionRunLog], job: str | None = None) -> li
     return [verdict for verdict in verdicts if mark_lost(verdict.row, verdict.reason)]
 
 
+def last_seen(row_id: int) -> dt.datetime | None:
+    """When the run of an open row last showed it was alive: its heartbeat's last beat."""
+    try:
+        beat = heartbeat_path(row_id).stat().st_mtime
+    except OSError:
+        return None
+    return dt.datetime.fromtimestamp(beat, tz=dt.UTC)
+
+
 def mark_lost(row: PredictionRunLog, reason: str, when: dt.datetime | None = None) -> bool:
-    """Close `row` as failed unless it closed meanwhile; True when this call closed it."""
+    """Close `row` as failed unless it closed meanwhile; True when this call closed it.
+
+    `run_finished` is when the run was last seen alive (`when`, else its last heartbeat), and
+    stays NULL when nobody knows.
+    """
     closed = PredictionRunLog.objects.filter(pk=row.pk, success__isnull=True).update(
-        success=False, error_message=reason, run_finished=when or timezone.now()
+        success=False, error_message=reason, run_finished=when or last_seen(row.pk)
     )
     heartbeat_path(row.pk).unlink(missing_ok=True)
     return bool(closed)
