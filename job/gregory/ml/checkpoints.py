@@ -10,8 +10,8 @@ its contents; a checkpoint whose fingerprint differs from the run's is deleted, 
 Files are written to a temporary name and renamed (os.replace), so a kill mid-write leaves the
 previous epoch's checkpoint intact. A trainer removes its checkpoint when train() completes: what
 follows (evaluation, publishing) is short and the published version then holds the result.
-Pseudo-labelling's finished result stays until the subject's last algorithm has trained
-(pipeline.SubjectData.release_checkpoints), so a retry after a later disruption reuses it.
+Pseudo-labelling's finished result stays until every algorithm of the subject has succeeded
+(training.train_subjects calls SubjectData.release_checkpoints), so a retry reuses it.
 """
 
 from __future__ import annotations

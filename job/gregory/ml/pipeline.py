@@ -149,8 +149,6 @@ def train_into(
     resumable = checkpoints.stage_options(team, subject, algorithm, say)
     trainer = get_trainer(algorithm, seed=SEED, progress=data.progress, **resumable)
     history = trainer.train(splits.train, splits.val)
-    if algorithm == flags.algos[-1]:
-        data.release_checkpoints()
     trainer.save(staging)
     raw = {"val": trainer.predict_proba(splits.val.texts)}
     raw["test"] = trainer.predict_proba(splits.test.texts)

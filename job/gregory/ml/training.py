@@ -71,11 +71,15 @@ def train_subjects(
         runs.resolve_lost(subjects, say)
         for subject in subjects:
             data = SubjectData(subject, flags, progress=flags.verbose >= 1)
-            for algorithm in flags.algos:
-                done = _done_by_this_job(subject, algorithm, say)
-                if done is None:
-                    done = _train_one(subject, algorithm, data, flags, trigger, say)
-                outcomes.append(done)
+            done = [
+                _done_by_this_job(subject, algorithm, say)
+                or _train_one(subject, algorithm, data, flags, trigger, say)
+                for algorithm in flags.algos
+            ]
+            if all(outcome.success for outcome in done):
+                # A retry of this Job would need the pseudo-labels again only after a failure.
+                data.release_checkpoints()
+            outcomes.extend(done)
     return outcomes
 
 
