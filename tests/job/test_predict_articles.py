@@ -1,10 +1,7 @@
 """predict_articles on a version train_models published from the real sample, in-process and as
 the real job in a subprocess."""
 
-import csv
-import datetime as dt
 import json
-import random
 import shutil
 import subprocess
 from io import StringIO
@@ -13,31 +10,17 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from gregory.ml import dataset, layout, loading, summariser
-from gregory.ml.splits import SEED
 from gregory.models import Articles, MLPredictions, PredictionRunLog
 from tests.support.articles import add_articles
-from tests.support.data import SAMPLE_CSV
+from tests.support.review import review_sample_csv
 
 UNLABELLED = 40
 ALGO_DIR = ("demo", "ms", "lgbm_tfidf")
 
 
 def sample_csv(path, unlabelled=UNLABELLED):
-    """The real sample as an import CSV: its first words as the title (GregoryAI's unique index
-    on title and link cannot hold a whole abstract), the rest as the summary; nobody has
-    reviewed the last rows yet."""
-    rng = random.Random(SEED)
-    with SAMPLE_CSV.open(newline="") as source, path.open("w", newline="") as target:
-        rows = list(csv.DictReader(source))
-        writer = csv.writer(target)
-        writer.writerow(["link", "title", "summary", "relevant", "discovery_date"])
-        for number, row in enumerate(rows):
-            words = row["text_processed"].split()
-            relevant = row["relevant"] if number < len(rows) - unlabelled else ""
-            day = dt.date.today() - dt.timedelta(days=rng.randint(0, 60))
-            link = f"urn:gregory-import:ms-{number}"
-            writer.writerow([link, " ".join(words[:12]), " ".join(words[12:]), relevant, day])
-    return path
+    """The real sample as an import CSV; nobody has reviewed the last rows yet."""
+    return review_sample_csv(path, unlabelled)
 
 
 def command(name, *argv, verbose=1):
