@@ -157,39 +157,39 @@ def run_rows(
         query = query.filter(triggered_by__in=list(triggered_by))
     elif not every_type:
         query = query.filter(run_type="train")
-    return [
-        RunRow(
-            id=row.pk,
-            team=row.team.slug,
-            subject=row.subject.subject_slug,
-            algorithm=row.algorithm,
-            model_version=row.model_version,
-            success=row.success,
-            started=row.run_started,
-            finished=row.run_finished,
-            error=headline(row.error_message) if row.error_message else None,
-            triggered_by=row.triggered_by,
-            run_type=row.run_type,
-            error_text=row.error_message or None,
-        )
-        for row in query.order_by("-run_started", "-pk")[:limit]
-    ]
+    return [_run_row(row) for row in query.order_by("-run_started", "-pk")[:limit]]
+
+
+def _run_row(row) -> RunRow:
+    return RunRow(
+        id=row.pk,
+        team=row.team.slug,
+        subject=row.subject.subject_slug,
+        algorithm=row.algorithm,
+        model_version=row.model_version,
+        success=row.success,
+        started=row.run_started,
+        finished=row.run_finished,
+        error=headline(row.error_message) if row.error_message else None,
+        triggered_by=row.triggered_by,
+        run_type=row.run_type,
+        error_text=row.error_message or None,
+    )
 
 
 @_database
-def close_lost(
-    ended: dict[int, tuple[str, datetime | None]], judge: Iterable[int]
-) -> dict[int, str]:
+def close_lost(ended: dict[int, tuple[str, datetime | None]], judge: Iterable[int]) -> list[RunRow]:
     """Close as failed the open rows whose runs are over: those `ended` gives a reason (and an
     end time) for, and those of `judge` whose heartbeat in this machine's models directory says
-    so. The reasons recorded, by row id; rows that closed meanwhile are left as they are."""
+    so. Returns every one of those rows that is closed now, by this call or by another (a
+    second screen refreshing at the same moment), as it stands in the database."""
     from gregory.ml import liveness
     from gregory.models import PredictionRunLog
 
-    closed: dict[int, str] = {}
-    rows = PredictionRunLog.objects.filter(pk__in=[*ended, *judge], success__isnull=True)
-    for row in rows:
+    ids = [*ended, *judge]
+    for row in PredictionRunLog.objects.filter(pk__in=ids, success__isnull=True):
         reason, when = ended.get(row.pk) or (liveness.judge(row), None)
-        if reason is not None and liveness.mark_lost(row, f"lost: {reason}", when):
-            closed[row.pk] = f"lost: {reason}"
-    return closed
+        if reason is not None:
+            liveness.mark_lost(row, f"lost: {reason}", when)
+    closed = PredictionRunLog.objects.filter(pk__in=ids, success__isnull=False)
+    return [_run_row(row) for row in closed.select_related("team", "subject")]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -202,12 +202,10 @@ class Engine:
             judge = []  # their heartbeats are on the cluster's volume, not here
         if not ended and not judge:
             return by_run, others
-        closed = db.close_lost(ended, judge)
+        closed = {row.id: row for row in db.close_lost(ended, judge)}
 
         def updated(row: db.RunRow) -> db.RunRow:
-            if row.id not in closed:
-                return row
-            return replace(row, success=False, error=closed[row.id], error_text=closed[row.id])
+            return closed.get(row.id, row)
 
         return (
             {name: [updated(row) for row in rows] for name, rows in by_run.items()},

@@ -44,7 +44,8 @@ class RunsScreen(LauncherScreen):
 
     def on_mount(self) -> None:
         self.sub_title = self.engine.describe()
-        self.action_refresh()
+        # No load here: the screen is resumed when first shown too, and two loads racing would
+        # fill the tables twice.
         seconds = self.app.refresh_seconds
         if seconds:
             self.set_interval(seconds, self.action_refresh)

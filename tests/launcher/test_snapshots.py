@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Select, SelectionList
+from textual.widgets import DataTable, Select, SelectionList
 
 from launcher.screens.log import LogScreen
 from tests.support.launcher import OK_RUN, snapshot_app
+from tests.support.pilot import settle, until
 
 
 def test_form_screen(snap_compare, registry: Path) -> None:
@@ -56,20 +57,32 @@ def test_confirm_dialog(snap_compare, registry: Path) -> None:
     assert snap_compare(snapshot_app(registry), terminal_size=(120, 32), run_before=fill)
 
 
+# Wider than the column headers alone: the columns have been sized to their cells.
+WIDE = 80
+
+
+async def show_runs_screen(pilot) -> None:
+    """F3, then wait until both tables hold the registry's runs and rows and have laid out:
+    the screen loads them in a worker that may start after the keypress is handled."""
+    await pilot.press("f3")
+    runs = pilot.app.screen.query_one("#runs", DataTable)
+    rows = pilot.app.screen.query_one("#rows", DataTable)
+    # Laid out: a table's columns are sized to their cells after the rows are added, on idle.
+    await until(pilot, lambda: runs.row_count == 2 and runs.virtual_size.width > WIDE)
+    await until(pilot, lambda: rows.row_count > 0 and rows.virtual_size.width > WIDE)
+    await settle(pilot.app, pilot)
+
+
 def test_runs_screen_shows_rows_and_lost_runs(snap_compare, registry: Path) -> None:
     async def show_runs(pilot) -> None:
-        await pilot.press("f3")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await show_runs_screen(pilot)
 
     assert snap_compare(snapshot_app(registry), terminal_size=(140, 30), run_before=show_runs)
 
 
 def test_runs_screen_second_run(snap_compare, registry: Path) -> None:
     async def show_runs(pilot) -> None:
-        await pilot.press("f3")
-        await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
+        await show_runs_screen(pilot)
         await pilot.press("down")
         await pilot.pause()
 
