@@ -154,8 +154,8 @@ def test_jobs_are_queued_in_their_teams_kueue_queue_and_created_suspended() -> N
     assert LABEL_QUEUE not in job["spec"]["template"]["metadata"]["labels"]
     predict = as_dict(PredictFlags(team="demo"), JobSettings(image="i", queue_name="gpu-{team}"))
     assert predict["metadata"]["labels"][LABEL_QUEUE] == "gpu-demo"
-    fixed = as_dict(TrainFlags(team="demo"), JobSettings(image="i", queue_name="shared"))
-    assert fixed["metadata"]["labels"][LABEL_QUEUE] == "shared"
+    fixed = as_dict(TrainFlags(team="demo"), JobSettings(image="i", queue_name="gpu-pool"))
+    assert fixed["metadata"]["labels"][LABEL_QUEUE] == "gpu-pool"
     # Empty, the default: no Kueue; the Job starts at once.
     plain = as_dict(TrainFlags(team="demo"))
     assert LABEL_QUEUE not in plain["metadata"]["labels"]
