@@ -37,6 +37,12 @@ def launch(env: dict[str, str], *argv: str) -> subprocess.CompletedProcess:
     return run([LAUNCH, *argv], env)
 
 
+def label(env: dict[str, str], article: int, relevant: str) -> subprocess.CompletedProcess:
+    """`gregory-launch label` for one article of demo/ms."""
+    scope = ("--team", "demo", "--subject", "ms")
+    return launch(env, "label", *scope, "--article", str(article), "--relevant", relevant)
+
+
 def split_ids(models_dir: Path) -> tuple[str, set[int]]:
     algo_dir = models_dir / "demo" / "ms" / "lgbm_tfidf"
     version = json.loads((algo_dir / "current.json").read_text())["version"]
@@ -102,18 +108,7 @@ def test_review_ranks_label_records_and_the_next_training_uses_it(
 
     target = articles[0]["article_id"]
     assert target not in first_ids
-    done = launch(
-        env,
-        "label",
-        "--team",
-        "demo",
-        "--subject",
-        "ms",
-        "--article",
-        str(target),
-        "--relevant",
-        "yes",
-    )
+    done = label(env, target, "yes")
     assert (done.returncode, done.stdout) == (
         0,
         f"labelled article {target} relevant for demo/ms\n",
@@ -131,18 +126,7 @@ def test_review_ranks_label_records_and_the_next_training_uses_it(
     )
 
     # A second reviewer, who saw the same queue: told, and the first label stays.
-    done = launch(
-        env,
-        "label",
-        "--team",
-        "demo",
-        "--subject",
-        "ms",
-        "--article",
-        str(target),
-        "--relevant",
-        "no",
-    )
+    done = label(env, target, "no")
     assert done.returncode == 1
     assert done.stderr == (
         f"gregory-launch: error: article {target} is already labelled relevant for demo/ms; "
