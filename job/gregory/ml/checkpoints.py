@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
     from gregory.ml.splits import TextSplit
 
-JOB_ENV = "GREGORY_TRIGGERED_BY"
 PREFIX = "checkpoint-"
 SUFFIX = ".pt"
 Say = Callable[[str], None]
@@ -45,7 +44,9 @@ Say = Callable[[str], None]
 
 def job_key() -> str | None:
     """The Job name that keys checkpoints, or None for a manual run (no checkpoints)."""
-    name = os.environ.get(JOB_ENV, "").strip()
+    from gregory.ml.runs import job_name  # here: runs needs Django's models loaded
+
+    name = (job_name() or "").strip()
     return name if name and is_slug(name) else None
 
 

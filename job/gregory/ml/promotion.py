@@ -22,7 +22,9 @@ from gregory.ml import layout
 
 def who() -> str:
     """The Job name the launcher passes, else the user running the command."""
-    if trigger := os.environ.get("GREGORY_TRIGGERED_BY"):
+    from gregory.ml.runs import job_name  # here: runs needs Django's models loaded
+
+    if trigger := job_name():
         return trigger
     try:
         return getpass.getuser()
