@@ -30,10 +30,18 @@ class Team(models.Model):
 
 
 class Subject(models.Model):
+    # How many algorithms must agree for articles.relevant (gregory.ml.derived_fields).
+    ML_CONSENSUS_CHOICES = [
+        ("any", "Any: one algorithm is enough"),
+        ("majority", "Majority: two algorithms"),
+        ("all", "All: three algorithms"),
+    ]
+
     subject_name = models.CharField(max_length=50)
     description = models.TextField(null=True, blank=True)
     subject_slug = models.SlugField()
     auto_predict = models.BooleanField(default=False)
+    ml_consensus_type = models.CharField(max_length=10, choices=ML_CONSENSUS_CHOICES, default="any")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, null=True, related_name="subjects")
 
     class Meta:
@@ -54,6 +62,9 @@ class Articles(models.Model):
     link = models.URLField(max_length=2000)
     summary = models.TextField(null=True, blank=True)
     discovery_date = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Derived from MLPredictions and relevance rows; GregoryAI's readers sort and filter on them.
+    ml_score = models.FloatField(null=True, blank=True, db_index=True)
+    relevant = models.BooleanField(default=False, db_index=True)
     subjects = models.ManyToManyField(Subject, related_name="articles")
     teams = models.ManyToManyField(Team, related_name="articles")
 
