@@ -41,7 +41,7 @@ tiny-models: setup
 demo: setup var tiny-models
 	$(MANAGE) migrate --verbosity 0
 	$(MANAGE) demo_data --out var/demo_articles.csv
-	$(MANAGE) import_articles --create --team demo --subject ms-research var/demo_articles.csv
+	$(MANAGE) import_articles --create --auto-predict on --team demo --subject ms-research var/demo_articles.csv
 	$(MANAGE) train_models --team demo --verbose 3
 
 # Everything on SQLite, then the tests marked `postgres` against a PostgreSQL server the

@@ -47,7 +47,9 @@ def bench_assembly() -> dict:
     from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 
     team = Team.objects.create(name="Bench", slug="bench")
-    subject = Subject.objects.create(team=team, subject_name="Bench", subject_slug="bench")
+    subject = Subject.objects.create(
+        team=team, subject_name="Bench", subject_slug="bench", auto_predict=True
+    )
     articles = Articles.objects.bulk_create(
         [
             Articles(
@@ -191,7 +193,7 @@ def bench_evaluation_share(work: Path) -> dict:
     from tests.support.articles import sample_as_import_csv
 
     team = Team.objects.create(name="Eval", slug="eval")
-    Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    Subject.objects.create(team=team, subject_name="MS", subject_slug="ms", auto_predict=True)
     csv_path = sample_as_import_csv(work / "eval.csv")
     call_command("import_articles", str(csv_path), team="eval", subject="ms", stdout=StringIO())
     spent = {"seconds": 0.0}

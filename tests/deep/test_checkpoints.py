@@ -39,7 +39,9 @@ def sample_env(job_env) -> dict[str, str]:
     """60 real sample articles of demo/ms, by their first 14 words (a few seconds an epoch), and
     12 more left unreviewed for pseudo-labelling."""
     team = Team.objects.create(name="Demo", slug="demo")
-    subject = Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    subject = Subject.objects.create(
+        team=team, subject_name="MS", subject_slug="ms", auto_predict=True
+    )
     texts, labels, _ = load_sample()
     positives = [i for i, label in enumerate(labels) if label == 1][:36]
     negatives = [i for i, label in enumerate(labels) if label == 0][:36]

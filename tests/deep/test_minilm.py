@@ -65,7 +65,9 @@ def test_pubmed_bert_learns_real_articles_through_train_models(
     settings.GREGORY_BERT_MODEL = str(minilm)
     monkeypatch.setenv("GREGORY_BERT_MODEL", str(minilm))
     team = Team.objects.create(name="Real", slug="real")
-    subject = Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    subject = Subject.objects.create(
+        team=team, subject_name="MS", subject_slug="ms", auto_predict=True
+    )
     for n, (text, label) in enumerate(_sample_rows(60)):
         words = text.split()
         article = Articles.objects.create(

@@ -73,7 +73,9 @@ def test_download_models_finds_the_pinned_snapshot(manage_argv, hub_env, hf_home
 @pytest.mark.slow
 def test_training_loads_the_pinned_revision_and_records_it(manage_argv, hub_env, models_dir):
     team = Team.objects.create(name="Demo", slug="demo")
-    subject = Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    subject = Subject.objects.create(
+        team=team, subject_name="MS", subject_slug="ms", auto_predict=True
+    )
     texts, labels, _ = load_sample()
     for n, (text, label) in enumerate(zip(texts[:40], labels[:40], strict=True)):
         article = Articles.objects.create(

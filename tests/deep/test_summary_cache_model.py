@@ -60,7 +60,9 @@ def test_a_second_job_needs_no_summariser_model(manage_argv, job_env, tiny_model
         "GREGORY_SUMMARY_CACHE_DIR": str(tmp_path / "summaries"),
     }
     team = Team.objects.create(name="Demo", slug="demo")
-    subject = Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    subject = Subject.objects.create(
+        team=team, subject_name="MS", subject_slug="ms", auto_predict=True
+    )
     sample, labels, _ = load_sample()
     for n, (text, label) in enumerate(zip(sample[:60], labels[:60], strict=True)):
         words = text.split()

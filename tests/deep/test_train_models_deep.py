@@ -31,7 +31,9 @@ ARTIFACTS = {
 def subject(db) -> Subject:
     """Real sample rows as articles: 12 words of title, 30 of summary; 60 labelled, 12 not."""
     team = Team.objects.create(name="Deep", slug="deep")
-    subject = Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    subject = Subject.objects.create(
+        team=team, subject_name="MS", subject_slug="ms", auto_predict=True
+    )
     texts, labels, _ = load_sample()
     # Alternate classes so 60 rows hold both in train, validation and test.
     pos = [i for i, y in enumerate(labels) if y == 1][:36]

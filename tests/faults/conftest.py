@@ -44,4 +44,6 @@ def manage(manage_argv: list[str], job_env: dict[str, str]) -> Run:
 @pytest.fixture
 def subject(transactional_db) -> Subject:
     team = Team.objects.create(name="Demo", slug="demo")
-    return Subject.objects.create(team=team, subject_name="MS research", subject_slug="ms")
+    return Subject.objects.create(
+        team=team, subject_name="MS research", subject_slug="ms", auto_predict=True
+    )

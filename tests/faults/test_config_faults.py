@@ -139,7 +139,7 @@ def test_a_launcher_dir_it_cannot_write_is_one_line_and_starts_nothing(job_env, 
     from gregory.models import Subject, Team
 
     team = Team.objects.create(name="Demo", slug="demo")
-    Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    Subject.objects.create(team=team, subject_name="MS", subject_slug="ms", auto_predict=True)
     # Even root cannot create a directory in sysfs, so this holds under any user.
     unwritable = Path("/sys/gregory-launcher-test")
     try:

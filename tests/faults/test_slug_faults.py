@@ -25,7 +25,9 @@ LABELS = [True, False] * 20
 
 def team_with_subject(team_slug: str, subject_slug: str) -> Subject:
     team = Team.objects.create(name=team_slug, slug=team_slug)
-    subject = Subject.objects.create(team=team, subject_name="S", subject_slug=subject_slug)
+    subject = Subject.objects.create(
+        team=team, subject_name="S", subject_slug=subject_slug, auto_predict=True
+    )
     add_articles(subject, LABELS)
     return subject
 
@@ -39,7 +41,9 @@ def bad_slugs(transactional_db) -> None:
     team_with_subject("demo", "ms")
     team_with_subject(ESCAPE, "ms")
     good = team_with_subject("other", "fine")
-    Subject.objects.create(team=good.team, subject_name="S", subject_slug="../up")
+    Subject.objects.create(
+        team=good.team, subject_name="S", subject_slug="../up", auto_predict=True
+    )
 
 
 def test_train_models_refuses_bad_slugs_and_trains_the_rest(

@@ -17,7 +17,9 @@ def team(db) -> Team:
 
 @pytest.fixture
 def subject(team: Team) -> Subject:
-    return Subject.objects.create(team=team, subject_name="MS research", subject_slug="ms")
+    return Subject.objects.create(
+        team=team, subject_name="MS research", subject_slug="ms", auto_predict=True
+    )
 
 
 @pytest.fixture

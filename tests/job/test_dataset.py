@@ -12,7 +12,9 @@ def test_window_and_label_rule(subject):
     add_articles(subject, [True, False], age_days=10)
     add_articles(subject, [True, False], age_days=200)  # outside the 90-day window
     add_articles(subject, [None, None], age_days=10)  # not reviewed
-    other = Subject.objects.create(team=subject.team, subject_name="o", subject_slug="other")
+    other = Subject.objects.create(
+        team=subject.team, subject_name="o", subject_slug="other", auto_predict=True
+    )
     add_articles(other, [True, True], age_days=1)  # another subject's labels
     recent = dataset.labelled_articles(subject, dataset.window_start(90))
     assert recent.labels == [1, 0]
@@ -57,7 +59,9 @@ def test_unscored_articles_are_linked_either_way_once_each_and_in_the_window(sub
     m2m_only = Articles.objects.create(title="m2m only", link="https://example.org/m2m")
     m2m_only.subjects.add(subject)
     by_relevance[0].subjects.add(subject)
-    other = Subject.objects.create(team=subject.team, subject_name="o", subject_slug="other")
+    other = Subject.objects.create(
+        team=subject.team, subject_name="o", subject_slug="other", auto_predict=True
+    )
     add_articles(other, [None])
     MLPredictions.objects.create(
         subject=subject, article=by_relevance[1], model_version="v1", algorithm="lgbm_tfidf"

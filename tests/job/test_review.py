@@ -178,7 +178,9 @@ def test_a_label_is_written_only_where_nobody_labelled_yet(trained) -> None:
 
 def test_an_article_outside_the_subject_is_refused(subject: Subject, models_dir) -> None:
     other_team = Team.objects.create(name="Other", slug="other")
-    other = Subject.objects.create(team=other_team, subject_name="X", subject_slug="x")
+    other = Subject.objects.create(
+        team=other_team, subject_name="X", subject_slug="x", auto_predict=True
+    )
     (article,) = add_articles(other, [None])
     with pytest.raises(labels.NotInSubject, match=f"article {article.pk} is not an article of"):
         labels.record(subject, article.pk, True)
@@ -206,7 +208,9 @@ def test_undo_restores_null_only_for_the_label_it_wrote(trained) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_reviewers_racing_on_a_missing_row_one_wins_the_other_is_told(team) -> None:
-    subject = Subject.objects.create(team=team, subject_name="MS", subject_slug="ms")
+    subject = Subject.objects.create(
+        team=team, subject_name="MS", subject_slug="ms", auto_predict=True
+    )
     (article,) = add_articles(subject, [None])
     # Linked to the subject, never reviewed, no relevance row: both reviewers create it.
     article.subjects.add(subject)

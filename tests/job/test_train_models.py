@@ -133,7 +133,9 @@ def test_unstratifiable_subject_fails_its_runs_and_the_command_goes_on(team, mod
         create=True,
         stdout=StringIO(),
     )
-    sparse = Subject.objects.create(team=team, subject_name="Sparse", subject_slug="a-sparse")
+    sparse = Subject.objects.create(
+        team=team, subject_name="Sparse", subject_slug="a-sparse", auto_predict=True
+    )
     add_articles(sparse, [True, True, False, False, False])
     out = StringIO()
     with pytest.raises(CommandError, match="1 of 2 training runs failed") as caught:
@@ -197,7 +199,9 @@ def test_verbosity_levels(labelled, models_dir):
 
 
 def test_warnings_appear_from_level_two(team, models_dir):
-    sparse = Subject.objects.create(team=team, subject_name="S", subject_slug="s")
+    sparse = Subject.objects.create(
+        team=team, subject_name="S", subject_slug="s", auto_predict=True
+    )
     add_articles(sparse, [True, False])
     for level, expect_warning in ((1, False), (2, True)):
         out = StringIO()

@@ -27,12 +27,19 @@ def sleeper_backend(root: Path) -> LocalBackend:
     return LocalBackend(root, manage_argv=[sys.executable, "-c", SLEEPER])
 
 
-def make_scope(team_slug: str = "demo", *subjects: str):
+def make_scope(team_slug: str = "demo", *subjects: str, opted_out: tuple[str, ...] = ()):
+    """A team with subjects to train (auto_predict on) and `opted_out` ones (auto_predict off)."""
     from gregory.models import Subject, Team
 
     team = Team.objects.create(name=team_slug.title(), slug=team_slug)
-    for slug in subjects or ("ms-research",):
-        Subject.objects.create(team=team, subject_name=slug.replace("-", " "), subject_slug=slug)
+    chosen = [(slug, True) for slug in subjects or (() if opted_out else ("ms-research",))]
+    for slug, auto_predict in [*chosen, *((slug, False) for slug in opted_out)]:
+        Subject.objects.create(
+            team=team,
+            subject_name=slug.replace("-", " "),
+            subject_slug=slug,
+            auto_predict=auto_predict,
+        )
     return team
 
 

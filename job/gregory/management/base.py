@@ -40,6 +40,8 @@ class JobCommand(OneLineUsageErrors):
                 self.verbose = flags.verbose
                 for reason in scope.refused:  # said before the runs, which may take hours
                     self.stderr.write(reason)
+                for line in scope.skipped:  # auto_predict off: GregoryAI's choice, no failure
+                    self.say(2, line)
                 outcomes = self.run(flags, scope.subjects)
             except (FlagError, ScopeError, UsageError) as error:
                 raise CommandError(str(error), returncode=exit_codes.USAGE) from None

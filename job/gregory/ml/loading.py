@@ -2,11 +2,13 @@
 
 A version is a directory `<algorithm dir>/<version>/` holding the trainer's artifacts and
 `metrics.json`; dot entries are staging directories still being written and never count.
+A version directory another program wrote (GregoryAI's own Keras artifacts, in a shared models
+directory) is refused by name (`ForeignVersion`) and never chosen as the newest. Both errors
+are defined in gregory.ml.provenance, with the rule, so the launcher can tell without numpy.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,20 +17,23 @@ from typing import Any
 import joblib
 import numpy as np
 
-from gregory.ml import layout, text
+from gregory.ml import layout, provenance, text
 from gregory.ml.calibration import Calibrator
+from gregory.ml.provenance import ForeignVersion, VersionNotFound
 from gregory.ml.trainers import Trainer, trainer_class
 
 
-class VersionNotFound(FileNotFoundError):
-    """No published version, or not the one asked for; the message says where it looked."""
-
-
 def newest_version(algo_dir: Path) -> str:
+    """The newest published version of ours: never a foreign one, served only when named."""
     versions = layout.published_versions(algo_dir)
-    if not versions:
-        raise VersionNotFound(f"no published version in {algo_dir}")
-    return versions[-1]
+    for version in reversed(versions):
+        if provenance.foreign(Path(algo_dir) / version) is None:
+            return version
+    if versions:
+        raise VersionNotFound(
+            f"no published version in {algo_dir} ({len(versions)} not written by gregory-train)"
+        )
+    raise VersionNotFound(f"no published version in {algo_dir}")
 
 
 def promoted_version(algo_dir: Path) -> str:
@@ -45,12 +50,16 @@ def promoted_version(algo_dir: Path) -> str:
 
 
 def version_dir(algo_dir: Path, version: str | None = None) -> Path:
-    """The directory of `version`, or of the promoted (else newest) version when None."""
+    """The directory of `version`, or of the promoted (else newest) version when None;
+    ForeignVersion when another program wrote it."""
     if version is None:
-        return Path(algo_dir) / promoted_version(algo_dir)
-    if version not in layout.published_versions(algo_dir):
+        version = promoted_version(algo_dir)
+    elif version not in layout.published_versions(algo_dir):
         raise VersionNotFound(f"version {version} is not published in {algo_dir}")
-    return Path(algo_dir) / version
+    path = Path(algo_dir) / version
+    if refused := provenance.foreign(path):
+        raise ForeignVersion(refused)
+    return path
 
 
 @dataclass(frozen=True)
@@ -85,14 +94,10 @@ class Predictor:
 
 
 def load_version(path: Path) -> Predictor:
-    """Load the version in `path`, whatever its algorithm (metrics.json names it)."""
+    """Load the version in `path`, whatever its algorithm (metrics.json names it); ForeignVersion
+    for one this project did not write."""
     path = Path(path)
-    try:
-        metrics = json.loads((path / layout.METRICS_FILE).read_text())
-    except FileNotFoundError:
-        raise VersionNotFound(
-            f"{path} has no {layout.METRICS_FILE}: not a published version"
-        ) from None
+    metrics = provenance.own_metrics(path)
     algorithm = metrics["algorithm"]
     calibrator_path = path / layout.CALIBRATOR_FILE
     return Predictor(

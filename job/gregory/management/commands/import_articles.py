@@ -27,7 +27,10 @@ class Command(OneLineUsageErrors):
         "relevant (1/0/empty), link, and optionally discovery_date (ISO). An article is its "
         "title and link, as in GregoryAI: re-importing one updates it. A row with an empty or "
         "no link column gets urn:gregory-import:<id> from its external_id or article_id column. "
-        "One transaction: a bad row aborts the whole file. Refuses GregoryAI's own database."
+        "One transaction: a bad row aborts the whole file. Refuses GregoryAI's own database. "
+        "A subject is trained and scored only while its auto_predict is on, as in GregoryAI: "
+        "--create makes the subject with it on (it is created to be trained); --auto-predict "
+        "sets it on an existing one."
     )
 
     def add_arguments(self, parser) -> None:
@@ -35,10 +38,27 @@ class Command(OneLineUsageErrors):
         parser.add_argument("--team", required=True, metavar="SLUG")
         parser.add_argument("--subject", required=True, metavar="SLUG")
         parser.add_argument(
-            "--create", action="store_true", help="create the team and subject when missing"
+            "--create",
+            action="store_true",
+            help="create the team and subject when missing (the subject with auto_predict on)",
+        )
+        parser.add_argument(
+            "--auto-predict",
+            choices=("on", "off"),
+            help="turn the subject's auto_predict on or off: train_models and predict_articles "
+            "skip a subject whose auto_predict is off",
         )
 
-    def handle(self, *args, csv_path: Path, team: str, subject: str, create: bool, **options):
+    def handle(
+        self,
+        *args,
+        csv_path: Path,
+        team: str,
+        subject: str,
+        create: bool,
+        auto_predict: str | None = None,
+        **options,
+    ):
         for flag, slug, field in (
             ("--team", team, Team._meta.get_field("slug")),
             ("--subject", subject, Subject._meta.get_field("subject_slug")),
@@ -62,12 +82,21 @@ class Command(OneLineUsageErrors):
                 raise CommandError(REFUSE_GREGORYAI, returncode=exit_codes.RUN_FAILED)
         with database_errors_as_command_errors(), transaction.atomic():
             subject_obj = self._subject(team, subject, create)
+            if auto_predict is not None and subject_obj.auto_predict != (auto_predict == "on"):
+                subject_obj.auto_predict = auto_predict == "on"
+                subject_obj.save(update_fields=["auto_predict"])
             created, updated = import_rows(subject_obj, rows)
         labelled = sum(row.relevant is not None for row in rows)
         if options["verbosity"] >= 1:
             self.stdout.write(
                 f"Imported {len(rows)} articles into {team}/{subject} ({created} new, "
                 f"{updated} updated; {labelled} labelled, {len(rows) - labelled} unreviewed)"
+            )
+        if not subject_obj.auto_predict and options["verbosity"] >= 1:
+            # Not an error (labels can come first), but the next train_models would say nothing.
+            self.stderr.write(
+                f"note: subject {subject!r} of team {team!r} has auto_predict off: train_models "
+                "and predict_articles skip it (--auto-predict on turns it on)"
             )
 
     @staticmethod
@@ -87,10 +116,12 @@ class Command(OneLineUsageErrors):
                     f"team {team_slug!r} has no subject {subject_slug!r} (pass --create to add it)",
                     returncode=exit_codes.USAGE,
                 )
+            # Created to be trained: GregoryAI's default (off) would leave it out of every run.
             found = Subject.objects.create(
                 team=team,
                 subject_slug=subject_slug,
                 subject_name=subject_slug.replace("-", " ").title(),
+                auto_predict=True,
             )
         return found
 

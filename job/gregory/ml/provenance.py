@@ -1,0 +1,74 @@
+"""Whether a version directory is this project's.
+
+A models directory may be shared with GregoryAI's own Keras artifacts: their version
+directories sit in the same layout with the same file names, but their metrics.json names no
+algorithm and their files are in another format. Such a version is never loaded, promoted or
+served: every reader refuses it by name with `ForeignVersion`'s one line. Light on purpose (no
+numpy, no trainers), so the launcher can tell too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gregory.algorithms import ALGORITHMS
+from gregory.ml.layout import METRICS_FILE
+
+
+class VersionNotFound(FileNotFoundError):
+    """No published version, or not the one asked for; the message says where it looked."""
+
+
+class ForeignVersion(VersionNotFound):
+    """A version directory this project did not write. A VersionNotFound: it is not a
+    published version of ours, and every handler of a missing version handles it alike."""
+
+
+def foreign_reason(metrics: object) -> str | None:
+    """Why a parsed metrics.json is not one this project wrote; None when it is."""
+    if not isinstance(metrics, dict):
+        return "its metrics.json is not a JSON object"
+    algorithm = metrics.get("algorithm")
+    if not algorithm:
+        return "its metrics.json names no algorithm"
+    if algorithm not in ALGORITHMS:
+        return f"its metrics.json names algorithm {algorithm!r}, not one of ours"
+    return None
+
+
+def refusal(path: Path, reason: str) -> str:
+    return (
+        f"version {path.name} in {path.parent} was not written by gregory-train ({reason}): refused"
+    )
+
+
+def own_metrics(path: Path) -> dict[str, Any]:
+    """metrics.json of the version in `path`: VersionNotFound when there is none, ForeignVersion
+    when another program wrote it."""
+    path = Path(path)
+    try:
+        data = (path / METRICS_FILE).read_bytes()
+    except FileNotFoundError:
+        raise VersionNotFound(f"{path} has no {METRICS_FILE}: not a published version") from None
+    try:
+        metrics = json.loads(data)
+    except ValueError:  # not JSON, or not even UTF-8
+        raise ForeignVersion(refusal(path, f"its {METRICS_FILE} is not JSON")) from None
+    reason = foreign_reason(metrics)
+    if reason is not None:
+        raise ForeignVersion(refusal(path, reason))
+    return metrics
+
+
+def foreign(path: Path) -> str | None:
+    """The refusal line when `path` holds a version another program wrote, else None (ours,
+    or no metrics.json at all: that is for the loader to say)."""
+    try:
+        own_metrics(path)
+    except ForeignVersion as error:
+        return str(error)
+    except OSError:
+        return None
+    return None
