@@ -19,8 +19,12 @@ COPY images/constraints.txt /tmp/constraints.txt
 COPY pyproject.toml README.md /src/
 COPY job /src/job
 COPY launcher /src/launcher
+# The entry points must start without the ML stack (tools/import_contract.py holds it in lint).
 RUN pip install --quiet --constraint /tmp/constraints.txt "/src[launcher]" \
- && python -c "import launcher.kube.job_builder" \
+ && gregory-launch --help >/dev/null \
+ && gregory-launch submit --help >/dev/null \
+ && gregory-launch status --help >/dev/null \
+ && ! python -c "import numpy" 2>/dev/null \
  && ! python -c "import torch" 2>/dev/null
 
 FROM python AS runtime

@@ -37,7 +37,7 @@ def _scope_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
-    from gregory.ml import queue_policy
+    from gregory.ml import queue_defaults
 
     queue = commands.add_parser(
         "review",
@@ -48,24 +48,24 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     queue.add_argument(
         "--count",
         type=_positive,
-        default=queue_policy.DEFAULT_COUNT,
+        default=queue_defaults.DEFAULT_COUNT,
         metavar="N",
         help="default 20",
     )
     queue.add_argument(
         "--strategy",
-        choices=queue_policy.STRATEGIES,
-        default=queue_policy.UNCERTAINTY,
+        choices=queue_defaults.STRATEGIES,
+        default=queue_defaults.UNCERTAINTY,
         help="uncertainty (default: with a random share, all random below "
-        f"{queue_policy.COLD_START_LABELS} labels) or random",
+        f"{queue_defaults.COLD_START_LABELS} labels) or random",
     )
     queue.add_argument(
         "--random-share",
         type=_share,
-        default=queue_policy.DEFAULT_RANDOM_SHARE,
+        default=queue_defaults.DEFAULT_RANDOM_SHARE,
         metavar="X",
         help=f"share of random picks in the uncertainty queue (default "
-        f"{queue_policy.DEFAULT_RANDOM_SHARE})",
+        f"{queue_defaults.DEFAULT_RANDOM_SHARE})",
     )
     queue.add_argument("--seed", type=int, help="seed of the random picks (default: fresh)")
     window = queue.add_mutually_exclusive_group()
@@ -158,6 +158,13 @@ def run(options: argparse.Namespace, out: TextIO) -> int:
         written = review.write_label(flags, options.article, ANSWERS[options.relevant])
     except FlagError as error:
         raise _failure(str(error), exit_codes.USAGE) from error
+    except ModuleNotFoundError as error:
+        # The slim launcher image has no ML stack: the queue is scored where the job's extras are.
+        raise _failure(
+            f"{options.command} needs the job's ML stack ({error.name} is not installed): "
+            "pip install 'gregory-train[train]'",
+            exit_codes.USAGE,
+        ) from error
     except AlreadyLabelled as error:
         raise _failure(str(error), 1) from error
     except LabelError as error:

@@ -19,7 +19,7 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Select, Static
 
 from gregory.flags import FlagError, TrainFlags
-from gregory.ml.queue_policy import DEFAULT_COUNT, DEFAULT_RANDOM_SHARE, UNCERTAINTY
+from gregory.ml.queue_defaults import DEFAULT_COUNT, DEFAULT_RANDOM_SHARE, UNCERTAINTY
 from gregory.scope import TeamScope, active_teams
 from launcher import db
 from launcher.backends.base import BackendError

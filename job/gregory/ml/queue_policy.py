@@ -1,7 +1,7 @@
 """How the review queue orders articles: uncertainty, the random share, the cold start.
 
-Pure (numpy only), so the CLI's parser and the benchmark use the very rules the queue applies
-without Django.
+Pure (numpy only), so the benchmark uses the very rules the queue applies without Django; the
+names and defaults the launcher's parsers show are in queue_defaults (no numpy).
 """
 
 from __future__ import annotations
@@ -11,15 +11,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-UNCERTAINTY = "uncertainty"
-RANDOM = "random"
-STRATEGIES = (UNCERTAINTY, RANDOM)
-# One pick in five at random; bench/active_learning.py measures the mix against pure random.
-DEFAULT_RANDOM_SHARE = 0.2
-# Below this many labels the queue is all random: on the real sample uncertainty picks only
-# pull ahead of random ones from about this many labels (bench/active_learning.py).
-COLD_START_LABELS = 100
-DEFAULT_COUNT = 20
+# The names and defaults live apart so the launcher's parsers read them without numpy.
+from gregory.ml.queue_defaults import (  # noqa: F401 (re-exported)
+    COLD_START_LABELS,
+    DEFAULT_COUNT,
+    DEFAULT_RANDOM_SHARE,
+    RANDOM,
+    STRATEGIES,
+    UNCERTAINTY,
+)
 
 
 def uncertainty(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
