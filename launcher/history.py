@@ -1,5 +1,7 @@
 """History: every PredictionRunLog row (any trigger), joined to the launcher's runs where the
-names match, with what the version it published measured (its metrics.json)."""
+names match, with what the version it published measured (its metrics.json). A version directory
+gregory-train did not write (GregoryAI's own, in a shared models directory) is named as refused
+and its metrics.json is not read as ours."""
 
 from __future__ import annotations
 
@@ -23,6 +25,8 @@ class Entry:
     # metrics.json of the version trained before this one (same team/subject/algorithm).
     previous: dict[str, Any] | None = None
     previous_version: str | None = None
+    # The one-line refusal when the row's version directory is not one gregory-train wrote.
+    foreign: str | None = None
 
     def number(self, key: str) -> float | None:
         value = self.metrics.get(key)
@@ -49,6 +53,8 @@ class Entry:
 
     @property
     def decision(self) -> str:
+        if self.foreign:
+            return "foreign"
         return str(self.metrics.get("decision") or "-")
 
     @property
@@ -62,7 +68,7 @@ class Entry:
     def report(self) -> Path | None:
         from gregory.ml.layout import REPORT_FILE
 
-        if self.model_dir is None or not (self.model_dir / REPORT_FILE).is_file():
+        if self.foreign or self.model_dir is None or not (self.model_dir / REPORT_FILE).is_file():
             return None
         return self.model_dir / REPORT_FILE
 
@@ -104,6 +110,13 @@ def version_dir(row: db.RunRow) -> Path | None:
     return path if path.is_dir() else None
 
 
+def refused(path: Path | None) -> str | None:
+    """The refusal line when `path` holds a version gregory-train did not write."""
+    from gregory.ml.provenance import foreign
+
+    return None if path is None else foreign(path)
+
+
 def read_metrics(path: Path | None) -> dict[str, Any]:
     from gregory.ml.layout import METRICS_FILE
 
@@ -126,7 +139,8 @@ def build(rows: Sequence[db.RunRow], runs: Sequence[RunInfo]) -> list[Entry]:
     for row in reversed(rows):  # oldest first, to know each version's predecessor
         run = names.get(row.triggered_by or "")
         path = version_dir(row) if row.run_type == "train" else None
-        metrics = read_metrics(path)
+        foreign = refused(path)
+        metrics = {} if foreign else read_metrics(path)
         key = (row.team, row.subject, row.algorithm)
         # The newest earlier version; rows naming this same version do not count.
         earlier = published.get(key, []) if row.run_type == "train" else []
@@ -141,6 +155,7 @@ def build(rows: Sequence[db.RunRow], runs: Sequence[RunInfo]) -> list[Entry]:
             metrics,
             before.metrics if before else None,
             before.row.model_version if before else None,
+            foreign,
         )
         if metrics and row.run_type == "train":
             published.setdefault(key, []).append(entry)

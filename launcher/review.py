@@ -39,11 +39,12 @@ def scope_flags(
 
 
 def _subject(flags: TrainFlags):
-    """The one subject the flags name, refused (ScopeError) by the job's own scope rules."""
+    """The one subject the flags name, refused (ScopeError) by the job's own scope rules; one
+    whose auto_predict is off is reviewable (labelling trains nothing)."""
     from gregory.models import Subject
     from gregory.scope import load_teams, selected_pairs
 
-    ((team, subject),) = selected_pairs(flags, load_teams())
+    ((team, subject),) = selected_pairs(flags, load_teams(), with_opted_out=True)
     return Subject.objects.select_related("team").get(team__slug=team, subject_slug=subject)
 
 

@@ -43,6 +43,8 @@ class DetailScreen(LauncherScreen):
             lines.append(f"Run:          {entry.run.name} ({entry.run.state}, {entry.run.detail})")
             lines.append(f"Command:      {shlex.join(entry.run.argv) or '-'}")
         lines.append(f"Model dir:    {entry.model_dir or '-'}")
+        if entry.foreign:
+            lines.append(f"Refused:      {entry.foreign}")
         lines.append(f"Report:       {entry.report or '-'}")
         lines.append(f"Decision:     {entry.decision}")
         if entry.previous_version:

@@ -105,7 +105,8 @@ class ReviewScreen(LauncherScreen):
     def team_changed(self, event: Select.Changed) -> None:
         team = next((t for t in self.teams if t.slug == event.value), None)
         subjects = self.query_one("#review-subject", Select)
-        subjects.set_options((slug, slug) for slug in (team.subjects if team else ()))
+        # Subjects with auto_predict off too: labels can come before training is turned on.
+        subjects.set_options((slug, slug) for slug in (team.every_subject if team else ()))
 
     @on(Select.Changed, "#review-subject")
     def subject_changed(self, event: Select.Changed) -> None:
@@ -194,9 +195,15 @@ class ReviewScreen(LauncherScreen):
             f"this queue; {queue.unreviewed - since_load} unreviewed, "
             f"{queue.labels + since_load} labels in the window"
         )
-        if session.labelled >= RETRAIN_AFTER:
+        if session.labelled >= RETRAIN_AFTER and self.trainable():
             text += "; t retrains the subject"
         return text
+
+    def trainable(self) -> bool:
+        """Whether the session's subject has auto_predict on: training it would be refused."""
+        flags = self.session.flags if self.session else None
+        team = next((t for t in self.teams if flags and t.slug == flags.team), None)
+        return team is not None and flags is not None and flags.subject in team.subjects
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -228,7 +235,8 @@ class ReviewScreen(LauncherScreen):
         self.position += 1
         self.show()
         session = self.session
-        if message.refused is None and session is not None and session.offer_retrain:
+        offer = session is not None and session.offer_retrain and self.trainable()
+        if message.refused is None and session is not None and offer:
             self.notify(
                 f"{session.labelled} new labels: t retrains {session.flags.team}/"
                 f"{session.flags.subject} with them",

@@ -6,13 +6,15 @@ of random picks mixed in: an uncertainty ranking from a model trained on few lab
 unreliable (the cold start), and random picks keep the labels representative. Below
 COLD_START_LABELS labels, and when no version is published yet, the queue is all random.
 Scores are the version's own MLPredictions rows where predict_articles wrote them; the rest are
-scored here through the same loader and text preparation as predict_articles.
+scored here through the same loader and text preparation as predict_articles. A version
+gregory-train did not write is never used: the queue says so in a note and goes on without it.
+Subjects whose auto_predict is off can be reviewed too: labelling trains nothing, and labels
+gathered first are what such a subject's first model needs once auto_predict is turned on.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ import numpy as np
 from django.db.models import Exists, OuterRef, Q
 
 from gregory import algorithms
-from gregory.ml import dataset, layout, loading, summariser, text
+from gregory.ml import dataset, layout, loading, provenance, summariser, text
 from gregory.ml.queue_policy import (
     COLD_START_LABELS,
     DEFAULT_COUNT,
@@ -98,22 +100,31 @@ def label_counts(subject: Subject, since: dt.datetime | None) -> tuple[int, int]
     return len(values), sum(values)
 
 
-def promoted_versions(subject: Subject) -> dict[str, str]:
-    """The version each algorithm serves (promoted, else newest); algorithms with none left out."""
-    versions = {}
+def served_versions(subject: Subject) -> tuple[dict[str, str], list[str]]:
+    """The version each algorithm serves (promoted, else newest), and a note for each promoted
+    one refused because gregory-train did not write it; algorithms with none left out."""
+    versions, notes = {}, []
     for algorithm in algorithms.ALGORITHMS:
         algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
         try:
-            versions[algorithm] = loading.promoted_version(algo_dir)
+            path = loading.version_dir(algo_dir)
+            provenance.own_metrics(path)  # a directory without metrics.json is no version
+            versions[algorithm] = path.name
+        except loading.ForeignVersion as error:
+            notes.append(f"{algorithm}: {error}")
         except loading.VersionNotFound:
             continue
-    return versions
+    return versions, notes
+
+
+def promoted_versions(subject: Subject) -> dict[str, str]:
+    """The version each algorithm serves (promoted, else newest); algorithms with none left out."""
+    return served_versions(subject)[0]
 
 
 def _threshold(subject: Subject, algorithm: str, version: str) -> float:
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
-    metrics = json.loads((algo_dir / version / layout.METRICS_FILE).read_text())
-    return float(metrics["prob_threshold"])
+    return float(provenance.own_metrics(algo_dir / version)["prob_threshold"])
 
 
 def score_pool(
@@ -208,8 +219,7 @@ def build_queue(
     rng = random.Random(seed)
     ids = unreviewed_article_ids(subject, since)
     labels, positives = label_counts(subject, since)
-    versions = promoted_versions(subject) if ids else {}
-    notes: list[str] = []
+    versions, notes = served_versions(subject) if ids else ({}, [])
     share, why_random = random_share, "random pick (for diversity)"
     if strategy == RANDOM:
         share, why_random = 1.0, "random pick (--strategy random)"

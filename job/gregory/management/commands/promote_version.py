@@ -12,7 +12,8 @@ from gregory.management.usage import OneLineUsageErrors
 class Command(OneLineUsageErrors):
     help = (
         "Promote a published version: predict_articles uses it from now on. The move, who made "
-        "it and why are kept in current.json's history. Exit status 2 for an unknown version."
+        "it and why are kept in current.json's history. Exit status 2 for an unknown version, "
+        "or one gregory-train did not write (GregoryAI's own, in a shared models directory)."
     )
 
     def add_base_argument(self, parser, *args, **kwargs) -> None:
@@ -28,7 +29,7 @@ class Command(OneLineUsageErrors):
         parser.add_argument("--reason", default="promoted by hand", help="kept in the history")
 
     def handle(self, *args, **options) -> None:
-        from gregory.ml import layout, promotion
+        from gregory.ml import layout, promotion, provenance
 
         team, subject, version = options["team"], options["subject"], options["version"]
         try:
@@ -47,6 +48,11 @@ class Command(OneLineUsageErrors):
         algo_dir = layout.algorithm_dir(team, subject, algorithm)
         if version not in layout.published_versions(algo_dir):
             raise self._usage(f"version {version} is not published in {algo_dir}")
+        try:
+            # A foreign version, once current, would be what predict_articles serves.
+            provenance.own_metrics(algo_dir / version)
+        except provenance.VersionNotFound as error:
+            raise self._usage(str(error)) from None
         by = promotion.who()
         pointer = promotion.write_current(algo_dir, version, by, options["reason"])
         self.stdout.write(
