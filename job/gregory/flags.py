@@ -186,6 +186,8 @@ class TrainFlags(JobFlags):
     pseudo_label: bool = False
     # Skip the deploy gate: the decision is SKIPPED and the promoted version stays where it is.
     no_gate: bool = False
+    # Train nothing where the training-data fingerprint equals the current version's (nightly).
+    skip_unchanged: bool = False
 
     def problems(self) -> list[str]:
         found = super().problems()
@@ -201,6 +203,8 @@ class TrainFlags(JobFlags):
             argv.append("--pseudo-label")
         if self.no_gate:
             argv.append("--no-gate")
+        if self.skip_unchanged:
+            argv.append("--skip-unchanged")
         return argv
 
     @classmethod
@@ -299,14 +303,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="add PubMed BERT pseudo-labels of the subject's unreviewed articles to training",
     )
     models.add_argument(
+        # --model-version: GregoryAI's own train_models spells it so (predict_articles too).
+        "--model-version",
         "--version",
+        dest="version",
         metavar="V",
-        help="version name instead of YYYYMMDD[_n]; refused if it already exists",
+        help="version name instead of YYYYMMDD[_n]; refused if it already exists "
+        "(--model-version is GregoryAI's spelling of --version)",
     )
     models.add_argument(
         "--no-gate",
         action="store_true",
         help="skip the deploy gate: publish with decision SKIPPED, leave the promoted version",
+    )
+    models.add_argument(
+        "--skip-unchanged",
+        action="store_true",
+        help="train nothing for a subject and algorithm whose training data (articles, labels, "
+        "texts, settings) is unchanged since its current version; the nightly run sets it",
     )
 
 

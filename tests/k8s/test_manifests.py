@@ -22,7 +22,11 @@ KUEUE_GROUP = "kueue.x-k8s.io/"
 CLUSTER_SCOPED = ("Namespace", "PersistentVolume", "ClusterQueue", "ResourceFlavor")
 # The nightly CronJobs: what each one submits, and at what time (UTC).
 NIGHTLY = {
-    "gregory-nightly": (TrainFlags, ["submit", "--all-teams", "--run-id", "nightly-{date}"], 2),
+    "gregory-nightly": (
+        TrainFlags,
+        ["submit", "--all-teams", "--skip-unchanged", "--run-id", "nightly-{date}"],
+        2,
+    ),
     "gregory-nightly-predict": (
         PredictFlags,
         ["submit", "--command", "predict", "--all-teams", "--run-id", "nightly-predict-{date}"],
@@ -177,8 +181,9 @@ def test_kind_overlay_runs_the_local_cpu_image_on_kind_storage(render) -> None:
         for container in spec["containers"]:
             name, _, tag = container["image"].rpartition(":")
             assert name and tag and tag != "latest", container["image"]
-            # Images are side-loaded with `kind load`; never pull.
-            assert container["imagePullPolicy"] == "IfNotPresent"
+            # Images are side-loaded with `kind load`: a fixed tag, so Kubernetes' default pull
+            # policy (none written) is IfNotPresent and never pulls.
+            assert "imagePullPolicy" not in container
     assert train_container(docs)["image"].endswith("-cpu")
     launcher = find(docs, "ConfigMap", "gregory-launcher")["data"]
     assert launcher["GREGORY_JOB_IMAGE"] == train_container(docs)["image"]
@@ -236,6 +241,9 @@ def test_nightly_args_are_what_the_launcher_accepts(name: str) -> None:
     options = build_parser(job_of(args)).parse_args(args)
     flags = JOBS[options.job].from_options(vars(options)).validate()
     assert type(flags) is flag_class and flags.all_teams
+    # Nightly training retrains only what changed; its Jobs get the flag through to_argv.
+    if flag_class is TrainFlags:
+        assert flags.skip_unchanged and "--skip-unchanged" in flags.for_scope("t", "s").to_argv()
     # A per-day run id the launcher accepts (it refuses one too long for a Job name), so a
     # second start the same day meets 409s instead of submitting twins.
     run_id = run_id_from(options.run_id)

@@ -20,6 +20,7 @@ from gregory.ml import (
     config,
     dataset,
     evaluation,
+    fingerprint,
     gate,
     layout,
     loading,
@@ -55,42 +56,68 @@ class SubjectData:
     # Pseudo-labelling's checkpoint, kept until the subject's last algorithm has trained.
     _pseudo_label_checkpoint: Path | None = field(default=None, init=False, repr=False)
     _error: str | None = field(default=None, init=False, repr=False)
+    _prepared: tuple[dataset.PreparedArticles, dataset.PreparedArticles | None] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def splits(self) -> DatasetSplits:
+        if self._splits is None:
+            self._splits = self._guarded(self._build)
+        return self._splits
+
+    def prepared(self) -> tuple[dataset.PreparedArticles, dataset.PreparedArticles | None]:
+        """The labelled articles and (with --pseudo-label) the unlabelled pool, prepared once;
+        what the fingerprint hashes, before any split or pseudo-labelling."""
+        if self._prepared is None:
+            self._prepared = self._guarded(self._prepare_all)
+        return self._prepared
+
+    def fingerprint(self, algorithm: str) -> str:
+        """gregory.ml.fingerprint of this subject's training input for `algorithm`."""
+        labelled, pool = self.prepared()
+        return fingerprint.training_fingerprint(
+            algorithm, labelled, window_days=self.flags.window_days, pool=pool
+        )
+
+    def _guarded(self, build: Callable[[], Any]) -> Any:
         if self._error is not None:
             raise SubjectDataError(self._error)
-        if self._splits is None:
-            try:
-                self._splits = self._build()
-            except Exception as error:
-                # The later runs of this subject fail with the same reason first, then the
-                # traceback of the one that happened, so each row explains itself.
-                reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
-                self._error = (
-                    f"preparing the data failed: {reason or type(error).__name__}\n"
-                    + "".join(traceback.format_exception(error)).rstrip()
-                )
-                raise
-        return self._splits
+        try:
+            return build()
+        except Exception as error:
+            # The later runs of this subject fail with the same reason first, then the
+            # traceback of the one that happened, so each row explains itself.
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
+            self._error = (
+                f"preparing the data failed: {reason or type(error).__name__}\n"
+                + "".join(traceback.format_exception(error)).rstrip()
+            )
+            raise
 
     def _prepare(self, raw: dataset.RawArticles) -> dataset.PreparedArticles:
         return dataset.prepare_articles(
             raw, lambda texts: summariser.summarise_bulk(texts, progress=self.progress)
         )
 
-    def _build(self) -> DatasetSplits:
+    def _prepare_all(self) -> tuple[dataset.PreparedArticles, dataset.PreparedArticles | None]:
         since = dataset.window_start(self.flags.window_days)
         # Reads only: safe to retry over a database restart.
         labelled = self._prepare(
             runs.database_retry(dataset.labelled_articles)(self.subject, since)
         )
         self.n_too_short = len(labelled.dropped_ids)
-        splits = stratified_split(labelled.texts, labelled.labels, labelled.article_ids, seed=SEED)
+        pool = None
         if self.flags.pseudo_label:
-            from gregory.ml.pseudo_label import add_pseudo_labels
-
             unlabelled = runs.database_retry(dataset.unlabelled_articles)
             pool = self._prepare(unlabelled(self.subject, since))
+        return labelled, pool
+
+    def _build(self) -> DatasetSplits:
+        labelled, pool = self.prepared()
+        splits = stratified_split(labelled.texts, labelled.labels, labelled.article_ids, seed=SEED)
+        if pool is not None:
+            from gregory.ml.pseudo_label import add_pseudo_labels
+
             csv_dir = layout.pseudo_label_dir(self.subject.team.slug, self.subject.subject_slug)
             resumable = checkpoints.stage_options(
                 self.subject.team.slug,
@@ -169,6 +196,7 @@ def train_into(
         "n_too_short": data.n_too_short,
         **text.PREPARATION,
         **config.model_revisions(),
+        fingerprint.KEY: data.fingerprint(algorithm),
         "n_threads": threads.intra_op_threads(),
         "lib_python": platform.python_version(),
         "lib_numpy": np.__version__,

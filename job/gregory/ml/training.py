@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from django.utils import timezone
+
 from gregory.flags import TrainFlags
 from gregory.ml import layout, runs
 from gregory.ml.publishing import (
@@ -73,6 +75,7 @@ def train_subjects(
             data = SubjectData(subject, flags, progress=flags.verbose >= 1)
             done = [
                 _done_by_this_job(subject, algorithm, say)
+                or _unchanged(subject, algorithm, data, flags, trigger, say)
                 or _train_one(subject, algorithm, data, flags, trigger, say)
                 for algorithm in flags.algos
             ]
@@ -106,6 +109,58 @@ def _done_by_this_job(subject: Subject, algorithm: str, say: runs.Say) -> runs.O
         None,
     )
     return runs.Outcome(subject, algorithm, row.model_version, True, metrics)
+
+
+def _unchanged(
+    subject: Subject, algorithm: str, data, flags: TrainFlags, trigger: str, say: runs.Say
+) -> runs.Outcome | None:
+    """With --skip-unchanged: when the training data's fingerprint equals the current version's
+    (or the newest one's, which the gate may have held back), a closed successful row says so
+    and nothing is trained, published or reserved."""
+    if not flags.skip_unchanged:
+        return None
+    from gregory.ml import fingerprint, loading
+
+    algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
+    try:
+        # The newest too: a REVIEW or FAIL of the same data would only come out again, and a
+        # rollback by promote_version would be undone by a retrained twin that the gate deploys.
+        candidates = dict.fromkeys(
+            (loading.promoted_version(algo_dir), loading.newest_version(algo_dir))
+        )
+    except loading.VersionNotFound:
+        return None
+    recorded = {v: fingerprint.recorded_fingerprint(algo_dir / v) for v in candidates}
+    if not any(recorded.values()):
+        return None
+    try:
+        fresh = data.fingerprint(algorithm)
+    except Exception:
+        # The data could not be prepared: the training run records that failure, as always.
+        return None
+    version = next((v for v, value in recorded.items() if value == fresh), None)
+    if version is None:
+        return None
+    sentence = (
+        f"Skipped {algorithm} for {subject.team.slug}/{subject.subject_slug}: training data "
+        f"unchanged since version {version} (fingerprint {fresh[:12]}…)"
+    )
+    row = runs.database_retry(PredictionRunLog.objects.create)(
+        team=subject.team,
+        subject=subject,
+        model_version=version,
+        algorithm=algorithm,
+        run_type="train",
+        success=True,
+        # The only text column: readers of the row see why no version came of it.
+        error_message=sentence,
+        triggered_by=trigger,
+    )
+    # Closed after run_started was stamped, so the row never ends before it began.
+    row.run_finished = timezone.now()
+    runs.database_retry(row.save)(update_fields=["run_finished"])
+    say(1, f"{sentence} (run #{row.pk})", None)
+    return runs.Outcome(subject, algorithm, version, True)
 
 
 def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: runs.Say):
