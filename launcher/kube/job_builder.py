@@ -91,7 +91,8 @@ class JobSettings:
     image: str
     namespace: str = "gregory"
     service_account: str = "gregory-train"
-    image_pull_policy: str = "IfNotPresent"
+    # Empty: Kubernetes' default for the image reference, as the template has it (k8s/base).
+    image_pull_policy: str = ""
     gpu: bool = True
     gpu_count: int = 1
     gpu_resource: str = "nvidia.com/gpu"
@@ -260,7 +261,7 @@ def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
     container = client.V1Container(
         name=CONTAINER_NAME,
         image=settings.image,
-        image_pull_policy=settings.image_pull_policy,
+        image_pull_policy=settings.image_pull_policy or None,
         args=args,
         env_from=[
             client.V1EnvFromSource(
