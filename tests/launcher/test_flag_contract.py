@@ -35,6 +35,8 @@ VALID = [
     ["--team", "demo", "--algo", "lgbm_tfidf,lgbm_tfidf"],
     ["--team", "demo", "--prob-threshold", "0.5", "--version", "v1.0", "--verbose", "3", *LGBM],
     ["--team", "demo", "--verbose", "0", *LGBM],
+    ["--team", "demo", "--skip-unchanged", *LGBM],
+    ["--team", "demo", "--model-version", "v2", *LGBM],  # GregoryAI's spelling of --version
 ]
 # Broken whatever the database holds.
 INVALID = [
@@ -51,6 +53,8 @@ INVALID = [
     ["--team", "demo", "--prob-threshold", "abc", *LGBM],
     ["--team", "demo", "--verbose", "4", *LGBM],
     ["--team", "demo", "--version", "../escape", *LGBM],
+    ["--team", "demo", "--model-version", "../escape", *LGBM],
+    ["--team", "demo", "--skip-unchanged=yes", *LGBM],
     ["--team", "bad slug!", *LGBM],
     ["--team", "demo", "--subject", "a/b", *LGBM],
     ["--team", "demo", "--no-such-flag", *LGBM],
@@ -171,7 +175,7 @@ def test_cli_dry_run_of_a_prediction_shows_predict_articles(
     [
         ["--command", "predict", "--team", "demo", "--pseudo-label"],  # a training flag
         ["--command", "predict", "--team", "demo", "--version", "v1"],
-        ["--team", "demo", "--model-version", "v1"],  # a prediction flag, training by default
+        ["--command", "predict", "--team", "demo", "--skip-unchanged"],
         ["--command", "predict", "--team", "demo", "--model-version", "../x"],
         ["--command", "predict", "--team", "nope"],
         ["--command", "score", "--team", "demo"],
@@ -185,3 +189,28 @@ def test_cli_refuses_a_bad_prediction_or_flags_of_the_other_command(
     except SystemExit as exit:  # argparse refuses unknown flags before our code runs
         code = exit.code
     assert code == exit_codes.USAGE
+
+
+def test_skip_unchanged_and_model_version_reach_the_job() -> None:
+    flags = TrainFlags.from_argv(["--all-teams", "--skip-unchanged", "--model-version", "v3"])
+    assert flags.skip_unchanged and flags.version == "v3"
+    # What the launcher hands each team/subject Job (and the local subprocess).
+    argv = flags.for_scope("demo", "ms-research").to_argv()
+    scope = ["--team", "demo", "--subject", "ms-research"]
+    assert argv == [*scope, "--version", "v3", "--skip-unchanged"]
+    assert TrainFlags.from_argv(argv) == flags.for_scope("demo", "ms-research")
+    assert "--skip-unchanged" not in TrainFlags(team="demo").to_argv()  # off unless asked
+
+
+def test_cli_dry_run_forwards_skip_unchanged_and_the_version(demo, launcher_dir) -> None:
+    out = StringIO()
+    argv = ["--team", "demo", "--model-version", "v4", "--skip-unchanged", *LGBM]
+    assert main(["--backend", "local", "submit", "--dry-run", *argv], out=out) == 0
+    assert "--version v4 --skip-unchanged" in out.getvalue()
+
+
+def test_version_given_under_both_spellings_is_refused_once(demo, launcher_dir, capsys) -> None:
+    argv = ["--team", "demo", "--version", "v1", "--model-version", "v2", *LGBM]
+    code = main(["--backend", "local", "submit", "--dry-run", *argv], out=StringIO())
+    assert code == exit_codes.USAGE
+    assert "given 2 times (v1, v2)" in capsys.readouterr().err
