@@ -24,6 +24,7 @@ from gregory.ml import (
     gate,
     layout,
     loading,
+    provenance,
     report,
     runs,
     summariser,
@@ -273,6 +274,8 @@ def _gate(
         return gate.decide(test_roc_auc, flagged, None), None
     metrics["gate_current_version"] = current
     current_dir = algo_dir / current
+    if refused := provenance.foreign(current_dir):  # a pointer set by hand to GregoryAI's own
+        return gate.decide(test_roc_auc, flagged, None, refused), None
     try:
         seen_record = json.loads((current_dir / layout.SPLIT_FILE).read_text())
     except FileNotFoundError:
