@@ -211,7 +211,7 @@ def bench_evaluation_share(work: Path) -> dict:
     originals = {
         (pipeline, "_evaluation"): pipeline._evaluation,
         (pipeline, "_gate"): pipeline._gate,
-        (calibration, "fit"): calibration.fit,
+        (calibration, "choose_scale"): calibration.choose_scale,
         (report, "write_report"): report.write_report,
     }
     argv = ["--team", "eval", "--algo", "lgbm_tfidf", "--all-articles", "--verbose", "0"]
@@ -255,6 +255,9 @@ def main() -> None:
         from bench import active_learning
 
         figures.update(active_learning.run())
+        from bench import score_scale
+
+        figures.update(score_scale.run())
     print(json.dumps(figures, sort_keys=True))
 
 

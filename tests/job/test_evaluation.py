@@ -72,33 +72,24 @@ def test_ece_and_brier_of_perfect_and_wrong_scores():
 
 
 @pytest.mark.parametrize(
-    ("positives", "negatives", "method"),
+    ("positives", "negatives", "scale"),
     [
-        (calibration.MIN_ISOTONIC_PER_CLASS, calibration.MIN_ISOTONIC_PER_CLASS, "isotonic"),
-        (calibration.MIN_ISOTONIC_PER_CLASS - 1, 200, "platt"),
-        (3, 3, "platt"),
-        (0, 30, "none"),
+        (calibration.MIN_CALIBRATION_PER_CLASS, calibration.MIN_CALIBRATION_PER_CLASS, "isotonic"),
+        (calibration.MIN_CALIBRATION_PER_CLASS - 1, 200, "raw"),
+        (3, 3, "raw"),
+        (0, 30, "raw"),
     ],
 )
-def test_calibration_method_follows_the_class_counts(positives, negatives, method):
+def test_score_scale_follows_the_class_counts(positives, negatives, scale):
+    # Informative scores, so only the counts decide (tests/job/test_score_scale.py: the guards).
     y = np.array([1] * positives + [0] * negatives)
     scores = np.clip(0.6 * y + RNG.random(len(y)) * 0.4, 0, 1)
-    fitted = calibration.fit(y, scores)
-    assert fitted.method == method
-    out = fitted(scores)
+    choice = calibration.choose_scale(y, scores, 0.8)
+    assert choice.scale == ("calibrated-isotonic" if scale == "isotonic" else "raw")
+    out = choice.calibrator(scores)
     assert out.shape == scores.shape and np.all((out >= 0) & (out <= 1))
-    if method == "none":
+    if scale == "raw":
         assert np.array_equal(out, scores)
-
-
-def test_platt_stays_finite_and_monotone_on_separable_validation():
-    y = np.array([0] * 10 + [1] * 5)
-    scores = np.r_[np.linspace(0.01, 0.3, 10), np.linspace(0.7, 0.99, 5)]
-    fitted = calibration.fit(y, scores)
-    assert fitted.method == "platt"
-    assert np.isfinite(fitted.model.a) and fitted.model.a > 0
-    out = fitted(np.linspace(0, 1, 11))
-    assert np.all(np.diff(out) > 0) and out.max() < 1.0
 
 
 def _comparison(new, current, labels, version="v1"):

@@ -1,8 +1,17 @@
-"""A calibrator fitted on the validation split, so the 0.8 threshold applies to probabilities.
+"""What `probability_score` holds: the model's raw output, or a calibrated score when earned.
 
-Isotonic regression needs enough of each class to shape its steps; with fewer it overfits the
-handful of validation articles, so smaller splits get Platt scaling (a logistic curve on the
-score's log-odds, two parameters). With one class even Platt cannot fit: method "none", identity.
+GregoryAI's thresholds (0.8 in its consensus, `ml_threshold` per list) were set on raw model
+outputs, so raw is the default scale. A calibrator fitted on the validation split replaces it
+only when that split can support one (at least MIN_CALIBRATION_PER_CLASS of each class, enough
+for isotonic regression to shape its steps) and the calibrated validation scores do not
+collapse: a calibrator that flags no validation article at the threshold where raw flags some,
+that squeezes the score range, or that costs most of the recall while raw already meets the
+precision target, is refused and raw kept, with the reason in metrics.json. bench/score_scale.py
+measured why (README, "Score contract"): Platt or isotonic on about 20 validation positives
+squashed every score below 0.8 in some re-splits and halved recall for no gain in precision.
+
+Platt scaling (a logistic curve on the score's log-odds) is kept: versions published before
+this rule hold one in calibrator.joblib and must load and score as they did.
 """
 
 from __future__ import annotations
@@ -15,10 +24,21 @@ from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 from sklearn.isotonic import IsotonicRegression
 
-# Isotonic only when validation holds at least this many relevant AND irrelevant articles.
-MIN_ISOTONIC_PER_CLASS = 50
-# Platt scaling needs both classes; fewer than this many of either and it is not fitted.
+# Calibrate only when validation holds at least this many relevant AND irrelevant articles.
+MIN_CALIBRATION_PER_CLASS = 50
+# The name older code and tests know the same minimum by.
+MIN_ISOTONIC_PER_CLASS = MIN_CALIBRATION_PER_CLASS
+# Platt scaling needs both classes (kept for fit_method and the benchmark).
 MIN_PLATT_PER_CLASS = 1
+# Precision at the threshold the flagged articles should keep (the issue's goal).
+PRECISION_TARGET = 0.8
+# A calibrator keeping less than this share of raw's validation recall has collapsed it.
+MIN_RECALL_KEPT = 0.5
+# ...and one whose validation scores span less than this share of raw's range has squashed them.
+MIN_SPREAD_KEPT = 0.5
+
+RAW = "raw"
+CALIBRATED_PREFIX = "calibrated-"
 _EPS = 1e-6
 
 
@@ -59,7 +79,9 @@ class Platt:
 
 @dataclass
 class Calibrator:
-    method: str  # "isotonic", "platt" or "none"
+    """What calibrator.joblib holds; its fields stay as they are so old files still unpickle."""
+
+    method: str  # "isotonic", "platt" or "none" (identity: the raw scores)
     model: Any = None
 
     def __call__(self, prob: np.ndarray) -> np.ndarray:
@@ -71,22 +93,107 @@ class Calibrator:
         return np.asarray(self.model(prob), dtype=np.float64)
 
 
-def choose_method(labels: np.ndarray) -> str:
-    counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
-    if counts.min() >= MIN_ISOTONIC_PER_CLASS:
-        return "isotonic"
-    if counts.min() >= MIN_PLATT_PER_CLASS:
-        return "platt"
-    return "none"
+IDENTITY = Calibrator("none")
 
 
-def fit(labels: np.ndarray, prob: np.ndarray) -> Calibrator:
-    method = choose_method(labels)
-    y = np.asarray(labels, dtype=int)
+def scale_of(method: str) -> str:
+    """The score_scale name of a calibrator method: "raw" or "calibrated-<method>"."""
+    return RAW if method == "none" else f"{CALIBRATED_PREFIX}{method}"
+
+
+def fit_method(method: str, labels: np.ndarray, prob: np.ndarray) -> Calibrator:
+    """Fit `method` whatever the class counts (the benchmark compares them all)."""
+    y, prob = np.asarray(labels, dtype=int), np.asarray(prob, dtype=np.float64)
     if method == "isotonic":
         model = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-        model.fit(np.asarray(prob, dtype=np.float64), y)
+        model.fit(prob, y)
         return Calibrator("isotonic", model)
     if method == "platt":
         return Calibrator("platt", Platt.fit(y, prob))
-    return Calibrator("none")
+    if method == "none":
+        return IDENTITY
+    raise ValueError(f"unknown calibration method {method!r}")
+
+
+@dataclass(frozen=True)
+class ScaleChoice:
+    """The scale a version's scores are on, the calibrator that gives it, and why."""
+
+    calibrator: Calibrator
+    reason: str
+
+    @property
+    def scale(self) -> str:
+        return scale_of(self.calibrator.method)
+
+    def as_metrics(self) -> dict[str, str]:
+        return {
+            "score_scale": self.scale,
+            "score_scale_reason": self.reason,
+            # Older readers (the report, launcher details) know this key.
+            "calibration": self.calibrator.method,
+        }
+
+
+def _flag_figures(y: np.ndarray, prob: np.ndarray, threshold: float) -> tuple[int, float, float]:
+    """n flagged, precision (nan when none flagged) and recall at the threshold."""
+    flagged = prob >= threshold
+    tp = int((flagged & (y == 1)).sum())
+    n = int(flagged.sum())
+    precision = tp / n if n else float("nan")
+    recall = tp / int(y.sum()) if y.sum() else float("nan")
+    return n, precision, recall
+
+
+def collapse(
+    labels: np.ndarray, raw: np.ndarray, calibrated: np.ndarray, threshold: float
+) -> str | None:
+    """Why calibrated validation scores collapsed compared with raw ones, else None."""
+    y = np.asarray(labels, dtype=int)
+    raw, calibrated = np.asarray(raw, dtype=np.float64), np.asarray(calibrated, dtype=np.float64)
+    n_raw, precision_raw, recall_raw = _flag_figures(y, raw, threshold)
+    n_cal, _, recall_cal = _flag_figures(y, calibrated, threshold)
+    if n_raw and not n_cal:
+        return (
+            f"it would flag none of the {len(y)} validation articles at {threshold:g} "
+            f"(raw scores flag {n_raw}; highest calibrated score {calibrated.max():.3f})"
+        )
+    raw_spread = float(raw.max() - raw.min()) if len(raw) else 0.0
+    cal_spread = float(calibrated.max() - calibrated.min()) if len(calibrated) else 0.0
+    if raw_spread > 0 and cal_spread < MIN_SPREAD_KEPT * raw_spread:
+        return (
+            f"it would squash the validation scores into {calibrated.min():.3f}–"
+            f"{calibrated.max():.3f} (raw span {raw.min():.3f}–{raw.max():.3f})"
+        )
+    if n_raw and precision_raw >= PRECISION_TARGET and recall_cal < MIN_RECALL_KEPT * recall_raw:
+        return (
+            f"it would cut validation recall at {threshold:g} from {recall_raw:.2f} to "
+            f"{recall_cal:.2f} while raw precision is already {precision_raw:.2f}"
+        )
+    return None
+
+
+def choose_scale(labels: np.ndarray, raw: np.ndarray, threshold: float) -> ScaleChoice:
+    """Raw unless validation supports isotonic calibration and it does not collapse."""
+    y = np.asarray(labels, dtype=int)
+    n_pos, n_neg = int(y.sum()), int(len(y) - y.sum())
+    if min(n_pos, n_neg) < MIN_CALIBRATION_PER_CLASS:
+        return ScaleChoice(
+            IDENTITY,
+            f"validation holds {n_pos} relevant and {n_neg} irrelevant "
+            f"articles, fewer than the {MIN_CALIBRATION_PER_CLASS} of each a calibrator needs",
+        )
+    calibrator = fit_method("isotonic", y, raw)
+    problem = collapse(y, raw, calibrator(raw), threshold)
+    if problem is not None:
+        return ScaleChoice(IDENTITY, f"isotonic calibration refused: {problem}")
+    return ScaleChoice(
+        calibrator,
+        f"isotonic calibration on {n_pos} relevant and {n_neg} irrelevant validation articles",
+    )
+
+
+def choose_method(labels: np.ndarray) -> str:
+    """The method the class counts alone would allow ("isotonic" or "none")."""
+    counts = np.bincount(np.asarray(labels, dtype=int), minlength=2)
+    return "isotonic" if counts.min() >= MIN_CALIBRATION_PER_CLASS else "none"

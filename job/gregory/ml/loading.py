@@ -18,7 +18,7 @@ import joblib
 import numpy as np
 
 from gregory.ml import layout, provenance, text
-from gregory.ml.calibration import Calibrator
+from gregory.ml.calibration import Calibrator, scale_of
 from gregory.ml.provenance import ForeignVersion, VersionNotFound
 from gregory.ml.trainers import Trainer, trainer_class
 
@@ -77,9 +77,18 @@ class Predictor:
     calibrator: Calibrator | None = field(default=None, repr=False)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Calibrated P(relevant), what the threshold is applied to."""
+        """The served score (probability_score), what the threshold is applied to: on the
+        version's score_scale, raw unless its calibrator.joblib holds a fitted calibrator."""
         raw = self.raw_proba(texts)
         return raw if self.calibrator is None else self.calibrator(raw)
+
+    @property
+    def score_scale(self) -> str:
+        """The scale of predict_proba: "raw" or "calibrated-<method>". Versions older than
+        the key say it by their calibrator (Platt, isotonic, none) or by having none."""
+        if "score_scale" in self.metrics:
+            return str(self.metrics["score_scale"])
+        return scale_of(self.calibrator.method if self.calibrator is not None else "none")
 
     def raw_proba(self, texts: Sequence[str]) -> np.ndarray:
         """The model's own scores, before calibration."""

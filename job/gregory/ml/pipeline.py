@@ -180,12 +180,14 @@ def train_into(
     trainer.save(staging)
     raw = {"val": trainer.predict_proba(splits.val.texts)}
     raw["test"] = trainer.predict_proba(splits.test.texts)
-    calibrator = calibration.fit(splits.val.labels, raw["val"])
-    joblib.dump(calibrator, staging / layout.CALIBRATOR_FILE)
-    calibrated = {name: calibrator(scores) for name, scores in raw.items()}
+    # The score contract: raw unless validation earns a calibrator (gregory.ml.calibration).
+    # calibrator.joblib is written either way (the identity when raw), as the loader expects.
+    scale = calibration.choose_scale(splits.val.labels, raw["val"], threshold)
+    joblib.dump(scale.calibrator, staging / layout.CALIBRATOR_FILE)
+    calibrated = {name: scale.calibrator(scores) for name, scores in raw.items()}
     metrics: dict[str, Any] = {
         **_evaluation(splits, raw, calibrated, threshold),
-        "calibration": calibrator.method,
+        **scale.as_metrics(),
         **splits.sizes(),
         "algorithm": algorithm,
         "team": data.subject.team.slug,

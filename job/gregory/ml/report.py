@@ -120,7 +120,7 @@ def _confusion(directory: Path, y, calibrated, threshold: float) -> bytes:
         yticks=[0, 1],
         xticklabels=["not relevant", "relevant"],
         yticklabels=["not relevant", "relevant"],
-        xlabel=f"predicted (calibrated ≥ {threshold})",
+        xlabel=f"predicted (score ≥ {threshold})",
         ylabel="labelled",
         title="Confusion matrix (test split)",
     )
@@ -152,6 +152,15 @@ def _figure_rows(metrics: dict) -> str:
             cell += f" (95% CI {low:.3f}–{high:.3f})"
         rows.append(f"<tr><th>{html.escape(key)}</th><td>{cell}</td></tr>")
     return "\n".join(rows)
+
+
+def _scale(metrics: dict) -> str:
+    """score_scale and its reason; versions before the key name their calibration method."""
+    scale = metrics.get("score_scale")
+    if scale is None:
+        return f"{metrics.get('calibration')} calibration"
+    reason = metrics.get("score_scale_reason")
+    return f"{scale} ({reason})" if reason else str(scale)
 
 
 def _compared(metrics: dict, comparison: Any) -> str:
@@ -207,7 +216,7 @@ table {{ border-collapse: collapse; }} th, td {{ text-align: left; padding: 0.2e
 <p class="decision" id="decision">{html.escape(decision)}</p>
 <ul class="reasons">{reasons}</ul>
 <h1>{html.escape(title)}</h1>
-<p>Calibration: {html.escape(str(metrics.get("calibration")))}; threshold {threshold};
+<p id="score-scale">Score scale: {html.escape(_scale(metrics))}; threshold {threshold};
 test split of {metrics.get("n_test")} articles ({metrics.get("n_test_positive")} relevant).</p>
 <p>{html.escape(_compared(metrics, comparison))}</p>
 <table>{_figure_rows(metrics)}</table>
