@@ -1,7 +1,10 @@
+import datetime as dt
+
 import numpy as np
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from gregory.ml import dataset
 from gregory.models import Articles, MLPredictions, Subject
@@ -52,33 +55,53 @@ def test_texts_are_prepared_and_labels_follow_the_articles_that_kept_one(subject
     assert split.article_ids == prepared.article_ids and split.texts == prepared.texts
 
 
-def test_unscored_articles_are_linked_either_way_once_each_and_in_the_window(subject):
-    by_relevance = add_articles(subject, [None, True], age_days=3)
+def test_candidates_are_linked_articles_with_a_summary_whose_latest_score_is_not_ours(subject):
+    linked = add_articles(subject, [None, True, None, None], age_days=3)
     old = add_articles(subject, [None], age_days=200)
-    # Linked through Articles.subjects only, and through both ways at once.
-    m2m_only = Articles.objects.create(title="m2m only", link="https://example.org/m2m")
-    m2m_only.subjects.add(subject)
-    by_relevance[0].subjects.add(subject)
+    for article in [*linked, *old]:
+        article.subjects.add(subject)
+    # A relevance row alone does not link (GregoryAI's candidates come from Articles.subjects).
+    (relevance_only,) = add_articles(subject, [None], age_days=3)
+    # A title alone is not what the models were trained on: GregoryAI leaves it out too.
+    title_only = Articles.objects.create(title="t", link="https://example.org/t", summary=None)
+    empty = Articles.objects.create(title="e", link="https://example.org/e", summary="")
+    title_only.subjects.add(subject)
+    empty.subjects.add(subject)
     other = Subject.objects.create(
         team=subject.team, subject_name="o", subject_slug="other", auto_predict=True
     )
-    add_articles(other, [None])
-    MLPredictions.objects.create(
-        subject=subject, article=by_relevance[1], model_version="v1", algorithm="lgbm_tfidf"
-    )
+    for article in add_articles(other, [None]):
+        article.subjects.add(other)
+    at = timezone.now()
+
+    def scored(article, version, minutes):
+        row = MLPredictions.objects.create(
+            subject=subject, article=article, model_version=version, algorithm="lgbm_tfidf"
+        )
+        created = at + dt.timedelta(minutes=minutes)
+        MLPredictions.objects.filter(pk=row.pk).update(created_date=created)
+
+    scored(linked[1], "v1", 0)  # v1's row is the latest: nothing to do for v1
+    scored(linked[2], "v1", 0)
+    scored(linked[2], "v2", 5)  # v2 scored it since: v1, promoted back, scores it again
+    scored(linked[3], "v1", 5)
+    scored(linked[3], None, 5)  # GregoryAI's own row at the same instant: v1 makes sure
     since = dataset.window_start(90)
     with CaptureQueriesContext(connection) as queries:
-        ids = dataset.unscored_article_ids(subject, since, "lgbm_tfidf", "v1")
+        ids = dataset.article_ids_to_score(subject, since, "lgbm_tfidf", "v1")
     assert len(queries) == 1
-    assert ids == [by_relevance[0].pk, m2m_only.pk]
-    # Another version or algorithm has scored nothing yet; --all-articles reaches the old one.
-    assert dataset.unscored_article_ids(subject, since, "lgbm_tfidf", "v2") == sorted(
-        [by_relevance[0].pk, by_relevance[1].pk, m2m_only.pk]
-    )
-    assert old[0].pk in dataset.unscored_article_ids(subject, None, "lstm", "v1")
+    assert ids == [linked[0].pk, linked[2].pk, linked[3].pk]
+    assert dataset.article_ids_to_score(subject, since, "lgbm_tfidf", "v2") == [
+        linked[0].pk,
+        linked[1].pk,
+        linked[3].pk,
+    ]
+    # Another algorithm has scored nothing yet; --all-articles reaches the old one.
+    everything = dataset.article_ids_to_score(subject, None, "lstm", "v1")
+    assert everything == sorted(a.pk for a in [*linked, *old])
     fetched = dataset.articles_by_id(ids)
-    assert fetched.article_ids == ids and fetched.labels == [None, None]
-    assert fetched.titles[1] == "m2m only" and fetched.summaries[1] == ""
+    assert fetched.article_ids == ids and fetched.labels == [None, None, None]
+    assert relevance_only.pk not in everything and fetched.summaries[0].startswith("summary")
 
 
 @pytest.mark.postgres

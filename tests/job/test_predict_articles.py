@@ -2,15 +2,18 @@
 the real job in a subprocess."""
 
 import json
+import re
 import shutil
 import subprocess
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from gregory.ml import dataset, layout, loading, summariser
 from gregory.models import Articles, MLPredictions, PredictionRunLog
+from tests.support import derived_oracle
 from tests.support.articles import add_articles
 from tests.support.review import review_sample_csv
 
@@ -46,9 +49,14 @@ def predict_rows():
     return PredictionRunLog.objects.filter(run_type="predict")
 
 
+def with_summary():
+    """The articles prediction considers: a title alone is left out, as GregoryAI does."""
+    return Articles.objects.exclude(summary__isnull=True).exclude(summary="")
+
+
 def expected_scores(version_dir):
     """What the published version gives for the subject's articles, prepared as the job does."""
-    ids = list(Articles.objects.order_by("article_id").values_list("article_id", flat=True))
+    ids = list(with_summary().order_by("article_id").values_list("article_id", flat=True))
     prepared = dataset.prepare_articles(dataset.articles_by_id(ids), summariser.summarise_bulk)
     scores = loading.load_version(version_dir).predict_proba(prepared.texts)
     return dict(zip(prepared.article_ids, scores.tolist(), strict=True))
@@ -64,7 +72,10 @@ def test_scores_unscored_articles_exactly_as_the_loaded_version_does(trained):
     assert sorted(rows.values_list("article_id", flat=True)) == sorted(expected)
     unlabelled = trained.articlesubjectrelevance_set.filter(is_relevant__isnull=True)
     assert unlabelled.count() == UNLABELLED
+    unlabelled = unlabelled.filter(article__in=with_summary())
     assert set(unlabelled.values_list("article_id", flat=True)) <= set(expected)
+    # The sample's one 12-word text is all title once split: it is left out.
+    assert with_summary().count() == Articles.objects.count() - 1
     for row in rows:
         assert (row.algorithm, row.model_version) == ("lgbm_tfidf", version)
         assert row.probability_score == pytest.approx(expected[row.article_id], abs=1e-9)
@@ -79,7 +90,7 @@ def test_scores_unscored_articles_exactly_as_the_loaded_version_does(trained):
 
     again = predict("--algo", "lgbm_tfidf")
     assert MLPredictions.objects.count() == len(expected)
-    assert "0 unscored articles, 0 scored, wrote 0 predictions" in again
+    assert "0 articles to score, 0 scored, wrote 0 predictions" in again
     assert list(predict_rows().values_list("success", flat=True)) == [True, True]
 
 
@@ -144,7 +155,7 @@ def test_dry_run_writes_nothing_and_says_what_it_would(trained):
     out = predict("--algo", "lgbm_tfidf", "--dry-run")
     assert not MLPredictions.objects.exists()
     assert not predict_rows().exists()
-    n = Articles.objects.count()
+    n = with_summary().count()
     assert "(dry run: nothing is written)" in out and f"would write {n} predictions" in out
 
 
@@ -167,14 +178,20 @@ def test_a_run_without_a_model_fails_and_the_others_go_on(trained):
     runs = {row.algorithm: row for row in predict_rows()}
     assert runs["lgbm_tfidf"].success is True and runs["lstm"].success is False
     assert runs["lstm"].error_message.startswith("no published version in")
-    assert MLPredictions.objects.filter(algorithm="lgbm_tfidf").count() == Articles.objects.count()
+    assert MLPredictions.objects.filter(algorithm="lgbm_tfidf").count() == with_summary().count()
     assert "Failed lstm for demo/ms: no published version in" in out.getvalue()
 
 
-def test_short_texts_are_skipped_and_counted(trained):
-    add_articles(trained, [None], title="Too short to score", summary=None)
+def test_short_texts_are_skipped_and_counted_and_a_title_alone_is_not_a_candidate(trained):
+    (short,) = add_articles(trained, [None], title="Too short", summary="to score")
+    long_title = "a title of many words on relapsing multiple sclerosis and its treatment"
+    (title_only,) = add_articles(trained, [None], title=long_title, summary=None)
+    for article in (short, title_only):
+        article.subjects.add(trained)
     out = predict("--algo", "lgbm_tfidf", verbose=2)
-    assert MLPredictions.objects.count() == Articles.objects.count() - 1
+    assert MLPredictions.objects.count() == with_summary().count() - 1
+    assert not MLPredictions.objects.filter(article__in=[short, title_only]).exists()
+    assert f"{with_summary().count()} articles to score" in out
     assert "Skipped 1 articles of lgbm_tfidf for demo/ms: fewer than 10 words" in out
 
 
@@ -204,9 +221,9 @@ def test_verbosity_levels(trained):
         "algorithm",
         "version",
         "status",
-        *("candidates", "scored", "written", "relevant", "dropped"),
+        *("candidates", "scored", "written", "refreshed", "relevant", "dropped", "changed"),
     ]
-    n = str(Articles.objects.count())
+    n = str(with_summary().count())
     assert table[2].split()[:6] == ["demo/ms", "lgbm_tfidf", table[2].split()[2], "ok", n, n]
 
 
@@ -225,10 +242,85 @@ def test_the_real_job_as_a_subprocess(manage_argv, job_env, tmp_path):
     done = run("predict_articles", "--team", "demo", "--algo", "lgbm_tfidf")
     assert done.returncode == 0, done.stderr
     assert "Finished lgbm_tfidf for demo/ms" in done.stdout
-    assert MLPredictions.objects.count() == Articles.objects.count()
+    assert MLPredictions.objects.count() == with_summary().count()
     assert predict_rows().get().success is True
     done = run("predict_articles", "--team", "demo", "--model-version", "a/b")
     assert done.returncode == 2
     assert "--model-version" in done.stderr.strip().splitlines()[-1]
     assert "Traceback" not in done.stderr
     assert predict_rows().count() == 1
+
+
+def promote(version):
+    argv = ["--subject", "ms", "--algo", "lgbm_tfidf", "--version", version, "--reason", "test"]
+    out = StringIO()
+    call_command("promote_version", "--team", "demo", *argv, stdout=out)
+    assert f"version {version}" in out.getvalue()
+
+
+def latest_rows():
+    """Per article, the row readers take: the greatest created_date (then id)."""
+    rows = MLPredictions.objects.filter(algorithm="lgbm_tfidf").order_by("created_date", "id")
+    return {row.article_id: row for row in rows}
+
+
+def readers_see(version, scores):
+    """Every scored article's latest row is `version`'s and ml_score and relevant follow it."""
+    latest = latest_rows()
+    assert {row.model_version for row in latest.values()} == {version}
+    assert {a: row.probability_score for a, row in latest.items()} == pytest.approx(scores)
+    ml_scores = dict(Articles.objects.filter(pk__in=scores).values_list("pk", "ml_score"))
+    assert ml_scores == pytest.approx(scores)
+    with connection.cursor() as cursor:
+        assert derived_oracle.mismatches(cursor, scores) == []
+
+
+@pytest.mark.postgres
+def test_a_promotion_back_to_an_older_version_is_what_readers_see(
+    subject, models_dir, tmp_path, monkeypatch
+):
+    csv_path = sample_csv(tmp_path / "sample.csv")
+    call_command("import_articles", str(csv_path), team="demo", subject="ms", stdout=StringIO())
+    train = ["train_models", "--team", "demo", "--algo", "lgbm_tfidf", "--version"]
+    monkeypatch.setenv("GREGORY_TRIGGERED_BY", "night-1")
+    command(*train, "v1")
+    promote("v1")
+    predict("--algo", "lgbm_tfidf")
+    v1 = {a: row.probability_score for a, row in latest_rows().items()}
+    n = len(v1)
+    readers_see("v1", v1)
+
+    # A reviewer labels the unreviewed articles: the next night's version scores differently.
+    unreviewed = subject.articlesubjectrelevance_set.filter(is_relevant__isnull=True)
+    for i, row in enumerate(unreviewed.all()):
+        row.is_relevant = i % 2 == 0
+        row.save()
+    assert not unreviewed.all().exists()
+    monkeypatch.setenv("GREGORY_TRIGGERED_BY", "night-2")
+    command(*train, "v2")
+    promote("v2")
+    out = predict("--algo", "lgbm_tfidf")
+    assert f"wrote {n} predictions ({n} new, 0 refreshed;" in out
+    v2 = {a: row.probability_score for a, row in latest_rows().items()}
+    readers_see("v2", v2)
+    moved = {a for a in v1 if v1[a] != pytest.approx(v2[a])}
+    assert len(moved) > n // 2
+
+    # Back to v1: its rows exist and cannot be written twice, so they are refreshed.
+    promote("v1")
+    out = predict("--algo", "lgbm_tfidf")
+    assert f"{n} articles to score, {n} scored, wrote {n} predictions (0 new, {n} refreshed;" in out
+    readers_see("v1", v1)
+    assert MLPredictions.objects.count() == 2 * n
+    pairs = MLPredictions.objects.values_list("article_id", "model_version")
+    assert len(set(pairs)) == 2 * n
+    changed = int(re.search(r"relevant changed for (\d+) articles", out).group(1))
+    assert len(moved) <= changed <= n
+    assert "0 articles to score" in predict("--algo", "lgbm_tfidf")
+
+    # And forward again, the same way.
+    promote("v2")
+    out = predict("--algo", "lgbm_tfidf")
+    assert f"(0 new, {n} refreshed;" in out
+    readers_see("v2", v2)
+    assert MLPredictions.objects.count() == 2 * n

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from gregory.ml import text
@@ -74,21 +74,36 @@ def unlabelled_articles(subject: Subject, since: dt.datetime | None) -> RawArtic
     return _relevance_rows(subject, since, labelled=False)
 
 
-def unscored_article_ids(
+def article_ids_to_score(
     subject: Subject, since: dt.datetime | None, algorithm: str, model_version: str
 ) -> list[int]:
-    """The subject's articles in the window that this model version has not scored yet.
+    """The subject's articles in the window whose latest score for this algorithm is not this
+    version's: never scored, or scored since (or at the same instant) by another version.
 
-    GregoryAI links an article to a subject both ways, through Articles.subjects and through a
-    relevance row; either counts. Subqueries rather than joins, so no article comes twice.
+    GregoryAI's candidates: articles linked through Articles.subjects (a relevance row alone does
+    not make one), with a summary; a title alone is not what the models were trained on. The
+    second case is a promotion back to an older version: its rows exist but readers take the
+    newer version's, so those articles are scored again (predicting refreshes the old rows).
     """
-    through_m2m = Articles.subjects.through.objects.filter(subject=subject).values("articles_id")
-    through_relevance = ArticleSubjectRelevance.objects.filter(subject=subject).values("article_id")
-    linked = Q(article_id__in=through_m2m) | Q(article_id__in=through_relevance)
-    scored = MLPredictions.objects.filter(
-        article=OuterRef("pk"), subject=subject, algorithm=algorithm, model_version=model_version
+    linked = Articles.subjects.through.objects.filter(subject=subject).values("articles_id")
+    this_version = MLPredictions.objects.filter(
+        subject=subject, algorithm=algorithm, model_version=model_version
     )
-    rows = Articles.objects.filter(linked).filter(~Exists(scored))
+    ours = this_version.filter(article=OuterRef("pk"))
+    # exclude() keeps rows with a NULL model_version: GregoryAI's own are "another version" too.
+    superseding = MLPredictions.objects.filter(
+        article=OuterRef("pk"),
+        subject=subject,
+        algorithm=algorithm,
+        created_date__gte=Subquery(
+            this_version.filter(article=OuterRef("article")).values("created_date")[:1]
+        ),
+    ).exclude(model_version=model_version)
+    rows = (
+        Articles.objects.filter(article_id__in=linked)
+        .exclude(Q(summary__isnull=True) | Q(summary=""))
+        .filter(~Exists(ours) | Exists(superseding))
+    )
     if since is not None:
         rows = rows.filter(discovery_date__gte=since)
     return list(rows.order_by("article_id").values_list("article_id", flat=True))

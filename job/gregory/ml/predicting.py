@@ -1,9 +1,12 @@
-"""Prediction runs: a subject's unscored articles scored by a published version, per algorithm.
+"""Prediction runs: a subject's articles scored by a published version, per algorithm.
 
-Each (subject, algorithm) run has its PredictionRunLog row (run_type "predict") unless it is a
-dry run, which writes nothing and reports what it would have written. Texts are prepared by
+The articles are those whose latest score is not the version's (gregory.ml.dataset). Each
+(subject, algorithm) run has its PredictionRunLog row (run_type "predict") unless it is a dry
+run, which writes nothing and reports what it would have written. Texts are prepared by
 gregory.ml.text exactly as for training, summarisation included, once per subject whatever the
-number of algorithms; scores are written in bounded batches, so a stopped run keeps its work.
+number of algorithms; scores are written in bounded batches, each in one transaction with the
+recompute of its articles' ml_score and relevant (gregory.ml.derived_fields), so a stopped run
+keeps its work and readers never see a batch without its derived fields.
 """
 
 from __future__ import annotations
@@ -13,22 +16,35 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from django.db import transaction
+from django.utils import timezone
+
 from gregory.flags import PredictFlags
-from gregory.ml import dataset, layout, loading, runs, summariser, text
+from gregory.ml import dataset, derived_fields, layout, loading, runs, summariser, text
 from gregory.models import MLPredictions, Subject
 
 COMMAND = "predict_articles"
 BATCH_SIZE = 256
-SUMMARY_COUNTS = ("candidates", "scored", "written", "relevant", "dropped")
+SUMMARY_COUNTS = (
+    "candidates",
+    "scored",
+    "written",
+    "refreshed",
+    "relevant",
+    "dropped",
+    "changed",
+)
 
 
 @dataclass
 class Counts:
-    candidates: int = 0  # unscored articles of the subject in the window
+    candidates: int = 0  # articles of the subject in the window whose latest score is not ours
     scored: int = 0
-    written: int = 0  # new MLPredictions rows (0 in a dry run)
+    written: int = 0  # MLPredictions rows written: inserted + refreshed (0 in a dry run)
+    refreshed: int = 0  # of those, this version's existing rows made the latest again
     relevant: int = 0  # scored at or above the threshold
     dropped: int = 0  # left out: too few words once cleaned
+    changed: int = 0  # articles whose ml_score or relevant the recompute changed
 
 
 class SubjectTexts:
@@ -110,13 +126,20 @@ def _predict_one(
             f"{text.MIN_WORD_COUNT} words once cleaned",
             "warning",
         )
-    written = (
-        f"would write {counts.scored}" if flags.dry_run else f"wrote {counts.written}"
-    ) + f" predictions ({counts.relevant} at or above {flags.prob_threshold})"
+    at_threshold = f"{counts.relevant} at or above {flags.prob_threshold}"
+    if flags.dry_run:
+        written, readers = f"would write {counts.scored} predictions ({at_threshold})", ""
+    else:
+        new = counts.written - counts.refreshed
+        written = (
+            f"wrote {counts.written} predictions "
+            f"({new} new, {counts.refreshed} refreshed; {at_threshold})"
+        )
+        readers = f"; ml_score or relevant changed for {counts.changed} articles"
     say(
         1,
-        f"Finished {label}: version {path.name}, {counts.candidates} unscored articles, "
-        f"{counts.scored} scored, {written}, {counts.dropped} too short",
+        f"Finished {label}: version {path.name}, {counts.candidates} articles to score, "
+        f"{counts.scored} scored, {written}, {counts.dropped} too short{readers}",
         "success",
     )
     return runs.Outcome(subject, algorithm, path.name, True, asdict(counts))
@@ -166,7 +189,7 @@ def _score(
     say: runs.Say,
 ) -> None:
     since = dataset.window_start(flags.window_days)
-    ids = dataset.unscored_article_ids(subject, since, predictor.algorithm, predictor.version)
+    ids = dataset.article_ids_to_score(subject, since, predictor.algorithm, predictor.version)
     counts.candidates = len(ids)
     for start in range(0, len(ids), BATCH_SIZE):
         kept, batch_texts, dropped = texts.get(ids[start : start + BATCH_SIZE])
@@ -188,11 +211,21 @@ def _score(
         counts.scored += len(rows)
         counts.relevant += sum(row.predicted_relevant for row in rows)
         if not flags.dry_run:
-            counts.written += _write(rows)
+            with transaction.atomic():
+                inserted, refreshed = _write(rows)
+                counts.changed += len(derived_fields.recompute(kept))
+            counts.written += inserted + refreshed
+            counts.refreshed += refreshed
 
 
-def _write(rows: list[MLPredictions]) -> int:
-    """Insert the rows, skipping any a concurrent run wrote first; how many were new."""
+def _write(rows: list[MLPredictions]) -> tuple[int, int]:
+    """Write the batch's scores; (rows inserted, rows refreshed).
+
+    An article this version scored before (a promotion back to it) keeps its one row, as the
+    unique (article, subject, model_version, algorithm) allows no second: its score and
+    created_date are refreshed, so readers' "latest row" is this version's again. The others
+    are inserted, skipping any a concurrent run wrote first.
+    """
     first = rows[0]
     existing = MLPredictions.objects.filter(
         subject_id=first.subject_id,
@@ -200,9 +233,16 @@ def _write(rows: list[MLPredictions]) -> int:
         model_version=first.model_version,
         article_id__in=[row.article_id for row in rows],
     )
-    before = existing.count()
-    MLPredictions.objects.bulk_create(rows, ignore_conflicts=True)
-    return existing.count() - before
+    row_ids = dict(existing.values_list("article_id", "pk"))
+    now = timezone.now()
+    refresh = [row for row in rows if row.article_id in row_ids]
+    for row in refresh:
+        row.pk, row.created_date = row_ids[row.article_id], now
+    fields = ["probability_score", "predicted_relevant", "created_date"]
+    refreshed = MLPredictions.objects.bulk_update(refresh, fields) if refresh else 0
+    fresh = [row for row in rows if row.article_id not in row_ids]
+    MLPredictions.objects.bulk_create(fresh, ignore_conflicts=True)
+    return existing.count() - len(row_ids), refreshed
 
 
 def summary_table(outcomes: Sequence[runs.Outcome]) -> list[str]:
