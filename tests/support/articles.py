@@ -54,7 +54,9 @@ def add_articles(
 
 
 def sample_as_import_csv(path: Path, seed: int = SEED) -> Path:
-    """The real sample in import_articles' format: the text as title, dates over 60 days."""
+    """The real sample in import_articles' format: the first 12 words as title, the rest as the
+    summary (prediction leaves a title alone out, as GregoryAI does; cleaned, the model text is
+    the same as the whole text as a title), dates over 60 days."""
     rng = random.Random(seed)
     today = dt.date.today()
     with SAMPLE_CSV.open(newline="") as source, path.open("w", newline="") as target:
@@ -64,5 +66,7 @@ def sample_as_import_csv(path: Path, seed: int = SEED) -> Path:
         for number, row in enumerate(csv.DictReader(source)):
             day = today - dt.timedelta(days=rng.randint(0, 60))
             link = f"urn:gregory-import:ms-{number}"
-            writer.writerow([link, row["text_processed"], "", row["relevant"], day])
+            words = row["text_processed"].split()
+            title, summary = " ".join(words[:12]), " ".join(words[12:])
+            writer.writerow([link, title, summary, row["relevant"], day])
     return path
