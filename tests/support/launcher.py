@@ -81,7 +81,8 @@ def publish_version(
     """A published version of demo/ms-research under `models`: its metrics, and a report."""
     path = models / "demo" / "ms-research" / algo / version
     path.mkdir(parents=True)
-    (path / "metrics.json").write_text(json.dumps(metrics))
+    # Every version the job writes names its algorithm; one that does not is refused as foreign.
+    (path / "metrics.json").write_text(json.dumps({"algorithm": algo, **metrics}))
     if report:
         (path / "report.html").write_text("<html></html>")
     return path
