@@ -16,6 +16,7 @@ from gregory.flags import FlagError, JobFlags
 from gregory.management.database import database_errors_as_command_errors
 from gregory.management.usage import OneLineUsageErrors
 from gregory.ml import runs
+from gregory.ml.devices import DeviceUnavailable, check_required_device
 from gregory.models import Subject
 from gregory.scope import ScopeError, resolve
 
@@ -36,6 +37,8 @@ class JobCommand(OneLineUsageErrors):
         with database_errors_as_command_errors():
             try:
                 flags = self.flags_class.from_options(options).validate()
+                # Before any row or version: a GPU pod without a usable GPU fails now.
+                check_required_device()
                 scope = resolve(flags)
                 self.verbose = flags.verbose
                 for reason in scope.refused:  # said before the runs, which may take hours
@@ -43,7 +46,7 @@ class JobCommand(OneLineUsageErrors):
                 for line in scope.skipped:  # auto_predict off: GregoryAI's choice, no failure
                     self.say(2, line)
                 outcomes = self.run(flags, scope.subjects)
-            except (FlagError, ScopeError, UsageError) as error:
+            except (FlagError, ScopeError, UsageError, DeviceUnavailable) as error:
                 raise CommandError(str(error), returncode=exit_codes.USAGE) from None
             except runs.Interrupted as stop:
                 raise CommandError(

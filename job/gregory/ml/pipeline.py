@@ -19,6 +19,7 @@ from gregory.ml import (
     checkpoints,
     config,
     dataset,
+    devices,
     evaluation,
     fingerprint,
     gate,
@@ -203,6 +204,7 @@ def train_into(
         "n_threads": threads.intra_op_threads(),
         "lib_python": platform.python_version(),
         "lib_numpy": np.__version__,
+        **devices.device_metrics(getattr(trainer, "device", None)),
         **{f"lib_{name}": version for name, version in trainer.library_versions().items()},
     }
     if getattr(trainer, "resumed_from_epoch", None):

@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from gregory.ml.devices import ENV, check_required_device
 from gregory.ml.threads import torch_threads
 
 # torch reads OMP_NUM_THREADS at start-up; set it here too for callers that skip the entry points.
@@ -28,9 +29,14 @@ if (_threads := torch_threads()) is not None:
 
 
 def choose_device(preferred: str | None = None) -> torch.device:
-    """`GREGORY_DEVICE` ("cpu" forces CPU on a GPU host), else CUDA when present, else CPU."""
-    name = preferred or os.environ.get("GREGORY_DEVICE") or ""
+    """`GREGORY_DEVICE` ("cpu" forces CPU on a GPU host), else CUDA when present, else CPU.
+
+    A CUDA device named there is required: DeviceUnavailable where it is not usable (the
+    commands check this at start-up, before any run; this is the guard for other callers).
+    """
+    name = preferred or os.environ.get(ENV) or ""
     if name:
+        check_required_device({ENV: name})
         return torch.device(name)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
