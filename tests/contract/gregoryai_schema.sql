@@ -1,9 +1,10 @@
 -- GregoryAI's PostgreSQL tables that the training job reads and writes, as Django 5.2 creates
 -- them from GregoryAI's models: written from django/gregory/models.py of brunoamaral/gregory-ai
--- (the versions read alongside django/gregory/management/commands/predict_articles.py at commit
--- 06c173b93b986bbcfce00ed9fadb8fc722cc8715 and django/gregory/utils/text_utils.py at commit
--- 22f2b67c49a6326a616426c547f9e049f6d3eb93), and from django-organizations and
--- django.contrib.sites for the two tables gregory_team points at.
+-- at commit 7183020 (2026-08-21), whose gregory/relevance.py derives articles.ml_score and
+-- articles.relevant from gregory_mlpredictions, per subjects.auto_predict and
+-- subjects.ml_consensus_type (tests/contract/test_derived_fields.py checks the job keeps both
+-- fields as those rules say), and from django-organizations and django.contrib.sites for the
+-- two tables gregory_team points at.
 --
 -- Like Django, no column has a database default: every NOT NULL column without a value in an
 -- INSERT fails, which is how GregoryAI's database treats a writer that does not know a column.

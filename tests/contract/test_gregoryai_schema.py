@@ -204,8 +204,17 @@ def test_the_job_trains_and_predicts_in_gregoryais_database(gregoryai, models_di
                 "predicted_relevant, created_date FROM gregory_mlpredictions"
             ).fetchall()
         }
-        assert set(scored) == {*ids["labelled"], *ids["unreviewed"], *ids["m2m_only"]}
-        for article in [*ids["unreviewed"], *ids["m2m_only"]]:
+        # A title alone is left out, as GregoryAI does: the sample's one 12-word text.
+        with_summary = {
+            article
+            for (article,) in conn.execute(
+                "SELECT article_id FROM articles WHERE summary <> ''"
+            ).fetchall()
+        }
+        linked = {*ids["labelled"], *ids["unreviewed"], *ids["m2m_only"]}
+        assert len(linked - with_summary) == 1
+        assert set(scored) == linked & with_summary
+        for article in {*ids["unreviewed"], *ids["m2m_only"]} & with_summary:
             algo, model_version, probability, relevant, created = scored[article]
             assert (algo, model_version) == ("lgbm_tfidf", version)
             assert 0.0 <= probability <= 1.0 and relevant == (probability >= 0.8)
