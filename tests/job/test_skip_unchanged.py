@@ -223,3 +223,16 @@ def test_help_names_both_flags(capsys):
     assert "--model-version V, --version V" in text
     assert "GregoryAI's spelling of --version" in text
     assert "--skip-unchanged" in text
+
+
+def test_a_retried_pod_of_the_job_tells_a_skip_from_a_publish(labelled, models_dir, monkeypatch):
+    train()
+    monkeypatch.setenv("GREGORY_TRIGGERED_BY", "gregory-train-demo-ms-nightly")
+    assert SKIPPED.match(train("--skip-unchanged"))
+    assert PredictionRunLog.objects.order_by("-pk").first().triggered_by.endswith("nightly")
+    again = train("--skip-unchanged")
+    assert again.startswith(
+        "Skipped lgbm_tfidf for demo/ms: this Job (gregory-train-demo-ms-nightly) found the "
+        f"data unchanged since version {TODAY} (run #"
+    )
+    assert published(models_dir) == [TODAY]

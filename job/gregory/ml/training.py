@@ -102,10 +102,12 @@ def _done_by_this_job(subject: Subject, algorithm: str, say: runs.Say) -> runs.O
         metrics = json.loads((algo_dir / row.model_version / layout.METRICS_FILE).read_text())
     except (OSError, ValueError):
         metrics = {}
+    # A success row with a message is a --skip-unchanged row: nothing was published then.
+    did = "found the data unchanged since" if row.error_message else "already published"
     say(
         1,
         f"Skipped {algorithm} for {subject.team.slug}/{subject.subject_slug}: "
-        f"this Job ({job}) already published version {row.model_version} (run #{row.pk})",
+        f"this Job ({job}) {did} version {row.model_version} (run #{row.pk})",
         None,
     )
     return runs.Outcome(subject, algorithm, row.model_version, True, metrics)
