@@ -32,7 +32,8 @@ F = TypeVar("F", bound=JobFlags)
 
 
 class ScopeError(FlagError):
-    """The flags name a team or subject the database does not have, or an inactive team.
+    """The flags name a team or subject the database does not have, an inactive team, or a
+    subject whose auto_predict is off; or they leave no subject to run.
 
     A FlagError too: like a malformed flag, retrying the same flags cannot help.
     """
@@ -121,10 +122,10 @@ def _every_pair(
 
 def skipped_lines(flags: JobFlags, teams: Iterable[TeamScope]) -> list[str]:
     """A line per subject the flags' teams hold but leave out because auto_predict is off."""
-    if flags.subject is not None:
-        return []  # naming one is refused, not skipped
     if flags.all_teams:
         selected = active_teams(teams)
+    elif flags.subject is not None:
+        return []  # naming one is refused, not skipped
     else:
         selected = [team for team in teams if team.slug == flags.team and team.active]
     return [

@@ -4,6 +4,7 @@ whose auto_predict is off are left out the same way, and refused with the reason
 
 from __future__ import annotations
 
+import json
 from io import StringIO
 
 import pytest
@@ -190,3 +191,17 @@ def test_the_cli_refuses_a_named_opted_out_subject_in_one_line(opted, capsys) ->
     assert main(["--backend", "local", "submit", "--dry-run", "--team", "quiet"]) == 2
     (line,) = capsys.readouterr().err.splitlines()[1:]
     assert line.startswith("gregory-launch: error: team 'quiet' has no subject with auto_predict")
+
+
+def test_review_and_label_accept_an_opted_out_subject(opted, launcher_dir) -> None:
+    from gregory.models import ArticleSubjectRelevance, Subject
+    from tests.support.articles import add_articles
+
+    (article,) = add_articles(Subject.objects.get(subject_slug="ms-off"), [None])
+    scope = ["--team", "demo", "--subject", "ms-off"]
+    out = StringIO()
+    assert main(["review", *scope, "-o", "json"], out=out) == exit_codes.OK
+    assert [a["article_id"] for a in json.loads(out.getvalue())["articles"]] == [article.pk]
+    label = ["label", *scope, "--article", str(article.pk), "--relevant", "yes"]
+    assert main(label, out=StringIO()) == exit_codes.OK
+    assert ArticleSubjectRelevance.objects.get(article=article).is_relevant is True
