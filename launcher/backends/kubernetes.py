@@ -37,7 +37,10 @@ from launcher.kube.job_builder import (
     ALL_SUBJECTS,
     APP,
     CONTAINER_NAME,
+    KUEUE_GROUP,
+    KUEUE_VERSION,
     LABEL_APP,
+    LABEL_COMPONENT,
     LABEL_QUEUE,
     LABEL_SUBJECT,
     LABEL_TEAM,
@@ -73,7 +76,9 @@ class KubernetesBackend(Backend):
         self.api_client = api_client
         self.batch = client.BatchV1Api(api_client)
         self.core = client.CoreV1Api(api_client)
+        self.custom = client.CustomObjectsApi(api_client)
         self.source = source
+        self._queues_seen: set[str] = set()  # LocalQueues known to exist (a fan-out asks once)
 
     @property
     def namespace(self) -> str:
@@ -109,6 +114,13 @@ class KubernetesBackend(Backend):
             job = build_job(flags, run_id=run_id, settings=self.settings)
         except ValueError as error:  # e.g. a team whose queue name cannot be a label
             raise BackendError(str(error)) from error
+        queue = (job.metadata.labels or {}).get(LABEL_QUEUE)
+        if queue is not None:
+            self._ensure_queue(queue, flags.team or "")
+            # Last night's Job for this scope still waits for quota: it will read the data as
+            # it is when it starts, so a second one would only train the same thing twice.
+            if (waiting := self._still_queued(job)) is not None:
+                return Submission(_run_info(waiting), already_existed=True)
         try:
             created = self.batch.create_namespaced_job(self.namespace, job)
         except ApiException as error:
@@ -120,6 +132,63 @@ class KubernetesBackend(Backend):
         except (urllib3.exceptions.HTTPError, OSError) as error:
             return self._call(_reraise, error)
         return Submission(_run_info(created))
+
+    def _ensure_queue(self, queue: str, team: str) -> None:
+        """The team's LocalQueue exists, or is created in the configured ClusterQueue; else a
+        one-line refusal: a Job in a missing queue would wait suspended forever, one more each
+        night."""
+        if queue in self._queues_seen:
+            return
+        args = (KUEUE_GROUP, KUEUE_VERSION, self.namespace, "localqueues")
+        try:
+            self._call(self.custom.get_namespaced_custom_object, *args, queue)
+        except RunNotFound:
+            if not self.settings.cluster_queue:
+                raise BackendError(
+                    f"Kueue LocalQueue {queue} (team {team}) does not exist in namespace "
+                    f"{self.namespace}: create it, or set GREGORY_JOB_CLUSTER_QUEUE so the "
+                    "launcher creates it; nothing submitted for this team"
+                ) from None
+            body = {
+                "apiVersion": f"{KUEUE_GROUP}/{KUEUE_VERSION}",
+                "kind": "LocalQueue",
+                "metadata": {
+                    "name": queue,
+                    "namespace": self.namespace,
+                    "labels": {"app.kubernetes.io/part-of": "gregory-train"},
+                },
+                "spec": {"clusterQueue": self.settings.cluster_queue},
+            }
+            try:
+                self.custom.create_namespaced_custom_object(*args[:3], "localqueues", body)
+            except ApiException as error:
+                if error.status != 409:  # created meanwhile by another launcher: fine
+                    self._call(_reraise, error)
+        self._queues_seen.add(queue)
+
+    def _still_queued(self, job: client.V1Job) -> client.V1Job | None:
+        """Another Job of the same command and scope that Kueue has not admitted yet."""
+        labels = job.metadata.labels or {}
+        selector = ",".join(
+            f"{key}={labels[key]}"
+            for key in (LABEL_APP, LABEL_COMPONENT, LABEL_TEAM, LABEL_SUBJECT)
+        )
+        found = self._call(self.batch.list_namespaced_job, self.namespace, label_selector=selector)
+        waiting = [
+            other
+            for other in found.items
+            if other.metadata.name != job.metadata.name
+            and other.spec is not None
+            and other.spec.suspend
+            and other.metadata.deletion_timestamp is None
+            and not {
+                c.type
+                for c in ((other.status and other.status.conditions) or [])
+                if c.status == "True"
+            }
+            & {"Complete", "Failed"}
+        ]
+        return max(waiting, key=lambda other: str(other.metadata.creation_timestamp), default=None)
 
     def list_runs(self) -> list[RunInfo]:
         jobs = self._call(

@@ -42,6 +42,10 @@ ALL_SUBJECTS = "all"
 POD_JOB_NAME_LABEL = "batch.kubernetes.io/job-name"
 # Kueue admits a Job labelled with a LocalQueue's name: it creates it suspended, then resumes it.
 LABEL_QUEUE = "kueue.x-k8s.io/queue-name"
+# Kueue's WorkloadPriorityClass of the Job (k8s/components/kueue: manual above nightly).
+LABEL_PRIORITY = "kueue.x-k8s.io/priority-class"
+KUEUE_GROUP = "kueue.x-k8s.io"
+KUEUE_VERSION = "v1beta2"
 # The job sizes torch's and the tokenizers' thread pools from this (the pod's CPU limit).
 CPU_LIMIT_ENV = "GREGORY_CPU_LIMIT"
 
@@ -121,6 +125,13 @@ class JobSettings:
     # Kueue LocalQueue of a team's Jobs, e.g. `gregory-{team}` (the team's slug). Empty: no
     # Kueue, the default: on a cluster without it, a queued Job would wait forever.
     queue_name: str = ""
+    # The ClusterQueue a team's missing LocalQueue is created in (the launcher needs RBAC for
+    # localqueues). Empty: a Job for a team without its LocalQueue is refused, not left queued.
+    cluster_queue: str = ""
+    # Kueue's WorkloadPriorityClass for the Jobs; only with a queue.
+    priority_class: str = ""
+    # E.g. `nvidia` where the GPU runtime is not the node's default (k8s/components/runtime-class).
+    runtime_class_name: str = ""
     pod_annotations: Mapping[str, str] = field(default_factory=_do_not_disrupt)
     # More variables for the container, e.g. the nightly CronJob's GREGORY_SUMMARY_CACHE_DIR.
     env: Mapping[str, str] = field(default_factory=dict)
@@ -327,6 +338,7 @@ def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
         ),
         node_selector=(dict(settings.gpu_node_selector) or None) if settings.gpu else None,
         tolerations=[_toleration(t) for t in settings.gpu_tolerations] if settings.gpu else None,
+        runtime_class_name=settings.runtime_class_name or None,
         containers=[container],
         volumes=[
             client.V1Volume(
@@ -424,6 +436,8 @@ def build_job(flags: JobFlags, *, run_id: str, settings: JobSettings) -> client.
     if queue is not None:
         # Created suspended: Kueue resumes it once the team's queue has quota for it.
         labels[LABEL_QUEUE] = queue
+        if settings.priority_class:
+            labels[LABEL_PRIORITY] = settings.priority_class
         spec.suspend = True
     return client.V1Job(
         api_version="batch/v1",

@@ -131,7 +131,12 @@ def test_the_summary_cache_is_on_for_the_nightly_jobs_only(render, name) -> None
 def test_kueue_objects_hold_together(render) -> None:
     docs = render("overlays/gpu")
     kueue = [d for d in docs if d["apiVersion"].startswith("kueue.x-k8s.io/")]
-    assert {d["kind"] for d in kueue} == {"ResourceFlavor", "ClusterQueue", "LocalQueue"}
+    assert {d["kind"] for d in kueue} == {
+        "ResourceFlavor",
+        "ClusterQueue",
+        "LocalQueue",
+        "WorkloadPriorityClass",
+    }
     assert {d["apiVersion"] for d in kueue} == {"kueue.x-k8s.io/v1beta2"}
     cluster_queue = find(docs, "ClusterQueue", "gregory")
     assert "namespace" not in cluster_queue["metadata"]  # cluster-scoped
@@ -151,6 +156,20 @@ def test_kueue_objects_hold_together(render) -> None:
     for local_queue in (d for d in kueue if d["kind"] == "LocalQueue"):
         assert local_queue["metadata"]["namespace"] == JobSettings.namespace
         assert local_queue["spec"]["clusterQueue"] == "gregory"
+    # A new team's LocalQueue: the launcher creates it in that ClusterQueue.
+    assert settings.cluster_queue == "gregory"
+    # Manual runs are admitted before the nightly batch; the CronJobs submit at nightly.
+    value = {
+        d["metadata"]["name"]: d["value"] for d in kueue if d["kind"] == "WorkloadPriorityClass"
+    }
+    assert value["gregory-manual"] > value["gregory-nightly"]
+    assert settings.priority_class == "gregory-manual"
+    for name in ("gregory-nightly", "gregory-nightly-predict"):
+        (container,) = find(docs, "CronJob", name)["spec"]["jobTemplate"]["spec"]["template"][
+            "spec"
+        ]["containers"]
+        env = {e["name"]: e.get("value") for e in container["env"]}
+        assert env["GREGORY_JOB_PRIORITY_CLASS"] == "gregory-nightly"
 
 
 def test_the_hub_egress_component_opens_https_only(render, tmp_path) -> None:

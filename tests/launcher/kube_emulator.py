@@ -23,6 +23,9 @@ from urllib.parse import parse_qs, urlparse
 
 JOB_PATH = re.compile(r"^/apis/batch/v1/namespaces/([^/]+)/jobs(?:/([^/]+))?$")
 POD_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods(?:/([^/]+))?(/log)?$")
+QUEUE_PATH = re.compile(
+    r"^/apis/kueue.x-k8s.io/v1beta2/namespaces/([^/]+)/localqueues(?:/([^/]+))?$"
+)
 POD_JOB_LABEL = "batch.kubernetes.io/job-name"
 CONTAINER = "train"
 
@@ -55,6 +58,7 @@ class KubeEmulator:
     def __init__(self) -> None:
         self.lock = threading.Condition()
         self.jobs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.local_queues: dict[tuple[str, str], dict[str, Any]] = {}  # Kueue's LocalQueues
         self.pods: dict[tuple[str, str], dict[str, Any]] = {}
         self.logs: dict[tuple[str, str], list[str]] = {}
         self.events: list[tuple[int, str, dict[str, Any]]] = []  # (rv, type, pod)
@@ -321,6 +325,8 @@ class KubeEmulator:
                 emulator.requests.append((method, url.path))
                 if match := JOB_PATH.match(url.path):
                     emulator._jobs(self, method, match.group(1), match.group(2), query)
+                elif match := QUEUE_PATH.match(url.path):
+                    emulator._local_queues(self, method, match.group(1), match.group(2))
                 elif match := POD_PATH.match(url.path):
                     namespace, name, log = match.groups()
                     if log and method == "GET":
@@ -414,6 +420,39 @@ class KubeEmulator:
                 if policy == "Foreground":
                     job["metadata"]["finalizers"] = ["foregroundDeletion"]
                 http.send_json(200, job)
+            else:
+                http.send_json(405, status_body(405, "MethodNotAllowed", method))
+
+    def add_local_queue(
+        self, name: str, cluster_queue: str = "gregory", namespace: str = "gregory"
+    ) -> None:
+        """An operator (or the kueue component) created the LocalQueue."""
+        with self.lock:
+            self.local_queues[(namespace, name)] = {
+                "apiVersion": "kueue.x-k8s.io/v1beta2",
+                "kind": "LocalQueue",
+                "metadata": {"name": name, "namespace": namespace},
+                "spec": {"clusterQueue": cluster_queue},
+            }
+
+    def _local_queues(self, http: Any, method: str, ns: str, name: str | None) -> None:
+        with self.lock:
+            if method == "POST" and name is None:
+                queue = http.body()
+                key = (ns, queue["metadata"]["name"])
+                if key in self.local_queues:
+                    http.send_json(409, status_body(409, "AlreadyExists", f"{key[1]} exists"))
+                    return
+                queue["metadata"]["namespace"] = ns
+                self.local_queues[key] = queue
+                http.send_json(201, queue)
+            elif method == "GET" and name is not None:
+                queue = self.local_queues.get((ns, name))
+                if queue is None:
+                    message = f'localqueues.kueue.x-k8s.io "{name}" not found'
+                    http.send_json(404, status_body(404, "NotFound", message))
+                else:
+                    http.send_json(200, queue)
             else:
                 http.send_json(405, status_body(405, "MethodNotAllowed", method))
 

@@ -303,6 +303,7 @@ def test_a_kueue_job_is_queued_until_admitted_through_the_cli(kube, kubeconfig, 
     from launcher.cli import main
 
     monkeypatch.setenv("GREGORY_JOB_QUEUE_NAME", "gregory-{team}")
+    kube.add_local_queue("gregory-demo")
     make_scope("demo", "ms-research")
     assert main(["submit", "--team", "demo", "--algo", "lgbm_tfidf"], out=StringIO()) == 0
     ((key, job),) = kube.jobs.items()
