@@ -6,6 +6,8 @@ from __future__ import annotations
 import kubernetes_validate
 import pytest
 
+from launcher.kube.job_builder import JobSettings
+from tests.k8s.test_agreement import assert_same_job, built_job
 from tests.support.k8s import KUBERNETES_VERSION, find
 
 # component: (StorageClass, CSI provisioner)
@@ -42,3 +44,56 @@ def test_the_base_leaves_the_class_to_the_cluster(render) -> None:
             "storageClassName"
             not in find(render("overlays/gpu"), "PersistentVolumeClaim", claim)["spec"]
         )
+
+
+@pytest.mark.parametrize(
+    "components",
+    [
+        ("components/runtime-class",),
+        ("components/gpu-mig",),
+        ("components/gpu-aks", "components/gpu-mig", "components/runtime-class"),
+    ],
+)
+def test_pool_components_keep_the_launcher_and_the_template_in_step(render_with, components):
+    docs = render_with("overlays/gpu", components)
+    settings = JobSettings.from_env(dict(find(docs, "ConfigMap", "gregory-launcher")["data"]))
+    template = find(docs, "Job", "gregory-train-template")
+    assert_same_job(template, built_job(settings))
+    pod = template["spec"]["template"]["spec"]
+    if "components/runtime-class" in components:
+        assert pod["runtimeClassName"] == settings.runtime_class_name == "nvidia"
+    if "components/gpu-mig" in components:
+        (container,) = pod["containers"]
+        mig = "nvidia.com/mig-1g.10gb"
+        assert container["resources"]["limits"][mig] == "1"
+        assert "nvidia.com/gpu" not in container["resources"]["limits"]
+        # Kueue's quota counts the same resource, or it would admit nothing.
+        (group,) = find(docs, "ClusterQueue", "gregory")["spec"]["resourceGroups"]
+        assert (
+            mig in group["coveredResources"] and "nvidia.com/gpu" not in group["coveredResources"]
+        )
+        assert {r["name"] for r in group["flavors"][0]["resources"]} == set(
+            group["coveredResources"]
+        )
+
+
+def test_alerts_watch_failed_queued_and_missed_nights(render_with) -> None:
+    docs = render_with("overlays/gpu", ("components/alerts",))
+    rule = find(docs, "PrometheusRule", "gregory-train")
+    assert rule["metadata"]["namespace"] == "gregory"
+    (group,) = rule["spec"]["groups"]
+    alerts = {r["alert"]: r["expr"] for r in group["rules"]}
+    assert set(alerts) == {
+        "GregoryJobFailed",
+        "GregoryJobQueuedPastItsNight",
+        "GregoryNightlyDidNotRun",
+    }
+    # kube-state-metrics series, on this namespace and these Jobs and CronJobs.
+    assert "kube_job_failed" in alerts["GregoryJobFailed"]
+    assert "kube_job_created" in alerts["GregoryJobQueuedPastItsNight"]
+    assert "kube_job_status_start_time" in alerts["GregoryJobQueuedPastItsNight"]
+    assert "kube_cronjob_status_last_schedule_time" in alerts["GregoryNightlyDidNotRun"]
+    cronjobs = [d["metadata"]["name"] for d in docs if d["kind"] == "CronJob"]
+    assert cronjobs and all(name.startswith("gregory-nightly") for name in cronjobs)
+    for expr in alerts.values():
+        assert 'namespace="gregory"' in expr
