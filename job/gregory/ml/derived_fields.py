@@ -31,46 +31,49 @@ CONSENSUS_THRESHOLD = 0.8
 # Algorithms that must agree, by subjects.ml_consensus_type; any other value means 1.
 CONSENSUS_MINIMUM = {"all": 3, "majority": 2}
 
-# The batch's ids as a one-column table: one parameter, whatever the batch size.
-_IDS = {
-    "postgresql": "SELECT unnest(%s::integer[]) AS article_id",
-    "sqlite": "SELECT CAST(value AS INTEGER) AS article_id FROM json_each(%s)",
+# "is one of the batch's ids", one parameter whatever the batch size: PostgreSQL's array lets
+# the planner reach articles through its primary key; SQLite reads a JSON list.
+_IN_IDS = {
+    "postgresql": "= ANY(%s::integer[])",
+    "sqlite": "IN (SELECT value FROM json_each(%s))",
 }
 # NULL-safe inequality, so a NULL ml_score that stays NULL is not rewritten.
 _DIFFERS = {"postgresql": "IS DISTINCT FROM", "sqlite": "IS NOT"}
 
+# Each statement is set-based over the batch: the window functions and the grouping run once
+# over the batch's rows, never once per article.
 _ML_SCORE = """
-WITH ids AS ({ids}),
-latest AS (
+WITH latest AS (
     SELECT p.article_id, p.probability_score,
            ROW_NUMBER() OVER (
                PARTITION BY p.article_id, p.subject_id, p.algorithm
                ORDER BY p.created_date DESC, p.id DESC
            ) AS position
     FROM gregory_mlpredictions p
-    WHERE p.article_id IN (SELECT article_id FROM ids) AND p.probability_score IS NOT NULL
+    WHERE p.article_id {in_ids} AND p.probability_score IS NOT NULL
 ),
 computed AS (
-    SELECT ids.article_id,
-           (SELECT AVG(l.probability_score) FROM latest l
-            WHERE l.article_id = ids.article_id AND l.position = 1) AS value
-    FROM ids
+    SELECT a.article_id, AVG(l.probability_score) AS value
+    FROM articles a
+    LEFT JOIN latest l ON l.article_id = a.article_id AND l.position = 1
+    WHERE a.article_id {in_ids}
+    GROUP BY a.article_id
 )
 UPDATE articles SET ml_score = computed.value
 FROM computed
-WHERE articles.article_id = computed.article_id AND articles.ml_score {differs} computed.value
+WHERE articles.article_id = computed.article_id AND articles.article_id {in_ids}
+  AND articles.ml_score {differs} computed.value
 RETURNING articles.article_id
 """
 
 _RELEVANT = """
-WITH ids AS ({ids}),
-latest AS (
+WITH latest AS (
     SELECT p.article_id, p.subject_id, p.algorithm, p.probability_score, p.predicted_relevant,
            RANK() OVER (
                PARTITION BY p.article_id, p.subject_id, p.algorithm ORDER BY p.created_date DESC
            ) AS position
     FROM gregory_mlpredictions p
-    WHERE p.article_id IN (SELECT article_id FROM ids)
+    WHERE p.article_id {in_ids}
 ),
 consensus AS (
     SELECT l.article_id
@@ -83,16 +86,21 @@ consensus AS (
     HAVING COUNT(DISTINCT l.algorithm) >= CASE s.ml_consensus_type
         WHEN 'all' THEN %s WHEN 'majority' THEN %s ELSE 1 END
 ),
+marked AS (
+    SELECT r.article_id FROM gregory_articlesubjectrelevance r
+    WHERE r.article_id {in_ids} AND r.is_relevant IS TRUE
+),
 computed AS (
-    SELECT ids.article_id,
-           (EXISTS (SELECT 1 FROM gregory_articlesubjectrelevance r
-                    WHERE r.article_id = ids.article_id AND r.is_relevant IS TRUE)
-            OR EXISTS (SELECT 1 FROM consensus c WHERE c.article_id = ids.article_id)) AS value
-    FROM ids
+    SELECT a.article_id,
+           (a.article_id IN (SELECT article_id FROM marked)
+            OR a.article_id IN (SELECT article_id FROM consensus)) AS value
+    FROM articles a
+    WHERE a.article_id {in_ids}
 )
 UPDATE articles SET relevant = computed.value
 FROM computed
-WHERE articles.article_id = computed.article_id AND articles.relevant {differs} computed.value
+WHERE articles.article_id = computed.article_id AND articles.article_id {in_ids}
+  AND articles.relevant {differs} computed.value
 RETURNING articles.article_id
 """
 
@@ -104,9 +112,9 @@ def _ids_parameter(article_ids: Sequence[int]) -> object:
 
 def _statement(template: str) -> str:
     vendor = connection.vendor
-    if vendor not in _IDS:
+    if vendor not in _IN_IDS:
         raise NotImplementedError(f"articles' derived fields on {vendor}: PostgreSQL or SQLite")
-    return template.format(ids=_IDS[vendor], differs=_DIFFERS[vendor])
+    return template.format(in_ids=_IN_IDS[vendor], differs=_DIFFERS[vendor])
 
 
 def recompute(article_ids: Sequence[int]) -> set[int]:
@@ -125,9 +133,9 @@ def recompute(article_ids: Sequence[int]) -> set[int]:
     with transaction.atomic(), connection.cursor() as cursor:
         locked = Articles.objects.select_for_update(no_key=True).filter(pk__in=list(article_ids))
         list(locked.order_by("pk").values_list("pk", flat=True))
-        cursor.execute(_statement(_ML_SCORE), [ids])
+        cursor.execute(_statement(_ML_SCORE), [ids] * 3)
         changed.update(row[0] for row in cursor.fetchall())
         minimum = [CONSENSUS_MINIMUM["all"], CONSENSUS_MINIMUM["majority"]]
-        cursor.execute(_statement(_RELEVANT), [ids, CONSENSUS_THRESHOLD, *minimum])
+        cursor.execute(_statement(_RELEVANT), [ids, CONSENSUS_THRESHOLD, *minimum, ids, ids, ids])
         changed.update(row[0] for row in cursor.fetchall())
     return changed
