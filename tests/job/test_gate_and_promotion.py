@@ -113,13 +113,13 @@ def test_two_runs_gate_promote_and_predict_from_current(sample, monkeypatch):
         "Compared with promoted version v1" in (algo_dir() / "v2" / layout.REPORT_FILE).read_text()
     )
 
-    # predict_articles uses `current` and writes the calibrated probabilities.
+    # predict_articles uses `current` and writes the version's scores, on its score_scale.
     run("predict_articles", "--team", "demo", "--algo", ALGO)
     rows = MLPredictions.objects.all()
     assert rows and {r.model_version for r in rows} == {"v2"}
     expected, raw = expected_scores("v2")
     assert {r.article_id: r.probability_score for r in rows} == expected
-    assert not np.allclose(raw, list(expected.values()))  # calibrated, not the raw scores
+    assert np.allclose(raw, list(expected.values()))  # score_scale "raw": the model's own
 
     # promote_version moves it back by hand; the next prediction run uses v1.
     out = run(
