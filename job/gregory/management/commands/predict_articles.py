@@ -8,10 +8,12 @@ from gregory.management.base import JobCommand, UsageError
 
 class Command(JobCommand):
     help = (
-        "Score the articles of a team's subjects that a published version (the newest, or "
-        "--model-version) has not scored yet: MLPredictions rows and a PredictionRunLog row per "
-        "subject and algorithm; --dry-run writes neither. Exit status: 0 all runs succeeded, "
-        "1 a run failed, 2 usage error."
+        "Score the articles of a team's subjects (linked through Articles.subjects, with a "
+        "summary) whose latest score is not the published version's (the promoted one, or "
+        "--model-version): MLPredictions rows, then the articles' ml_score and relevant as "
+        "GregoryAI derives them, and a PredictionRunLog row per subject and algorithm; "
+        "--dry-run writes none of them. Exit status: 0 all runs succeeded, 1 a run failed, "
+        "2 usage error."
     )
     flags_class = PredictFlags
     runs_noun = "prediction runs"
