@@ -1,0 +1,170 @@
+"""The first night, rehearsed: every container of every rendered workload (both CronJobs, the
+training Job template, the download-models Job) runs its exact command and args as its pod
+would, against the Kubernetes API emulator and the session's PostgreSQL.
+
+Each image is a venv holding only that image's extras (tests/rehearsal/pods.py says what else is
+emulated: env, volumes, the pod's UID, no writes outside the volumes). This tier found the
+launcher image crashing on numpy at start-up before any fan-out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gregory.models import PredictionRunLog
+from launcher.kube.job_builder import LABEL_PRIORITY, LABEL_QUEUE
+from tests.launcher.kube_emulator import KubeEmulator
+from tests.rehearsal.pods import Sandbox, Workload, repository_of, run, workloads
+from tests.support.db import database_url
+from tests.support.launcher import import_demo
+
+pytestmark = [pytest.mark.rehearsal, pytest.mark.slow, pytest.mark.postgres]
+
+OVERLAYS = ("overlays/kind", "overlays/gpu", "base")
+CRONJOBS = ("CronJob/gregory-nightly", "CronJob/gregory-nightly-predict")
+TEMPLATE = "Job/gregory-train-template"
+
+
+@pytest.fixture
+def night(database_kind: str, transactional_db, tmp_path: Path) -> Iterator[None]:
+    """Team demo, subject ms-research, 60 labelled articles, committed for the subprocesses."""
+    if database_kind != "postgres":
+        pytest.skip("the rehearsal runs against PostgreSQL: the --database postgres pass")
+    import_demo(tmp_path)
+    yield
+
+
+@pytest.fixture
+def kube() -> Iterator[KubeEmulator]:
+    emulator = KubeEmulator().start()
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture
+def sandbox(rehearsal_root: Path, kube: KubeEmulator, request) -> Sandbox:
+    root = rehearsal_root / re.sub(r"[^\w.-]+", "-", request.node.name)
+    root.mkdir()
+    # In the cluster the launcher's API access is its service account; here a kubeconfig that
+    # the pod's user can read, in the read-only part of the sandbox.
+    kubeconfig = root / "kubeconfig"
+    kubeconfig.write_text(
+        f"""apiVersion: v1
+kind: Config
+clusters: [{{name: emulator, cluster: {{server: "{kube.url}"}}}}]
+contexts: [{{name: emulator, context: {{cluster: emulator, user: sa, namespace: gregory}}}}]
+current-context: emulator
+users: [{{name: sa, user: {{token: rehearsal}}}}]
+"""
+    )
+    kubeconfig.chmod(0o644)
+    return Sandbox(
+        root=root,
+        secrets={("gregory-database", "DATABASE_URL"): database_url()},
+        extra_env={"KUBECONFIG": str(kubeconfig)},
+    )
+
+
+def by_owner(docs: list[dict[str, Any]]) -> dict[str, Workload]:
+    found = {w.owner: w for w in workloads(docs)}
+    assert set(CRONJOBS) | {TEMPLATE} <= set(found), sorted(found)
+    return found
+
+
+def venv_for(workload: Workload, launcher_venv: Path, train_venv: Path) -> Path:
+    return {"gregory-launcher": launcher_venv, "gregory-train": train_venv}[
+        repository_of(workload.image)
+    ]
+
+
+def assert_one_line_or_none(stderr: str) -> None:
+    assert "Traceback" not in stderr, stderr[-3000:]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_nightly_cronjobs_fan_out(
+    render, overlay: str, night, kube: KubeEmulator, sandbox: Sandbox, launcher_venv: Path
+) -> None:
+    docs = render(overlay)
+    found = by_owner(docs)
+    template_image = found[TEMPLATE].image
+    for owner, component in zip(CRONJOBS, ("training", "prediction"), strict=True):
+        result = run(found[owner], docs, launcher_venv, sandbox, timeout=300)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert_one_line_or_none(result.stderr)
+        jobs = [
+            job
+            for job in kube.jobs.values()
+            if job["metadata"]["labels"]["app.kubernetes.io/component"] == component
+        ]
+        # One Job per team/subject, with the image the overlay renders for the template.
+        assert [job["metadata"]["annotations"]["gregory/team"] for job in jobs] == ["demo"]
+        (job,) = jobs
+        assert f"submitted {job['metadata']['name']}" in result.stdout
+        (container,) = job["spec"]["template"]["spec"]["containers"]
+        assert container["image"] == template_image
+        labels = job["metadata"]["labels"]
+        if overlay == "overlays/gpu":  # Kueue: the team's queue made, nightly priority
+            assert labels[LABEL_QUEUE] == "gregory-demo" and job["spec"]["suspend"] is True
+            assert labels[LABEL_PRIORITY] == "gregory-nightly"
+            assert ("gregory", "gregory-demo") in kube.local_queues
+        else:
+            assert LABEL_QUEUE not in labels
+    # A retry of the same night (backoffLimit 2) submits nothing twice.
+    again = run(found[CRONJOBS[0]], docs, launcher_venv, sandbox, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert "already submitted" in again.stdout
+    assert len(kube.jobs) == 2
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_training_job_template_runs(
+    render, overlay: str, night, sandbox: Sandbox, launcher_venv: Path, train_venv: Path
+) -> None:
+    import torch
+
+    docs = render(overlay)
+    workload = by_owner(docs)[TEMPLATE]
+    result = run(workload, docs, train_venv, sandbox)
+    assert_one_line_or_none(result.stderr)
+    models = result.mounts["/models"]
+    settings = result.env
+    if settings.get("GREGORY_DEVICE") == "cuda" and not torch.cuda.is_available():
+        # The gpu overlay on a host without a GPU: refused at start-up, nothing written.
+        assert result.returncode == 2, result.stdout + result.stderr
+        (line,) = result.stderr.strip().splitlines()
+        assert "GREGORY_DEVICE=cuda requires CUDA" in line
+        assert not PredictionRunLog.objects.exists()
+        assert not [p for p in models.rglob("*") if p.is_file()]
+        return
+    # The template trains every algorithm; BERT's hub checkpoint is not in the (empty) cache and
+    # HF_HUB_OFFLINE=1 keeps it there (k8s/jobs/download-models seeds it): that run fails in
+    # one line, the others publish into the models volume as the pod's user.
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("1 of 3 training runs failed")
+    published = {log.algorithm for log in PredictionRunLog.objects.filter(success=True)}
+    assert published == {"lgbm_tfidf", "lstm"}
+    assert list(models.glob("demo/ms-research/lgbm_tfidf/*/metrics.json"))
+
+
+def test_the_download_models_job_runs(
+    render, night, sandbox: Sandbox, train_venv: Path, monkeypatch
+) -> None:
+    docs = render("jobs/download-models")
+    (workload,) = workloads(docs)
+    # Its settings come from the overlay it runs beside: the gpu overlay's ConfigMap.
+    settings = [d for d in render("overlays/gpu") if d["kind"] == "ConfigMap"]
+    # No egress here: the hub is a closed port, as behind the NetworkPolicy without hub-egress.
+    sandbox.extra_env["HF_ENDPOINT"] = "http://127.0.0.1:9"
+    result = run(workload, [*docs, *settings], train_venv, sandbox, timeout=300)
+    assert_one_line_or_none(result.stderr)
+    assert result.returncode == 1, result.stdout + result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("bert model microsoft/BiomedNLP"), line
