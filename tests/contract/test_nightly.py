@@ -17,7 +17,7 @@ import pytest
 from tests.contract.test_gregoryai_schema import SUBJECT, TEAM, fill_like_gregoryai
 from tests.support.paths import MANAGE
 
-# Four job processes and two trainings: 180 s measured on a shared, loaded 2-core machine.
+# Four job processes and two trainings: 104-180 s measured on a shared 2-core machine.
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
 # A torch trainer too: its fingerprint must come out the same in another process.
