@@ -7,11 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import threading
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from gregory.ml import derived_fields
@@ -258,3 +259,49 @@ def test_dry_run_leaves_the_fields_alone(sample):
     assert not Articles.objects.filter(relevant=True).exists()
     assert "changed for" not in out.getvalue()
     assert re.search(r"would write \d+ predictions", out.getvalue())
+
+
+def test_two_writers_of_the_same_articles_recompute_one_after_the_other(
+    transactional_db, team, database_kind
+):
+    """Two transactions write predictions of the same articles (two subjects' runs) and recompute
+    at the same moment: the second must wait for the first and see its rows (the articles are
+    locked first), else each averages its own rows only and the last commit wins."""
+    if database_kind != "postgres":
+        pytest.skip("SQLite serialises writers: the race needs PostgreSQL")
+    one, two = make_subject(team, "one"), make_subject(team, "two")
+    ids = [article(one, two).pk for _ in range(20)]
+    both_written = threading.Barrier(2, timeout=60)
+    errors: list[BaseException] = []
+
+    def writer(subject, score):
+        try:
+            with transaction.atomic():
+                MLPredictions.objects.bulk_create(
+                    MLPredictions(
+                        subject=subject,
+                        article_id=article_id,
+                        model_version="v1",
+                        algorithm="lgbm_tfidf",
+                        probability_score=score,
+                        predicted_relevant=score >= 0.8,
+                    )
+                    for article_id in ids
+                )
+                both_written.wait()
+                derived_fields.recompute(ids)
+        except BaseException as error:  # reported by the test, not lost in the thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=writer, args=args) for args in ((one, 0.9), (two, 0.1))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    scores = list(Articles.objects.filter(pk__in=ids).values_list("ml_score", flat=True))
+    assert scores == [pytest.approx(0.5)] * len(ids)
+    assert set(Articles.objects.filter(pk__in=ids).values_list("relevant", flat=True)) == {True}
+    assert oracle_mismatches(ids) == []
