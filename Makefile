@@ -65,6 +65,12 @@ lint: setup
 	# The launcher image has no ML stack: its entry points must start without it.
 	$(PY) tools/import_contract.py
 
+# The first night, rehearsed: every rendered container's command in a venv of its image's extras,
+# against the API emulator and PostgreSQL (tests/rehearsal; `make test` runs it too).
+.PHONY: rehearsal
+rehearsal: setup
+	$(PY) -m pytest --database postgres -m rehearsal tests/rehearsal
+
 bench: setup
 	$(PY) -m bench.run
 

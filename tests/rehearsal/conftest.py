@@ -58,7 +58,9 @@ def image_venv(root: Path, extras: str, *first: str) -> Path:
             source.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, source / name)
     venv = root / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    # The project venv's base Python (CI: Debian's /usr/bin/python3); another may be named.
+    python = os.environ.get("GREGORY_REHEARSAL_PYTHON", sys.executable)
+    subprocess.run([python, "-m", "venv", str(venv)], check=True, timeout=300)
     if first:
         pip_install(venv, *first)
     pip_install(venv, f"{source}[{extras}]")
