@@ -93,3 +93,13 @@ def train_venv(rehearsal_root: Path) -> Path:
     if not any(any(Path(p).glob("torch-2.13.0+cpu-*.whl")) for p in places if Path(p).is_dir()):
         pytest.skip(f"no local {CPU_TORCH_SPEC} wheel (the CPU image's torch; see .ci/run)")
     return image_venv(rehearsal_root / "train-image", "train,ml", CPU_TORCH_SPEC)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Skipped before their fixtures run: the image venvs take minutes to build.
+    if config.getoption("--database") == "postgres":
+        return
+    skip = pytest.mark.skip(reason="the rehearsal runs against PostgreSQL: the postgres pass")
+    for item in items:
+        if item.get_closest_marker("rehearsal") and item.get_closest_marker("postgres"):
+            item.add_marker(skip)
