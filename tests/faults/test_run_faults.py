@@ -225,10 +225,13 @@ def test_a_second_signal_during_cleanup_leaves_nothing(start_job, demo, models_d
     job.process.send_signal(signal.SIGTERM)
     job.process.send_signal(signal.SIGINT)
     code, out, err = job.finish()
-    assert code == 128 + signal.SIGTERM, err
-    assert err.strip().splitlines()[-1].endswith("interrupted by SIGTERM")
+    # Both may be pending before the job runs again, and the kernel then delivers the lower
+    # number (SIGINT) first: whichever came first names the stop, and the second changes nothing.
+    first = {128 + s: s.name for s in (signal.SIGTERM, signal.SIGINT)}.get(code)
+    assert first, err
+    assert err.strip().splitlines()[-1].endswith(f"interrupted by {first}")
     row = PredictionRunLog.objects.get()
-    assert (row.success, row.error_message) == (False, "interrupted by SIGTERM")
+    assert (row.success, row.error_message) == (False, f"interrupted by {first}")
     assert not heartbeats_left(models_dir)
     assert_consistent(models_dir)
 
