@@ -172,6 +172,8 @@ def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
         planned = engine.plan(flags)
     except FlagError as error:
         raise LauncherError(str(error), exit_codes.USAGE) from error
+    # Checked before the plan is shown: --dry-run must refuse what the real submit refuses.
+    run_id = run_id_from(options.run_id)
     refused = engine.refused(flags)
     for line in refused:
         print(f"warning: {line}", file=sys.stderr)
@@ -188,7 +190,7 @@ def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
         scope = f"{run.team}/{run.subject or '*'}"
         print(f"{verb} {run.name} ({scope}, {run.state})", file=out, flush=True)
 
-    submissions = engine.submit(planned, run_id_from(options.run_id), report)
+    submissions = engine.submit(planned, run_id, report)
     if not options.follow:
         return status
     failed = False
