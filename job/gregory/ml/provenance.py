@@ -17,13 +17,34 @@ from gregory.algorithms import ALGORITHMS
 from gregory.ml.layout import METRICS_FILE
 
 
-class VersionNotFound(FileNotFoundError):
+class VersionUnusable(Exception):
+    """Nothing servable where a version (or the pointer to one) was expected: missing, damaged
+    or foreign. Every reader of the version store catches this one class and fails that
+    algorithm alone with `str()`, one line naming `.path` (the file or directory at fault)."""
+
+    def __init__(self, message: str, path: Path | str | None = None) -> None:
+        # One line whatever the cause said: it goes into a run row and a terminal as it is.
+        super().__init__(" ".join(str(message).split()))
+        self.path = Path(path) if path is not None else None
+
+
+class VersionNotFound(VersionUnusable, FileNotFoundError):
     """No published version, or not the one asked for; the message says where it looked."""
 
 
 class ForeignVersion(VersionNotFound):
     """A version directory this project did not write. A VersionNotFound: it is not a
     published version of ours, and every handler of a missing version handles it alike."""
+
+
+class VersionDamaged(VersionUnusable):
+    """A published version of ours that cannot be loaded: an artifact missing, truncated or
+    unreadable, or a metrics.json that is not JSON or holds the wrong types."""
+
+
+class PointerDamaged(VersionUnusable):
+    """current.json cannot say which version is promoted (unreadable, not JSON, not a pointer
+    this project wrote). Nothing is served or compared until promote_version rewrites it."""
 
 
 def foreign_reason(metrics: object) -> str | None:
