@@ -8,6 +8,7 @@ Checks that need the database (do the slugs exist?) live in `gregory.scope`.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -19,7 +20,8 @@ DEFAULT_WINDOW_DAYS = 90
 DEFAULT_THRESHOLD = 0.8
 DEFAULT_VERBOSE = 1
 
-SLUG_RE = re.compile(r"^[-a-zA-Z0-9_]{1,100}$")
+# No leading "-": the launcher puts slugs in an argv, where one would read as an option.
+SLUG_RE = re.compile(r"^[a-zA-Z0-9_][-a-zA-Z0-9_]{0,99}$")
 # A version becomes a directory name: no separators, no leading dot (dot entries are staging).
 VERSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -36,7 +38,18 @@ def is_slug(value: str) -> bool:
 def slug_problem(flag: str, value: str) -> str | None:
     if is_slug(value):
         return None
-    return f"{flag} {value!r} is not a slug (letters, digits, - and _)"
+    rule = (
+        "letters, digits, - and _; no leading -"
+        if value.startswith("-")
+        else "letters, digits, - and _"
+    )
+    return f"{flag} {value!r} is not a slug ({rule})"
+
+
+def max_lookback_days(today: dt.date | None = None) -> int:
+    """The longest window a date can hold: back to 2 January of year 1 (a day spare for time
+    zones); beyond it the window's start overflows in every run, after its rows are made."""
+    return ((today or dt.date.today()) - dt.date(1, 1, 2)).days
 
 
 def parse_algos(value: str | Sequence[str]) -> tuple[str, ...]:
@@ -92,6 +105,11 @@ class JobFlags:
             found.append("--all-articles and --lookback-days exclude each other")
         if self.lookback_days is not None and self.lookback_days < 1:
             found.append("--lookback-days must be a positive number of days")
+        elif self.lookback_days is not None and self.lookback_days > (top := max_lookback_days()):
+            found.append(
+                f"--lookback-days {self.lookback_days} reaches before year 1: at most {top} "
+                "(--all-articles takes every article)"
+            )
         try:
             parse_algos(self.algos)
         except FlagError as error:
