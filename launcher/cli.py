@@ -399,7 +399,9 @@ def main(
         print(f"gregory-launch: error: {error}", file=err)
         return error.code
     except (BackendError, db.DatabaseUnavailable) as error:
-        print(f"gregory-launch: error: {error}", file=err)
+        # A fan-out's refusals (launcher.engine.SubmitRefused): one line each.
+        for line in str(error).splitlines() or [""]:
+            print(f"gregory-launch: error: {line}", file=err)
         if isinstance(error, ConfigurationError | db.DatabaseMisconfigured):
             return exit_codes.USAGE
         return 1

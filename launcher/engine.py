@@ -88,6 +88,19 @@ def refuse_taken_version(flags: TrainFlags, teams: Sequence[TeamScope]) -> None:
                 )
 
 
+class SubmitRefused(BackendError):
+    """Some batches of a submission were refused, the others submitted (`submitted`).
+
+    One line per distinct refusal, naming its scopes: a team without its LocalQueue is one line
+    whatever its number of subjects, since the refusal names the team.
+    """
+
+    def __init__(self, lines: list[str], submitted: list[Submission]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
+        self.submitted = submitted
+
+
 @dataclass
 class Engine:
     backend: Backend
@@ -127,16 +140,29 @@ class Engine:
     ) -> list[Submission]:
         """Submit planned flag sets under one run id (one fan-out, one id).
 
-        `report` hears of each submission as it happens, so a fan-out that fails half way
-        still tells what it did submit.
+        `report` hears of each submission as it happens. A batch the backend refuses (a team
+        without its Kueue queue, an API error) does not hold back the others: they are all
+        tried, then SubmitRefused names each refused scope.
         """
         run_id = run_id or new_run_id()
         done: list[Submission] = []
+        refused: dict[str, list[str]] = {}  # message → the scopes refused with it
         for batch in self.backend.batches(planned):
-            done.append(self.backend.submit_batch(batch, run_id))
+            try:
+                done.append(self.backend.submit_batch(batch, run_id))
+            except BackendError as error:
+                scope = f"{batch[0].team or '*'}/{batch[0].subject or '*'}"
+                refused.setdefault(str(error), []).append(scope)
+                continue
             if report is not None:
                 report(done[-1])
-        return done
+        if not refused:
+            return done
+        if not done and len(refused) == 1:  # all refused alike: the backend's own one line
+            raise SubmitRefused(list(refused), done)
+        raise SubmitRefused(
+            [f"{', '.join(scopes)}: {message}" for message, scopes in refused.items()], done
+        )
 
     def progress(self, run: RunInfo) -> str:
         if run.state is not RunState.RUNNING:

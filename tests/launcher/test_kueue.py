@@ -92,3 +92,50 @@ def test_a_job_still_queued_is_not_doubled_by_the_next_night(kueue) -> None:
     code, out, _ = submit("--run-id", "nightly-20261203")
     assert code == 0 and out.startswith("submitted ")
     assert len(kueue.jobs) == 3
+
+
+def fan_out(run_id: str) -> tuple[int, str, str]:
+    out, err = StringIO(), StringIO()
+    argv = ["submit", "--all-teams", "--algo", "lgbm_tfidf", "--run-id", run_id]
+    code = main(argv, out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_a_refused_team_does_not_stop_the_fan_out(kueue) -> None:
+    # demo (subjects ms-research, other) has its queue; beta and gamma have none and no
+    # GREGORY_JOB_CLUSTER_QUEUE to make one; zeta, planned after them, has its queue.
+    make_scope("beta", "oncology")
+    make_scope("gamma", "cardiology", "neurology")
+    make_scope("zeta", "virology")
+    kueue.add_local_queue("gregory-demo")
+    kueue.add_local_queue("gregory-zeta")
+
+    code, out, err = fan_out("nightly-20261201")
+
+    assert code == 1
+    submitted = sorted(
+        job["metadata"]["annotations"]["gregory/team"] for job in kueue.jobs.values()
+    )
+    assert submitted == ["demo", "demo", "zeta"]
+    assert out.count("submitted ") == 3
+    # After the backend line, one line per refused team (both of gamma's subjects on one).
+    assert err.strip().splitlines()[1:] == [
+        "gregory-launch: error: beta/oncology: Kueue LocalQueue gregory-beta (team beta) does "
+        "not exist in namespace gregory: create it, or set GREGORY_JOB_CLUSTER_QUEUE so the "
+        "launcher creates it; nothing submitted for this team",
+        "gregory-launch: error: gamma/cardiology, gamma/neurology: Kueue LocalQueue "
+        "gregory-gamma (team gamma) does not exist in namespace gregory: create it, or set "
+        "GREGORY_JOB_CLUSTER_QUEUE so the launcher creates it; nothing submitted for this team",
+    ]
+
+    # The CronJob's retry (backoffLimit 2) doubles nothing and refuses the same teams again.
+    code, out, err = fan_out("nightly-20261201")
+    assert code == 1 and out.count("already submitted ") == 3
+    assert len(err.strip().splitlines()) == 3
+    assert len(kueue.jobs) == 3
+
+    # The next night, the three still wait for quota: not doubled; the same two refused.
+    code, out, err = fan_out("nightly-20261202")
+    assert code == 1 and out.count("already submitted ") == 3
+    assert len(err.strip().splitlines()) == 3
+    assert len(kueue.jobs) == 3
