@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.support.paths import MANAGE
 
 SCHEMA = Path(__file__).with_name("gregoryai_schema.sql")
 NAME = "gregoryai_contract"
@@ -32,6 +37,27 @@ class GregoryAIDatabase:
             user=self.user,
             dbname=dbname or self.name,
             autocommit=True,
+        )
+
+    def manage(
+        self, *argv: str, models_dir: Path | None = None, timeout: int = 300, **settings: str
+    ) -> subprocess.CompletedProcess:
+        """Our job's command as a process against this database, with the pod's settings."""
+        env = {
+            **os.environ,
+            "DATABASE_URL": self.url,
+            "DJANGO_SETTINGS_MODULE": "gregory_train.settings",
+            **settings,
+        }
+        if models_dir is not None:
+            env["GREGORY_MODELS_DIR"] = str(models_dir)
+        env.pop("GREGORY_TRIGGERED_BY", None)
+        return subprocess.run(
+            [sys.executable, str(MANAGE), *argv],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
 
 

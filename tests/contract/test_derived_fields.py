@@ -5,15 +5,12 @@ among rows GregoryAI's own models wrote before, other subjects' rows and a revie
 from __future__ import annotations
 
 import datetime as dt
-import os
-import subprocess
-import sys
 
 import pytest
 
+from tests.contract.seeding import add_team
 from tests.contract.test_gregoryai_schema import SUBJECT, TEAM, fill_like_gregoryai
 from tests.support import derived_oracle
-from tests.support.paths import MANAGE
 
 pytestmark = pytest.mark.postgres
 
@@ -28,19 +25,6 @@ def add_subject(conn, slug: str, auto_predict: bool, consensus: str, team_slug: 
         (slug, slug, auto_predict, consensus, team),
     ).fetchone()
     return subject
-
-
-def add_team(conn, slug: str) -> None:
-    (org,) = conn.execute(
-        "INSERT INTO organizations_organization (name, is_active, created, modified, slug) "
-        "VALUES (%s, true, %s, %s, %s) RETURNING id",
-        (slug, NOW, NOW, slug),
-    ).fetchone()
-    conn.execute(
-        "INSERT INTO gregory_team (organization_id, name, slug, site_id, is_active) "
-        "VALUES (%s, %s, %s, NULL, true)",
-        (org, slug, slug),
-    )
 
 
 def gregoryais_row(conn, article, subject, algorithm, score, hours_ago, version="20250801"):
@@ -95,22 +79,15 @@ def seed(conn, ids: dict[str, list[int]]) -> dict[str, int]:
 
 
 def test_scored_articles_fields_are_gregoryais_rules(gregoryai, models_dir):
-    env = {
-        **os.environ,
-        "DATABASE_URL": gregoryai.url,
-        "GREGORY_MODELS_DIR": str(models_dir),
-        "DJANGO_SETTINGS_MODULE": "gregory_train.settings",
-        "GREGORY_SUMMARISER": "off",
-    }
-    env.pop("GREGORY_TRIGGERED_BY", None)
-
     def job(*argv: str) -> str:
-        done = subprocess.run(
-            [sys.executable, str(MANAGE), *argv, "--team", TEAM, "--algo", "lgbm_tfidf"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
+        done = gregoryai.manage(
+            *argv,
+            "--team",
+            TEAM,
+            "--algo",
+            "lgbm_tfidf",
+            models_dir=models_dir,
+            GREGORY_SUMMARISER="off",
         )
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout

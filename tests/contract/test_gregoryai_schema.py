@@ -10,16 +10,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 from django.apps import apps
 from django.db import connection
 
+from tests.contract.seeding import add_team
 from tests.support.data import SAMPLE_CSV
-from tests.support.paths import MANAGE
 
 pytestmark = pytest.mark.postgres
 
@@ -103,16 +100,7 @@ def fill_like_gregoryai(conn) -> dict[str, list[int]]:
         rows = list(csv.DictReader(handle))
     ids: dict[str, list[int]] = {"labelled": [], "unreviewed": [], "m2m_only": []}
     with conn.transaction():
-        (org,) = conn.execute(
-            "INSERT INTO organizations_organization (name, is_active, created, modified, slug) "
-            "VALUES ('MS Org', true, %s, %s, 'ms-org') RETURNING id",
-            (now, now),
-        ).fetchone()
-        (team,) = conn.execute(
-            "INSERT INTO gregory_team (organization_id, name, slug, site_id, is_active) "
-            "VALUES (%s, 'MS team', %s, NULL, true) RETURNING id",
-            (org, TEAM),
-        ).fetchone()
+        team = add_team(conn, TEAM, "MS team")
         (subject,) = conn.execute(
             "INSERT INTO subjects (subject_name, description, subject_slug, auto_predict, "
             "ml_consensus_type, team_id) VALUES ('MS research', NULL, %s, true, 'any', %s) "
@@ -163,21 +151,9 @@ def public_tables(conn) -> set[str]:
 
 
 def test_the_job_trains_and_predicts_in_gregoryais_database(gregoryai, models_dir):
-    env = {
-        **os.environ,
-        "DATABASE_URL": gregoryai.url,
-        "GREGORY_MODELS_DIR": str(models_dir),
-        "DJANGO_SETTINGS_MODULE": "gregory_train.settings",
-    }
-    env.pop("GREGORY_TRIGGERED_BY", None)
-
     def job(*argv):
-        done = subprocess.run(
-            [sys.executable, str(MANAGE), *argv, "--team", TEAM, "--algo", "lgbm_tfidf"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
+        done = gregoryai.manage(
+            *argv, "--team", TEAM, "--algo", "lgbm_tfidf", models_dir=models_dir
         )
         assert done.returncode == 0, done.stderr
         return done

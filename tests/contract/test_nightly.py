@@ -7,15 +7,11 @@ and write no MLPredictions row, only the run rows that say why.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.contract.test_gregoryai_schema import SUBJECT, TEAM, fill_like_gregoryai
-from tests.support.paths import MANAGE
 
 # Four job processes and two trainings: 104-180 s measured on a shared 2-core machine.
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -37,22 +33,16 @@ def published(models_dir: Path) -> dict[str, list[str]]:
 
 
 def test_a_second_night_over_unchanged_labels_publishes_and_scores_nothing(gregoryai, models_dir):
-    env = {
-        **os.environ,
-        "DATABASE_URL": gregoryai.url,
-        "GREGORY_MODELS_DIR": str(models_dir),
-        "DJANGO_SETTINGS_MODULE": "gregory_train.settings",
-        "GREGORY_SUMMARISER": "off",
-    }
-    env.pop("GREGORY_TRIGGERED_BY", None)
-
     def job(*argv: str) -> str:
-        done = subprocess.run(
-            [sys.executable, str(MANAGE), *argv, "--team", TEAM, "--algo", ",".join(ALGOS)],
-            env=env,
-            capture_output=True,
-            text=True,
+        done = gregoryai.manage(
+            *argv,
+            "--team",
+            TEAM,
+            "--algo",
+            ",".join(ALGOS),
+            models_dir=models_dir,
             timeout=600,
+            GREGORY_SUMMARISER="off",
         )
         assert done.returncode == 0, done.stdout + done.stderr
         return done.stdout

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import subprocess
-import sys
 
 import pytest
 
+from tests.contract.seeding import add_team
 from tests.support.data import SAMPLE_CSV
-from tests.support.paths import MANAGE
 
 pytestmark = pytest.mark.postgres
 
@@ -28,16 +26,7 @@ def fill(conn) -> dict[str, int]:
     with SAMPLE_CSV.open(newline="") as handle:
         rows = list(csv.DictReader(handle))[:ROWS]
     with conn.transaction():
-        (org,) = conn.execute(
-            "INSERT INTO organizations_organization (name, is_active, created, modified, slug) "
-            "VALUES ('MS Org', true, %s, %s, 'ms-org') RETURNING id",
-            (now, now),
-        ).fetchone()
-        (team,) = conn.execute(
-            "INSERT INTO gregory_team (organization_id, name, slug, site_id, is_active) "
-            "VALUES (%s, 'MS team', %s, NULL, true) RETURNING id",
-            (org, TEAM),
-        ).fetchone()
+        team = add_team(conn, TEAM, "MS team")
         subjects = {}
         for slug, auto_predict in (("ms", True), ("ms-off", False)):
             (subjects[slug],) = conn.execute(
@@ -77,22 +66,8 @@ def fill(conn) -> dict[str, int]:
 
 
 def test_an_opted_out_subject_gets_no_runs_and_no_predictions(gregoryai, models_dir) -> None:
-    env = {
-        **os.environ,
-        "DATABASE_URL": gregoryai.url,
-        "GREGORY_MODELS_DIR": str(models_dir),
-        "DJANGO_SETTINGS_MODULE": "gregory_train.settings",
-    }
-    env.pop("GREGORY_TRIGGERED_BY", None)
-
     def job(*argv: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, str(MANAGE), *argv, "--algo", "lgbm_tfidf"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        return gregoryai.manage(*argv, "--algo", "lgbm_tfidf", models_dir=models_dir)
 
     with gregoryai.connect() as conn:
         subjects = fill(conn)

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
-
-from tests.support.paths import MANAGE
 
 pytestmark = pytest.mark.postgres
 
@@ -21,18 +15,7 @@ def test_gregoryai_database_is_refused(gregoryai, tmp_path, command):
         "import_articles": ["--create", "--team", "t", "--subject", "s", str(csv_path)],
         "demo_data": ["--out", str(tmp_path / "demo.csv")],
     }[command]
-    env = {
-        **os.environ,
-        "DATABASE_URL": gregoryai.url,
-        "DJANGO_SETTINGS_MODULE": "gregory_train.settings",
-    }
-    done = subprocess.run(
-        [sys.executable, str(MANAGE), command, *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = gregoryai.manage(command, *argv, timeout=120)
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stderr.strip().count("\n") == 0
     assert "GregoryAI's own database" in done.stderr
