@@ -46,9 +46,7 @@ demo: setup var tiny-models
 
 # Everything on SQLite, then the tests marked `postgres` against a PostgreSQL server the
 # session starts itself (initdb/pg_ctl; see tests/pg_server.py).
-test: setup
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+test: lint
 	$(PY) -m pytest
 	$(PY) -m pytest --database postgres -m postgres
 
