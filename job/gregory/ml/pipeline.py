@@ -200,6 +200,8 @@ def train_into(
         "n_too_short": data.n_too_short,
         fingerprint.KEY: data.fingerprint(algorithm),
         **text.PREPARATION,
+        # The summariser that made the texts: prediction serves the version only under the same.
+        summariser.PIPELINE_KEY: summariser.text_pipeline(),
         **config.model_revisions(),
         "n_threads": threads.intra_op_threads(),
         "lib_python": platform.python_version(),
@@ -292,6 +294,18 @@ def _gate(
         return gate.decide(test_roc_auc, flagged, None, problem), None
     if current_predictor.preparation != text.PREPARATION:
         problem = f"version {current} prepared its texts differently: not comparable"
+        return gate.decide(test_roc_auc, flagged, None, problem), None
+    recorded = current_predictor.metrics.get(summariser.PIPELINE_KEY)
+    if recorded is None:
+        # Trained before the pipeline was recorded: compared as if the same, and said so.
+        metrics["gate_text_pipeline"] = f"version {current} records no text pipeline"
+    elif difference := summariser.pipeline_difference(recorded, metrics[summariser.PIPELINE_KEY]):
+        # Its scores on texts from another pipeline say nothing of it, and prediction under this
+        # pipeline refuses it anyway: a person decides (promote_version), nothing is compared.
+        problem = (
+            f"version {current} was trained on another text pipeline ({difference}): "
+            "not comparable, and not served under this one"
+        )
         return gate.decide(test_roc_auc, flagged, None, problem), None
     # Validation counts as seen too: it chose the epochs and fitted the calibrator.
     seen = {

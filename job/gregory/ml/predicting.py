@@ -161,6 +161,19 @@ def _load(path: Path, algorithm: str, flags: PredictFlags, say: runs.Say) -> loa
             f"version {predictor.version} was trained on texts prepared as "
             f"{predictor.preparation}, this job prepares them as {text.PREPARATION}: retrain it"
         )
+    recorded = predictor.metrics.get(summariser.PIPELINE_KEY)
+    if recorded is None:
+        say(
+            2,
+            f"Warning: version {predictor.version} does not record its text pipeline (trained "
+            "before that was recorded); served as if it were this job's",
+            "warning",
+        )
+    elif difference := summariser.pipeline_difference(recorded, summariser.text_pipeline()):
+        raise ValueError(
+            f"version {predictor.version} was trained on another text pipeline ({difference}): "
+            "retrain it, or set GREGORY_SUMMARISER* back"
+        )
     decision = predictor.metrics.get("decision")
     if flags.model_version is None and decision in ("REVIEW", "FAIL"):
         # Only reachable without a pointer: a subject whose first gated version was not deployed.

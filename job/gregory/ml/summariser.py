@@ -10,10 +10,13 @@ must not pay for (or need) torch.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gregory.ml import config
@@ -51,6 +54,102 @@ def summariser_revision(model_name: str | None = None) -> str | None:
     """The pinned hub commit for the summariser, None for a local directory or no pin."""
     name = model_name or summariser_model_name()
     return config.hub_revision(name, config.setting("GREGORY_SUMMARISER_REVISION"))
+
+
+# metrics.json's record of the text pipeline a version was trained on (text_pipeline()).
+PIPELINE_KEY = "text_pipeline"
+# What shapes the texts a model sees; batch size and precision only move the float noise of
+# generation (and differ between a GPU trainer and a CPU predictor), so they are recorded only.
+PIPELINE_COMPARED = ("summariser", "model", "revision", "max_input_tokens", "max_summary_tokens")
+_COMMIT = re.compile(r"[0-9a-f]{40}")
+
+
+def text_pipeline() -> dict[str, Any]:
+    """This process's summarisation set-up, as metrics.json records it and prediction checks it."""
+    if not summariser_enabled():
+        return {"summariser": "off"}
+    name = summariser_model_name()
+    return {
+        "summariser": "on",
+        "model": name,
+        "revision": weights_revision(name),
+        "max_input_tokens": MAX_INPUT_TOKENS,
+        "max_summary_tokens": MAX_SUMMARY_TOKENS,
+        "batch_size": DEFAULT_BATCH_SIZE,
+    }
+
+
+def weights_revision(model_name: str) -> str | None:
+    """What identifies the weights: a local directory's content hash ("sha256:…"); for a hub id
+    the pinned revision, resolved to the commit the local hub cache holds for it when it can be;
+    None when nothing is known (an unpinned model not cached yet)."""
+    if config.is_local(model_name):
+        return directory_hash(Path(model_name))
+    pinned = summariser_revision(model_name)
+    if pinned and _COMMIT.fullmatch(pinned):
+        return pinned
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        found = try_to_load_from_cache(model_name, "config.json", revision=pinned)
+    except Exception:  # no cache, a malformed id: the record says only what is known
+        found = None
+    if isinstance(found, str) and _COMMIT.fullmatch(Path(found).parent.name):
+        return Path(found).parent.name
+    return pinned
+
+
+_HASHES: dict[tuple, str] = {}
+
+
+def directory_hash(directory: Path) -> str:
+    """sha256 over a model directory's files (names and contents; dot files left out), computed
+    once per process for an unchanged directory: a local checkpoint replaced in place is seen."""
+    files = sorted(
+        path
+        for path in directory.rglob("*")
+        if path.is_file() and not any(p.startswith(".") for p in path.relative_to(directory).parts)
+    )
+    stamp = tuple((str(path), path.stat().st_size, path.stat().st_mtime_ns) for path in files)
+    if stamp not in _HASHES:
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.relative_to(directory).as_posix().encode() + b"\0")
+            with path.open("rb") as stream:
+                digest.update(hashlib.file_digest(stream, "sha256").digest())
+        _HASHES[stamp] = f"sha256:{digest.hexdigest()}"
+    return _HASHES[stamp]
+
+
+def _identity(pipeline: Mapping[str, Any]) -> dict[str, Any]:
+    found = {key: pipeline.get(key) for key in PIPELINE_COMPARED}
+    if str(found["revision"] or "").startswith("sha256:"):
+        # A local directory is its content: the same weights mounted elsewhere are the same.
+        found["model"] = None
+    return found
+
+
+def describe_pipeline(pipeline: Mapping[str, Any]) -> str:
+    if pipeline.get("summariser") == "off":
+        return "summariser off"
+    revision = str(pipeline.get("revision") or "unpinned")
+    if revision.startswith("sha256:"):
+        revision = revision[: len("sha256:") + 12]
+    return (
+        f"summariser {pipeline.get('model')}@{revision} (inputs up to "
+        f"{pipeline.get('max_input_tokens')} tokens, summaries up to "
+        f"{pipeline.get('max_summary_tokens')})"
+    )
+
+
+def pipeline_difference(recorded: Any, current: Mapping[str, Any]) -> str | None:
+    """One line saying how a version's recorded text pipeline differs from `current`; None when
+    they match. A record that is not a mapping is a difference too (a damaged metrics.json)."""
+    if not isinstance(recorded, Mapping):
+        return f"an unreadable text pipeline record ({recorded!r}) vs {describe_pipeline(current)}"
+    if _identity(recorded) == _identity(current):
+        return None
+    return f"{describe_pipeline(recorded)} vs {describe_pipeline(current)}"
 
 
 @dataclass
@@ -174,7 +273,9 @@ def _cache(model_name: str | None) -> SummaryCache | None:
     return SummaryCache(
         root=root,
         model=name,
-        revision=summariser_revision(name),
+        # The weights' identity, not only the pin: a local checkpoint replaced in place or the
+        # hub's main moving on must not answer with the old model's summaries.
+        revision=weights_revision(name),
         precision=str(dtype).removeprefix("torch.") if dtype is not None else "float32",
         max_summary_tokens=MAX_SUMMARY_TOKENS,
         max_input_tokens=MAX_INPUT_TOKENS,
