@@ -8,14 +8,16 @@ job's `GREGORY_TRIGGERED_BY`, so PredictionRunLog rows join their run without a 
 from __future__ import annotations
 
 import secrets
+import sys
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 
 from gregory.flags import JobFlags
+from launcher.safe_text import plain
 
 # What every backend runs: `python -m gregory_train <command> …` (the training image's entrypoint).
 JOB_MODULE = "gregory_train"
@@ -143,6 +145,15 @@ class Backend(ABC):
     split_teams: bool = False
     # Runs here share the launcher's models directory, so their heartbeats can be read.
     shares_models_dir: bool = False
+    # Where `notice` lines go (the TUI sets its notifications); None: standard error.
+    listener: Callable[[str], None] | None = None
+
+    def notice(self, line: str) -> None:
+        """One line for the operator about something the backend does meanwhile (a retry)."""
+        if self.listener is not None:
+            self.listener(line)
+        else:
+            print(f"gregory-launch: {plain(line)}", file=sys.stderr, flush=True)
 
     def batches(self, planned: Sequence[JobFlags]) -> list[list[JobFlags]]:
         """Planned flag sets grouped into runs: one each, unless a backend runs some in turn."""

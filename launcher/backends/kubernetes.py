@@ -6,13 +6,20 @@ talks to the API: create (409 means the run was already submitted), list and rea
 for the pod's container to leave its waiting state before asking for logs (a creating pod
 answers 400), follow the log in a stream that another thread can stop, and delete with
 Foreground propagation so the pod goes with its Job.
+
+Every call has a connect and a read timeout and is tried again a bounded number of times, one
+line per retry (`ApiPolicy`, from GREGORY_KUBE_TIMEOUT and GREGORY_KUBE_RETRIES): an API server
+that accepts and never answers ends a command in one line instead of hanging it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -33,6 +40,7 @@ from launcher.backends.base import (
     last_line,
     lines_of,
 )
+from launcher.configuration import ConfigurationError
 from launcher.kube.job_builder import (
     ALL_SUBJECTS,
     APP,
@@ -62,6 +70,75 @@ HOPELESS_WAITING = {
     "CreateContainerError",
 }
 WATCH_SECONDS = 5  # short watches, so a stop request is noticed between them
+# Answers worth asking again: throttled, or an API server (or its proxy) briefly unwell.
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+TIMEOUT_ENV = "GREGORY_KUBE_TIMEOUT"
+RETRIES_ENV = "GREGORY_KUBE_RETRIES"
+
+
+class AlreadyExists(BackendError):
+    """The API answered 409: an object of that name is there already."""
+
+
+@dataclass(frozen=True)
+class ApiPolicy:
+    """How long one API call may take and how often it is tried again."""
+
+    connect: float = 5.0  # seconds to open the connection
+    read: float = 20.0  # seconds for the answer to start (and between its chunks)
+    retries: int = 2  # further tries after a timeout, a broken connection or a 429/5xx
+    backoff: float = 1.0  # seconds before the first retry, doubled for each next one
+    # A followed log may be quiet while the job works: only this long a silence reopens it.
+    log_idle: float = 300.0
+
+    @property
+    def timeout(self) -> tuple[float, float]:
+        return (self.connect, self.read)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ApiPolicy:
+        """GREGORY_KUBE_TIMEOUT: READ or CONNECT,READ seconds (default 5,20);
+        GREGORY_KUBE_RETRIES: 0-10 (default 2)."""
+        env = os.environ if env is None else env
+        policy = cls()
+        if text := env.get(TIMEOUT_ENV, "").strip():
+            parts = text.split(",")
+            try:
+                seconds = [float(part) for part in parts]
+            except ValueError:
+                seconds = []
+            if len(seconds) not in (1, 2) or not all(0 < value <= 3600 for value in seconds):
+                raise ConfigurationError(
+                    f"{TIMEOUT_ENV}={text!r}: give READ or CONNECT,READ in seconds "
+                    "(each above 0, at most 3600), e.g. 5,20"
+                )
+            connect, read = (
+                (min(seconds[0], policy.connect), seconds[0]) if len(seconds) == 1 else seconds
+            )
+            policy = cls(connect=connect, read=read, retries=policy.retries)
+        if text := env.get(RETRIES_ENV, "").strip():
+            if not text.isdigit() or int(text) > 10:
+                raise ConfigurationError(f"{RETRIES_ENV}={text!r}: give a whole number 0-10")
+            policy = cls(connect=policy.connect, read=policy.read, retries=int(text))
+        return policy
+
+
+def why_failed(error: BaseException, policy: ApiPolicy) -> str:
+    """A connection-level failure in a few words."""
+    if isinstance(error, urllib3.exceptions.MaxRetryError) and error.reason is not None:
+        error = error.reason
+    # NewConnectionError is a ConnectTimeoutError to urllib3: ask about it first.
+    if isinstance(error, urllib3.exceptions.NameResolutionError):
+        return "host name not resolved"
+    if isinstance(error, urllib3.exceptions.NewConnectionError | ConnectionRefusedError):
+        return "cannot connect"
+    if isinstance(error, urllib3.exceptions.ConnectTimeoutError):
+        return f"no connection within {policy.connect:g}s"
+    if isinstance(error, urllib3.exceptions.ReadTimeoutError | TimeoutError):
+        return f"no answer within {policy.read:g}s"
+    if isinstance(error, urllib3.exceptions.ProtocolError):
+        return "connection broken"
+    return type(error).__name__
 
 
 class KubernetesBackend(Backend):
@@ -70,7 +147,12 @@ class KubernetesBackend(Backend):
     split_teams = True
 
     def __init__(
-        self, settings: JobSettings, api_client: client.ApiClient, *, source: str = ""
+        self,
+        settings: JobSettings,
+        api_client: client.ApiClient,
+        *,
+        source: str = "",
+        policy: ApiPolicy | None = None,
     ) -> None:
         self.settings = settings
         self.api_client = api_client
@@ -78,6 +160,7 @@ class KubernetesBackend(Backend):
         self.core = client.CoreV1Api(api_client)
         self.custom = client.CustomObjectsApi(api_client)
         self.source = source
+        self.policy = ApiPolicy.from_env() if policy is None else policy
         self._queues_seen: set[str] = set()  # LocalQueues known to exist (a fan-out asks once)
 
     @property
@@ -89,20 +172,44 @@ class KubernetesBackend(Backend):
         return f"kubernetes ({where}, namespace {self.namespace})"
 
     def _call(self, func: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """One API call; failures become BackendError (RunNotFound for 404) with one line."""
-        try:
-            return func(*args, **kwargs)
-        except ApiException as error:
+        """One API call under the policy's timeouts, tried again after a timeout, a broken
+        connection or a 429/5xx (one line each); failures become BackendError (RunNotFound for
+        404, AlreadyExists for 409) with one line."""
+        kwargs.setdefault("_request_timeout", self.policy.timeout)
+        what = func.__name__.replace("_namespaced", "").replace("_", " ")
+        attempt = 0
+        while True:
+            try:
+                return func(*args, **kwargs)
+            except ApiException as error:
+                if error.status not in RETRY_STATUSES or attempt >= self.policy.retries:
+                    raise self._failure(error, attempt) from error
+                why = f"answered {error.status} {error.reason}".strip()
+            except (urllib3.exceptions.HTTPError, OSError) as error:
+                if attempt >= self.policy.retries:
+                    raise self._failure(error, attempt) from error
+                why = why_failed(error, self.policy)
+            attempt += 1
+            pause = self.policy.backoff * 2 ** (attempt - 1)
+            self.notice(
+                f"kubernetes: {what}: {why}; retry {attempt} of {self.policy.retries} in {pause:g}s"
+            )
+            time.sleep(pause)
+
+    def _failure(self, error: BaseException, retried: int = 0) -> BackendError:
+        """`error` as the one-line BackendError the operator sees."""
+        tries = f" ({retried + 1} tries)" if retried else ""
+        if isinstance(error, ApiException):
             if error.status == 404:
-                raise RunNotFound(f"not found in namespace {self.namespace}") from error
-            raise BackendError(
-                f"Kubernetes API answered {error.status} {error.reason}".strip()
-            ) from error
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            host = self.api_client.configuration.host
-            raise BackendError(
-                f"cannot reach the Kubernetes API at {host}: {type(error).__name__}"
-            ) from error
+                return RunNotFound(f"not found in namespace {self.namespace}")
+            if error.status == 409:
+                return AlreadyExists(f"already exists in namespace {self.namespace}")
+            reason = f"{error.status} {error.reason}".strip()
+            return BackendError(f"Kubernetes API answered {reason}{tries}")
+        host = self.api_client.configuration.host
+        return BackendError(
+            f"cannot reach the Kubernetes API at {host}: {why_failed(error, self.policy)}{tries}"
+        )
 
     # -- runs -------------------------------------------------------------------------------
 
@@ -122,15 +229,12 @@ class KubernetesBackend(Backend):
             if (waiting := self._still_queued(job)) is not None:
                 return Submission(_run_info(waiting), already_existed=True)
         try:
-            created = self.batch.create_namespaced_job(self.namespace, job)
-        except ApiException as error:
-            if error.status != 409:
-                return self._call(_reraise, error)
-            # Same command, team, subject and run id: submitted before; do not start another.
+            created = self._call(self.batch.create_namespaced_job, self.namespace, job)
+        except AlreadyExists:
+            # Same command, team, subject and run id: submitted before (or by a try of ours
+            # whose answer was lost); do not start another.
             existing = self._call(self.batch.read_namespaced_job, job.metadata.name, self.namespace)
             return Submission(_run_info(existing), already_existed=True)
-        except (urllib3.exceptions.HTTPError, OSError) as error:
-            return self._call(_reraise, error)
         return Submission(_run_info(created))
 
     def _ensure_queue(self, queue: str, team: str) -> None:
@@ -159,11 +263,9 @@ class KubernetesBackend(Backend):
                 },
                 "spec": {"clusterQueue": self.settings.cluster_queue},
             }
-            try:
-                self.custom.create_namespaced_custom_object(*args[:3], "localqueues", body)
-            except ApiException as error:
-                if error.status != 409:  # created meanwhile by another launcher: fine
-                    self._call(_reraise, error)
+            # Created meanwhile by another launcher (409): fine.
+            with contextlib.suppress(AlreadyExists):
+                self._call(self.custom.create_namespaced_custom_object, *args, body)
         self._queues_seen.add(queue)
 
     def _still_queued(self, job: client.V1Job) -> client.V1Job | None:
@@ -260,9 +362,13 @@ class KubernetesBackend(Backend):
 
     def _logs(self, name: str, follow: bool, stop: threading.Event) -> Iterator[str]:
         """The log of the Job's newest pod; while following, a dropped stream is opened again
-        (what was already shown is skipped) and a retry's new pod is followed in turn."""
+        (what was already shown is skipped) and a retry's new pod is followed in turn.
+
+        A stream cut without a byte gained since the last cut counts against the policy's
+        retries; past them, a BackendError ends the stream."""
         shown: dict[str, int] = {}  # bytes of each pod's log already read
         current: str | None = None
+        cuts = 0  # consecutive cuts that brought nothing new
         while not stop.is_set():
             pod = yield from self._wait_for_container(name, stop, follow)
             if pod is None or stop.is_set():
@@ -271,15 +377,33 @@ class KubernetesBackend(Backend):
                 yield f"[launcher] retry: following pod {pod}"
             current = pod
             before = shown.get(pod, 0)
-            yield from self._pod_log(pod, follow, stop, shown)
-            if not follow or stop.is_set() or self.status(name).state.finished:
+            cut = yield from self._pod_log(pod, follow, stop, shown)
+            if not follow or stop.is_set():
                 return
-            if shown.get(pod, 0) == before:
-                stop.wait(1)  # the pod's log is over and no newer pod yet
+            gained = shown.get(pod, 0) > before
+            if cut is not None:
+                cuts = 0 if gained else cuts + 1
+                if cuts > self.policy.retries:
+                    raise BackendError(
+                        f"the log stream of pod {pod} broke {cuts} times in a row ({cut}); gave up"
+                    )
+                yield f"[launcher] log stream cut ({cut}); reopening"
+                if not gained:
+                    stop.wait(self.policy.backoff)
+                continue  # even if the run has ended: the rest of its log is still to read
+            if self.status(name).state.finished:
+                return
+            if not gained:
+                stop.wait(1)  # the pod's log is over (or cut at once) and no newer pod yet
 
     def _pod_log(
         self, pod: str, follow: bool, stop: threading.Event, shown: dict[str, int]
     ) -> Iterator[str]:
+        """Lines of one opening of `pod`'s log. Returns None when the log ended, or why the
+        stream was cut while following (the caller opens it again)."""
+        # A followed log may stay quiet for long while the job works; only its opening must
+        # answer within the read timeout.
+        timeout = (self.policy.connect, max(self.policy.read, self.policy.log_idle))
         response = self._call(
             self.core.read_namespaced_pod_log,
             pod,
@@ -287,6 +411,7 @@ class KubernetesBackend(Backend):
             container=CONTAINER_NAME,
             follow=follow,
             _preload_content=False,
+            _request_timeout=timeout if follow else self.policy.timeout,
         )
         finished = threading.Event()
 
@@ -304,21 +429,31 @@ class KubernetesBackend(Backend):
                 if stop.is_set():
                     break
                 yield line
-        except (urllib3.exceptions.HTTPError, OSError, AttributeError, ValueError):
-            if not stop.is_set():  # a stop closes the socket under the reader; that is fine
-                raise
+        except (urllib3.exceptions.HTTPError, OSError, AttributeError, ValueError) as error:
+            if stop.is_set():  # a stop closes the socket under the reader; that is fine
+                return None
+            if not follow:
+                raise self._failure(error) from error
+            if isinstance(error, urllib3.exceptions.ReadTimeoutError | TimeoutError):
+                return f"silent for {timeout[1]:g}s"
+            return why_failed(error, self.policy)
         finally:
             finished.set()
-            response.release_conn()
+            with contextlib.suppress(Exception):  # a broken connection may not release cleanly
+                response.release_conn()
+        return None
 
     def _wait_for_container(self, name: str, stop: threading.Event, follow: bool) -> Iterator[str]:
         """Yield status lines until the run's newest pod has a container out of waiting.
 
         Returns the pod name, or None when there is nothing to read. Lists, then watches from
-        the list's resourceVersion; a 410 (the version is too old) means list again.
+        the list's resourceVersion; a 410 (the version is too old) or a broken watch means
+        list again (the list has the policy's retries; so many broken watches in a row end
+        the stream).
         """
         selector = f"{POD_JOB_NAME_LABEL}={name}"
         said = ""
+        broken = 0
         while not stop.is_set():
             pods = self._call(
                 self.core.list_namespaced_pod, self.namespace, label_selector=selector
@@ -350,15 +485,21 @@ class KubernetesBackend(Backend):
                     label_selector=selector,
                     resource_version=pods.metadata.resource_version,
                     timeout_seconds=WATCH_SECONDS,
+                    _request_timeout=(self.policy.connect, WATCH_SECONDS + self.policy.read),
                 ):
                     if stop.is_set() or event["type"] in ("ADDED", "MODIFIED", "DELETED"):
                         break  # something changed (or we are asked to stop): list again
+                broken = 0
             except ApiException as error:
                 if error.status != 410:
-                    self._call(_reraise, error)
+                    raise self._failure(error) from error
                 # 410 Gone: our resourceVersion expired; the loop lists again and resumes.
             except (urllib3.exceptions.HTTPError, OSError) as error:
-                self._call(_reraise, error)
+                broken += 1
+                if broken > self.policy.retries:
+                    raise self._failure(error, broken - 1) from error
+                self.notice(f"kubernetes: watch pods: {why_failed(error, self.policy)}; again")
+                stop.wait(self.policy.backoff)
             finally:
                 watcher.stop()
         return None
@@ -385,10 +526,6 @@ def _unseen(chunks: Iterator[bytes], pod: str, shown: dict[str, int]) -> Iterato
             continue
         chunk, skip = chunk[skip:], 0
         yield chunk
-
-
-def _reraise(error: BaseException) -> Any:
-    raise error
 
 
 def _shutdown(response: Any) -> None:

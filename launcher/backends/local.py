@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -47,6 +48,8 @@ from launcher.db import job_home
 JOB_ARGV = (sys.executable, "-m", JOB_MODULE)
 RUN_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")  # a directory name
 POLL_SECONDS = 0.2
+# A run recorded but without a pid this long after: its launcher died while starting it.
+STARTING_SECONDS = 60
 # Run names start with this per command, so a prediction's log and rows never pass for training.
 NAME_PREFIXES = {TrainFlags.command: "", PredictFlags.command: "predict-"}
 
@@ -142,7 +145,13 @@ class LocalBackend(Backend):
                 child = self._children.get(meta["name"])
             if child is not None:
                 child.poll()
-            if _process_start(meta["pid"]) == meta["pid_start"]:
+            if meta["pid"] is None:  # recorded, its process being started
+                age = datetime.now(UTC) - datetime.fromisoformat(meta["created"])
+                state, detail = RunState.PENDING, "starting"
+                # The launcher that started it died before it could record the pid.
+                if age.total_seconds() > STARTING_SECONDS:
+                    state, detail = RunState.LOST, "started, its process never recorded"
+            elif _process_start(meta["pid"]) == meta["pid_start"]:
                 state, detail = RunState.RUNNING, f"pid {meta['pid']}"
             elif (result_path).exists():  # finished between the two looks
                 return self._read(run_dir)
@@ -202,17 +211,6 @@ class LocalBackend(Backend):
         env.update(GREGORY_TRIGGERED_BY=name, PYTHONUNBUFFERED="1")
         chain = [arg for command in argvs for arg in ("--", *command)]
         supervisor = [sys.executable, "-m", "launcher.backends.runner", str(run_dir), *chain]
-        (run_dir / "log").touch()
-        process = subprocess.Popen(
-            supervisor,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl+C in the TUI must not reach the job
-        )
-        with self._lock:
-            self._children[name] = process
         meta = {
             "name": name,
             "team": "*" if flags.all_teams else flags.team,
@@ -220,13 +218,50 @@ class LocalBackend(Backend):
             "argv": argv,
             # Every command of the run, in the order they run (one per ticked subject).
             "argvs": argvs,
-            "pid": process.pid,
-            "pid_start": _process_start(process.pid),
+            # None until the process is started: `status` shows such a run as starting.
+            "pid": None,
+            "pid_start": None,
             "created": datetime.now(UTC).isoformat(),
         }
-        partial = run_dir / "meta.json.tmp"
-        partial.write_text(json.dumps(meta, indent=2))
-        os.replace(partial, run_dir / "meta.json")
+        # Recorded before anything starts: a directory that cannot take the record (full,
+        # read-only) must not leave a process running that `status` cannot see.
+        try:
+            (run_dir / "log").touch()
+            _write_meta(run_dir, meta)
+        except OSError as error:
+            _remove_run_dir(run_dir)
+            raise BackendError(
+                _unrecorded(name, self.runs_dir, error, "nothing started")
+            ) from error
+        try:
+            process = subprocess.Popen(
+                supervisor,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl+C in the TUI must not reach the job
+            )
+        except OSError as error:
+            _remove_run_dir(run_dir)
+            raise BackendError(f"cannot start run {name}: {error.strerror or error}") from error
+        with self._lock:
+            self._children[name] = process
+        meta.update(pid=process.pid, pid_start=_process_start(process.pid))
+        try:
+            _write_meta(run_dir, meta)
+        except OSError as error:
+            # The space went between the two writes: undo the start rather than run unseen.
+            # The supervisor leads its own session, so the group takes the job with it.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+            with self._lock:
+                self._children.pop(name, None)
+            _remove_run_dir(run_dir)
+            raise BackendError(
+                _unrecorded(name, self.runs_dir, error, "its process was stopped")
+            ) from error
         return Submission(self._read(run_dir))
 
     def list_runs(self) -> list[RunInfo]:
@@ -285,8 +320,10 @@ class LocalBackend(Backend):
         if run.state.finished:
             raise BackendError(f"run {name} already {run.state}")
         run_dir = self._dir(name)
-        (run_dir / "cancelled").touch()
         pid = json.loads((run_dir / "meta.json").read_text())["pid"]
+        if pid is None:
+            raise BackendError(f"run {name} is still starting; cancel it again in a moment")
+        (run_dir / "cancelled").touch()
         # A supervisor that has just started may not handle SIGTERM yet (it would die and
         # leave the job running): wait until it reports the job started.
         deadline = time.monotonic() + 10
@@ -307,6 +344,29 @@ class LocalBackend(Backend):
             if deadline is not None and time.monotonic() > deadline:
                 raise BackendError(f"run {name} still {run.state} after {timeout}s")
             time.sleep(POLL_SECONDS)
+
+
+def _write_meta(run_dir: Path, meta: dict) -> None:
+    """meta.json, whole or not at all (a partial file is removed, so it never reads as one)."""
+    partial = run_dir / "meta.json.tmp"
+    try:
+        partial.write_text(json.dumps(meta, indent=2))
+        os.replace(partial, run_dir / "meta.json")
+    finally:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+
+
+def _remove_run_dir(run_dir: Path) -> None:
+    """A run that never started leaves nothing behind (removing only frees space)."""
+    shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _unrecorded(name: str, runs_dir: Path, error: OSError, what: str) -> str:
+    return (
+        f"cannot record run {name} in {runs_dir}: {error.strerror or error}; {what}"
+        f"{_SET_BY.replace('(set', '(free space or set')}"
+    )
 
 
 def _describe_exit(code: int) -> str:

@@ -103,7 +103,8 @@ def make_backend(choice: Choice, env: Mapping[str, str] | None = None) -> Backen
             f"cannot load the Kubernetes configuration: {files} is not a kubeconfig "
             f"({type(error).__name__}: {_one_line(error)})"
         ) from error
-    configuration.retries = 1  # an unreachable cluster should fail fast, not back off for long
+    # No silent retries inside urllib3: the backend retries, one line each (ApiPolicy).
+    configuration.retries = False
     return KubernetesBackend(job_settings(env), client.ApiClient(configuration), source=source)
 
 
