@@ -26,6 +26,7 @@ from launcher.backends.base import Backend, BackendError, Partial, RunState, Sub
 from launcher.backends.select import CHOICES, choose, make_backend
 from launcher.configuration import ConfigurationError, OneLineArgumentParser
 from launcher.engine import JOBS, Engine, Overview, RowView, RunView, command_preview
+from launcher.safe_text import PlainWriter
 
 # Part of Job names (DNS-1123) and of local run directories.
 RUN_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$")
@@ -230,17 +231,20 @@ def print_logs(backend: Backend, name: str, *, follow: bool, out: TextIO) -> Non
     stream = backend.stream_logs(name, follow=follow)
     # A terminal shows the line being written in place; a pipe gets complete lines only.
     live = out.isatty()
+    # Our own redraw codes pass; the log's text goes through the stream's filter (PlainWriter).
+    raw = getattr(out, "raw", out.write)
     redrawing = False
     try:
         for line in stream:
             if isinstance(line, Partial):
                 if live:
-                    out.write(f"\r\x1b[K{line}")
+                    raw("\r\x1b[K")
+                    out.write(line)
                     out.flush()
                     redrawing = True
                 continue
             if redrawing:
-                out.write("\r\x1b[K")
+                raw("\r\x1b[K")
                 redrawing = False
             print(line, file=out, flush=True)
     except KeyboardInterrupt:
@@ -380,8 +384,11 @@ def run_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def main(
     argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
-    out = out or sys.stdout
-    err = err or sys.stderr
+    stdout = out or sys.stdout
+    # Names, titles and errors come from the database, the models dir and the cluster: no
+    # escape sequence or control character in them reaches the terminal.
+    out = PlainWriter(stdout)
+    err = PlainWriter(err or sys.stderr)
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(job_of(argv))
     options = parser.parse_args(argv)
@@ -408,7 +415,7 @@ def main(
     except BrokenPipeError:
         # `gregory-launch status | head -1`: the reader had what it wanted, which is not an
         # error; stdout goes to /dev/null so the flush at exit does not raise again.
-        if out is sys.stdout:
+        if stdout is sys.stdout:
             with contextlib.suppress(OSError, ValueError):
                 os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
