@@ -12,6 +12,7 @@ import datetime as dt
 import getpass
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,8 +50,17 @@ def _subject(flags: TrainFlags):
 
 
 @db._database
-def load_queue(flags: TrainFlags, *, count: int, strategy: str, random_share: float, seed=None):
-    """The review queue of the flags' subject (gregory.ml.review.Queue)."""
+def load_queue(
+    flags: TrainFlags,
+    *,
+    count: int,
+    strategy: str,
+    random_share: float,
+    seed: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+):
+    """The review queue of the flags' subject (gregory.ml.review.Queue); `progress` is told
+    (scored, to score) while articles without a stored prediction are scored."""
     from gregory.ml import dataset, review
 
     return review.build_queue(
@@ -60,6 +70,7 @@ def load_queue(flags: TrainFlags, *, count: int, strategy: str, random_share: fl
         strategy=strategy,
         random_share=random_share,
         seed=seed,
+        progress=progress,
     )
 
 

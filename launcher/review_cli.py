@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import time
 from typing import TextIO
 
 from gregory import exit_codes
 from gregory.flags import DEFAULT_WINDOW_DAYS, FlagError
+from launcher.safe_text import plain
 
 ANSWERS = {"yes": True, "no": False}
+# Seconds between two progress lines while the queue scores articles itself.
+PROGRESS_EVERY = 2.0
 
 
 def _positive(value: str) -> int:
@@ -114,23 +119,55 @@ def queue_json(queue) -> dict:
     }
 
 
+def one_line(value: object) -> str:
+    """`value` safe for one terminal line: escapes and control characters removed (a feed
+    title can carry them), newlines and tabs as spaces."""
+    return " ".join(plain(value).split())
+
+
 def print_queue(queue, out: TextIO) -> None:
+    versions = ", ".join(f"{a} {v}" for a, v in queue.versions.items()) or "none"
     print(
         f"{queue.unreviewed} unreviewed, {queue.labels} labels ({queue.positives} relevant); "
-        f"versions: {', '.join(f'{a} {v}' for a, v in queue.versions.items()) or 'none'}",
+        f"versions: {one_line(versions)}",
         file=out,
     )
     for note in queue.notes:
-        print(f"note: {note}", file=out)
+        print(f"note: {one_line(note)}", file=out)
     for item in queue.items:
         scores = " ".join(f"{s.algorithm}={s.probability:.2f}" for s in item.scores) or "-"
-        title = item.title if len(item.title) <= 70 else item.title[:69] + "…"
+        title = one_line(item.title)
+        title = title if len(title) <= 70 else title[:69] + "…"
         print(f"{item.article_id:>8}  {scores:<40}  {title}", file=out)
-        print(f"{'':>8}  {item.reason}", file=out)
+        print(f"{'':>8}  {one_line(item.reason)}", file=out)
 
 
-def run(options: argparse.Namespace, out: TextIO) -> int:
+class ProgressLines:
+    """The queue's scoring progress as lines on stderr: what is to score, then how far, at
+    most one line every PROGRESS_EVERY seconds, and the last."""
+
+    def __init__(self, err: TextIO) -> None:
+        self.err = err
+        self.last = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done == 0:
+            line = (
+                f"review: scoring {total} articles that have no stored prediction of the "
+                "served versions (predict_articles stores them)"
+            )
+        elif done == total or now - self.last >= PROGRESS_EVERY:
+            line = f"review: scored {done} of {total}"
+        else:
+            return
+        self.last = now
+        print(line, file=self.err, flush=True)
+
+
+def run(options: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
     from gregory.labels import AlreadyLabelled, LabelError
+    from gregory.ml.provenance import VersionUnusable
     from launcher import review
 
     try:
@@ -147,6 +184,7 @@ def run(options: argparse.Namespace, out: TextIO) -> int:
                 strategy=options.strategy,
                 random_share=options.random_share,
                 seed=options.seed,
+                progress=ProgressLines(err or sys.stderr),
             )
             if options.output == "json":
                 json.dump(queue_json(queue), out, indent=2)
@@ -165,6 +203,9 @@ def run(options: argparse.Namespace, out: TextIO) -> int:
             "pip install 'gregory-train[train]'",
             exit_codes.USAGE,
         ) from error
+    except VersionUnusable as error:
+        # The queue leaves a damaged algorithm out with a note; this is a store it cannot read.
+        raise _failure(one_line(error), 1) from error
     except AlreadyLabelled as error:
         raise _failure(str(error), 1) from error
     except LabelError as error:

@@ -1,7 +1,10 @@
 """Review: one unreviewed article at a time, least-sure first; a key records its label.
 
 The queue and the writes are the job's (`gregory.ml.review`, `gregory.labels`) through
-`launcher.review`; every database call runs in a thread worker and answers with a message.
+`launcher.review`; every database call runs in a thread worker and answers with a message,
+a failure too (one line: a worker's exception never ends the app). What the database and the
+models dir hold is shown as plain text: Rich Text, never markup, escapes and control
+characters removed.
 After every RETRAIN_AFTER new labels the screen offers to retrain the subject through the
 launcher's backend, as the form would submit it.
 """
@@ -26,6 +29,7 @@ from launcher.backends.base import BackendError
 from launcher.engine import command_preview
 from launcher.messages import Failed, Submitted, TeamsLoaded
 from launcher.review import RETRAIN_AFTER, Session, scope_flags
+from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
 
@@ -33,6 +37,14 @@ from launcher.screens.confirm import ConfirmScreen
 @dataclass
 class QueueLoaded(Message):
     queue: object  # gregory.ml.review.Queue
+
+
+@dataclass
+class QueueProgress(Message):
+    """Articles without a stored prediction scored so far, of how many."""
+
+    done: int
+    total: int
 
 
 @dataclass
@@ -46,6 +58,15 @@ class LabelDone(Message):
 class UndoDone(Message):
     article_id: int | None
     restored: bool
+
+
+def _line(value: object) -> str:
+    """One line of plain text: escapes and control characters removed, newlines as spaces."""
+    return " ".join(plain(value).split())
+
+
+def _one_line(error: BaseException) -> str:
+    return _line(error) or type(error).__name__
 
 
 class ReviewScreen(LauncherScreen):
@@ -91,14 +112,14 @@ class ReviewScreen(LauncherScreen):
     def load_teams(self) -> None:
         try:
             self.post_message(TeamsLoaded(db.teams()))
-        except db.DatabaseUnavailable as error:
-            self.post_message(Failed("teams", str(error)))
+        except Exception as error:  # DatabaseUnavailable, or anything else: said, not fatal
+            self.post_message(Failed("teams", _one_line(error)))
 
     @on(TeamsLoaded)
     def teams_loaded(self, message: TeamsLoaded) -> None:
         self.teams = active_teams(message.teams)
         self.query_one("#review-team", Select).set_options(
-            (team.slug, team.slug) for team in self.teams
+            (Text(plain(team.slug)), team.slug) for team in self.teams
         )
 
     @on(Select.Changed, "#review-team")
@@ -106,7 +127,9 @@ class ReviewScreen(LauncherScreen):
         team = next((t for t in self.teams if t.slug == event.value), None)
         subjects = self.query_one("#review-subject", Select)
         # Subjects with auto_predict off too: labels can come before training is turned on.
-        subjects.set_options((slug, slug) for slug in (team.every_subject if team else ()))
+        subjects.set_options(
+            (Text(plain(slug)), slug) for slug in (team.every_subject if team else ())
+        )
 
     @on(Select.Changed, "#review-subject")
     def subject_changed(self, event: Select.Changed) -> None:
@@ -116,7 +139,7 @@ class ReviewScreen(LauncherScreen):
         try:
             flags = scope_flags(team, event.value)
         except FlagError as error:
-            self.notify(str(error), title="cannot review", severity="error")
+            self.notify(plain(error), title="cannot review", severity="error", markup=False)
             return
         self.session = Session(flags)
         self.action_reload()
@@ -131,14 +154,30 @@ class ReviewScreen(LauncherScreen):
     def load_queue(self, flags: TrainFlags) -> None:
         from launcher.review import load_queue
 
+        def progress(done: int, total: int) -> None:
+            self.post_message(QueueProgress(done, total))
+
         try:
             queue = load_queue(
-                flags, count=DEFAULT_COUNT, strategy=UNCERTAINTY, random_share=DEFAULT_RANDOM_SHARE
+                flags,
+                count=DEFAULT_COUNT,
+                strategy=UNCERTAINTY,
+                random_share=DEFAULT_RANDOM_SHARE,
+                progress=progress,
             )
-        except (db.DatabaseUnavailable, FlagError) as error:
-            self.post_message(Failed("queue", str(error)))
+        except Exception as error:  # the screen says it; a worker's exception would end the app
+            self.post_message(Failed("queue", _one_line(error)))
             return
         self.post_message(QueueLoaded(queue))
+
+    @on(QueueProgress)
+    def queue_progress(self, message: QueueProgress) -> None:
+        self.query_one("#review-progress", Static).update(
+            Text(
+                f"loading the queue… scoring {message.done} of {message.total} articles "
+                "without a stored prediction"
+            )
+        )
 
     @on(QueueLoaded)
     def queue_loaded(self, message: QueueLoaded) -> None:
@@ -146,14 +185,16 @@ class ReviewScreen(LauncherScreen):
         # The queue's counts were read before this session's later labels.
         self.labelled_at_load = self.session.labelled if self.session else 0
         for note in self.queue.notes:
-            self.notify(note, title="review queue")
+            self.notify(plain(note), title="review queue", markup=False)
         self.query_one("#review-body").focus()
         self.show()
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
         self.busy = False
-        self.notify(message.text, title=f"{message.what} failed", severity="error")
+        self.notify(
+            plain(message.text), title=f"{message.what} failed", severity="error", markup=False
+        )
 
     # -- what is shown --------------------------------------------------------------------
 
@@ -167,21 +208,21 @@ class ReviewScreen(LauncherScreen):
         item = self.current
         title, scores, reason, summary = "", "", "", ""
         if item is not None:
-            title = Text(f"{item.article_id}  {item.title}", style="bold")
+            title = Text(f"{item.article_id}  {_line(item.title)}", style="bold")
             scores = "  ".join(
                 f"{s.algorithm} {s.probability:.2f} (threshold {s.threshold:g}, {s.version})"
                 for s in item.scores
             )
-            scores = Text(scores or "no model scored this article", style="cyan")
-            reason = Text(f"why: {item.reason}", style="italic")
-            summary = Text(item.summary or "(no summary)")
+            scores = Text(_line(scores) or "no model scored this article", style="cyan")
+            reason = Text(f"why: {_line(item.reason)}", style="italic")
+            summary = Text(plain(item.summary) or "(no summary)")
         elif self.queue is not None:
             title = Text("Nothing left in this queue: r loads the next one.", style="bold")
         self.query_one("#review-title", Static).update(title)
         self.query_one("#review-scores", Static).update(scores)
         self.query_one("#review-reason", Static).update(reason)
         self.query_one("#review-summary", Static).update(summary)
-        self.query_one("#review-progress", Static).update(self.progress())
+        self.query_one("#review-progress", Static).update(Text(self.progress()))
 
     def progress(self) -> str:
         session, queue = self.session, self.queue
@@ -222,8 +263,8 @@ class ReviewScreen(LauncherScreen):
             session.label(article_id, relevant)
         except LabelError as error:
             self.post_message(LabelDone(article_id, refused=str(error)))
-        except db.DatabaseUnavailable as error:
-            self.post_message(Failed("label", str(error)))
+        except Exception as error:  # DatabaseUnavailable, or anything else: said, not fatal
+            self.post_message(Failed("label", _one_line(error)))
         else:
             self.post_message(LabelDone(article_id))
 
@@ -231,7 +272,9 @@ class ReviewScreen(LauncherScreen):
     def label_done(self, message: LabelDone) -> None:
         self.busy = False
         if message.refused is not None:
-            self.notify(message.refused, title="not recorded", severity="warning")
+            self.notify(
+                plain(message.refused), title="not recorded", severity="warning", markup=False
+            )
         self.position += 1
         self.show()
         session = self.session
@@ -241,6 +284,7 @@ class ReviewScreen(LauncherScreen):
                 f"{session.labelled} new labels: t retrains {session.flags.team}/"
                 f"{session.flags.subject} with them",
                 title="retrain?",
+                markup=False,
             )
 
     def action_skip(self) -> None:
@@ -260,8 +304,8 @@ class ReviewScreen(LauncherScreen):
     def undo(self, session: Session) -> None:
         try:
             written, restored = session.undo()
-        except db.DatabaseUnavailable as error:
-            self.post_message(Failed("undo", str(error)))
+        except Exception as error:  # DatabaseUnavailable, or anything else: said, not fatal
+            self.post_message(Failed("undo", _one_line(error)))
             return
         self.post_message(UndoDone(written.article_id if written else None, restored))
 
@@ -288,7 +332,7 @@ class ReviewScreen(LauncherScreen):
         try:
             planned = self.engine.plan(retrain, self.teams)
         except (FlagError, db.DatabaseUnavailable) as error:
-            self.notify(str(error), title="cannot retrain", severity="error")
+            self.notify(plain(error), title="cannot retrain", severity="error", markup=False)
             return
 
         def answered(yes: bool | None) -> None:
@@ -306,8 +350,10 @@ class ReviewScreen(LauncherScreen):
             self.post_message(Submitted(self.engine.submit(planned)))
         except BackendError as error:
             self.post_message(Failed("retrain", str(error)))
+        except Exception as error:  # said, not fatal
+            self.post_message(Failed("retrain", _one_line(error)))
 
     @on(Submitted)
     def submitted(self, message: Submitted) -> None:
         names = ", ".join(submission.run.name for submission in message.submissions)
-        self.notify(f"submitted {names}: F3 shows it", title="retraining")
+        self.notify(f"submitted {plain(names)}: F3 shows it", title="retraining", markup=False)

@@ -70,7 +70,11 @@ def test_review_ranks_label_records_and_the_next_training_uses_it(
 
     done = launch(env, "review", "--team", "demo", "--subject", "ms", "--count", "10", "-o", "json")
     assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
+    # Nothing stored yet (predict_articles has not run): the queue scores the pool, and says so.
+    assert done.stderr == (
+        f"review: scoring {UNREVIEWED} articles that have no stored prediction of the served "
+        f"versions (predict_articles stores them)\nreview: scored {UNREVIEWED} of {UNREVIEWED}\n"
+    )
     queue = json.loads(done.stdout)
     articles = queue["articles"]
     assert (queue["unreviewed"], len(articles)) == (UNREVIEWED, 10)

@@ -6,8 +6,10 @@ of random picks mixed in: an uncertainty ranking from a model trained on few lab
 unreliable (the cold start), and random picks keep the labels representative. Below
 COLD_START_LABELS labels, and when no version is published yet, the queue is all random.
 Scores are the version's own MLPredictions rows where predict_articles wrote them; the rest are
-scored here through the same loader and text preparation as predict_articles. A version
-gregory-train did not write is never used: the queue says so in a note and goes on without it.
+scored here through the same loader and text preparation as predict_articles, in bounded
+batches with progress. A version gregory-train did not write, a pointer to nothing, a damaged
+pointer, metrics.json or weights: that algorithm is left out with a note naming the file, and
+the queue goes on with the others.
 Subjects whose auto_predict is off can be reviewed too: labelling trains nothing, and labels
 gathered first are what such a subject's first model needs once auto_predict is turned on.
 """
@@ -16,8 +18,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from django.db.models import Exists, OuterRef, Q
@@ -100,21 +103,79 @@ def label_counts(subject: Subject, since: dt.datetime | None) -> tuple[int, int]
     return len(values), sum(values)
 
 
-def served_versions(subject: Subject) -> tuple[dict[str, str], list[str]]:
-    """The version each algorithm serves (promoted, else newest), and a note for each promoted
-    one refused because gregory-train did not write it; algorithms with none left out."""
-    versions, notes = {}, []
+# Articles prepared and scored together when the queue scores them itself, as predict_articles
+# batches them: memory stays bounded whatever the pool, and progress is told per batch.
+BATCH_SIZE = 256
+# Up to this many articles the stored rows are read by id; above it the version's rows are read
+# whole and kept where they are in the pool: one query, not an IN list the pool's size (slow
+# to build, and SQLite bounds the variables of one statement).
+_BY_ID_MAX = 500
+# What reading a damaged pointer or metrics.json may raise besides VersionUnusable: a value
+# of the wrong type, a key missing, a file that cannot be read.
+_DAMAGED = (OSError, ValueError, KeyError, TypeError)
+
+# Told (scored so far, to score) before the first batch and after each one.
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Served:
+    """The version an algorithm serves, and the threshold it was evaluated at."""
+
+    algorithm: str
+    version: str
+    path: Path
+    threshold: float
+
+
+def _damaged(algorithm: str, where: Path, error: BaseException) -> str:
+    """One line: the algorithm left out, and the file or directory at fault."""
+    if isinstance(error, provenance.VersionNotFound):  # ForeignVersion too: it says "refused"
+        return f"{algorithm}: {error}"
+    if isinstance(error, provenance.VersionUnusable):  # names its file itself
+        return f"{algorithm} left out: {error}"
+    detail = " ".join(str(error).split()) or type(error).__name__
+    place = getattr(error, "filename", None) or where
+    return f"{algorithm} left out: {place} is damaged ({type(error).__name__}: {detail})"
+
+
+def _threshold(metrics: dict, path: Path) -> float:
+    value = metrics.get("prob_threshold")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"prob_threshold is {value!r}, not a number between 0 and 1")
+    return float(value)
+
+
+def _served(subject: Subject) -> tuple[dict[str, Served], list[str]]:
+    """Each algorithm's served version (promoted, else newest), and one note per algorithm left
+    out: a version gregory-train did not write, a pointer to nothing, a damaged pointer or
+    metrics.json. An algorithm never trained (no version, no pointer) is left out silently."""
+    served: dict[str, Served] = {}
+    notes: list[str] = []
     for algorithm in algorithms.ALGORITHMS:
         algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
+        pointer = algo_dir / layout.CURRENT_FILE
+        if not layout.published_versions(algo_dir) and not pointer.exists():
+            continue
+        where = pointer
         try:
             path = loading.version_dir(algo_dir)
-            provenance.own_metrics(path)  # a directory without metrics.json is no version
-            versions[algorithm] = path.name
-        except loading.ForeignVersion as error:
-            notes.append(f"{algorithm}: {error}")
-        except loading.VersionNotFound:
+            # A directory without metrics.json is no version (VersionNotFound).
+            metrics = provenance.own_metrics(path)
+            where = path / layout.METRICS_FILE
+            threshold = _threshold(metrics, path)
+        except (provenance.VersionUnusable, *_DAMAGED) as error:
+            notes.append(_damaged(algorithm, where, error))
             continue
-    return versions, notes
+        served[algorithm] = Served(algorithm, path.name, path, threshold)
+    return served, notes
+
+
+def served_versions(subject: Subject) -> tuple[dict[str, str], list[str]]:
+    """The version each algorithm serves (promoted, else newest), and a note for each left out
+    (not ours, missing, damaged); algorithms never trained left out silently."""
+    served, notes = _served(subject)
+    return {algorithm: item.version for algorithm, item in served.items()}, notes
 
 
 def promoted_versions(subject: Subject) -> dict[str, str]:
@@ -122,62 +183,132 @@ def promoted_versions(subject: Subject) -> dict[str, str]:
     return served_versions(subject)[0]
 
 
-def _threshold(subject: Subject, algorithm: str, version: str) -> float:
-    algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
-    return float(provenance.own_metrics(algo_dir / version)["prob_threshold"])
+def stored_scores(subject: Subject, served: Served, ids: Sequence[int]) -> dict[int, float]:
+    """The served version's stored probability_score of each of `ids` that has one.
+
+    Rows are read oldest first, so where an article has several (GregoryAI's own table allows
+    it) the latest one counts, as GregoryAI's readers take it.
+    """
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = MLPredictions.objects.filter(
+        subject=subject,
+        algorithm=served.algorithm,
+        model_version=served.version,
+        probability_score__isnull=False,
+    )
+    if len(wanted) <= _BY_ID_MAX:
+        rows = rows.filter(article_id__in=sorted(wanted))
+    found: dict[int, float] = {}
+    ordered = rows.order_by("created_date", "pk").values_list("article_id", "probability_score")
+    for article, probability in ordered.iterator(chunk_size=10_000):
+        if article in wanted:
+            found[article] = float(probability)
+    return found
+
+
+@dataclass
+class Scored:
+    """score_pool's answer: each article's scores, notes, and the algorithms left out."""
+
+    scores: dict[int, list[Score]]
+    notes: list[str] = field(default_factory=list)
+    left_out: set[str] = field(default_factory=set)
+
+
+def _unfit(predictor: loading.Predictor) -> str | None:
+    """Why a loaded version may not score this job's texts (another preparation or text
+    pipeline, as predict_articles refuses it); None when it may."""
+    if predictor.preparation and predictor.preparation != text.PREPARATION:
+        return f"prepared its texts as {predictor.preparation}"
+    recorded = predictor.metrics.get(summariser.PIPELINE_KEY)
+    if recorded is not None:
+        difference = summariser.pipeline_difference(recorded, summariser.text_pipeline())
+        if difference:
+            return f"was trained on another text pipeline ({difference})"
+    return None
 
 
 def score_pool(
-    subject: Subject, ids: Sequence[int], versions: dict[str, str]
-) -> tuple[dict[int, list[Score]], list[str]]:
-    """Each article's scores by each served version, and notes on versions that could not score.
+    subject: Subject,
+    ids: Sequence[int],
+    served: dict[str, Served],
+    *,
+    progress: Progress | None = None,
+    batch_size: int | None = None,
+) -> Scored:
+    """Each article's scores by each served version.
 
-    Stored MLPredictions rows are used as they are; articles without one are prepared once
-    (summarised, cleaned) for every algorithm and scored by the loaded version. Articles too
-    short to score get no score, as in predict_articles.
+    Stored MLPredictions rows are used as they are; the articles without one are prepared
+    (summarised, cleaned) once for every algorithm that needs them and scored by the loaded
+    version, `batch_size` (BATCH_SIZE) at a time. Articles too short to score get no score, as in
+    predict_articles. A version that cannot be loaded or cannot score is left out whole (its
+    stored scores too, so every article is ranked by the same models), with one note.
     """
-    scores: dict[int, list[Score]] = {article: [] for article in ids}
-    notes: list[str] = []
-    missing: dict[str, list[int]] = {}
-    for algorithm, version in versions.items():
-        threshold = _threshold(subject, algorithm, version)
-        stored = dict(
-            MLPredictions.objects.filter(
-                subject=subject,
-                algorithm=algorithm,
-                model_version=version,
-                article_id__in=list(ids),
-                probability_score__isnull=False,
-            ).values_list("article_id", "probability_score")
+    batch_size = batch_size or BATCH_SIZE
+    result = Scored({article: [] for article in ids})
+    stored = {algorithm: stored_scores(subject, item, ids) for algorithm, item in served.items()}
+    for algorithm, found in stored.items():
+        item = served[algorithm]
+        for article, probability in found.items():
+            result.scores[article].append(
+                Score(algorithm, item.version, probability, item.threshold)
+            )
+    needed = {
+        algorithm: {article for article in ids if article not in found}
+        for algorithm, found in stored.items()
+    }
+    to_score = sorted(set().union(*needed.values())) if needed else []
+    predictors: dict[str, loading.Predictor] = {}
+
+    def leave_out(algorithm: str, note: str) -> None:
+        result.left_out.add(algorithm)
+        result.notes.append(note)
+        needed.pop(algorithm, None)
+        for found in result.scores.values():
+            found[:] = [score for score in found if score.algorithm != algorithm]
+
+    def predictor_of(algorithm: str) -> loading.Predictor | None:
+        if algorithm not in predictors:
+            item = served[algorithm]
+            try:
+                predictor = loading.load_version(item.path)
+            # Whatever one version's loading raises (VersionUnusable naming the file, or a
+            # library's own error on a truncated file) leaves that algorithm out, not the queue.
+            except Exception as error:
+                leave_out(algorithm, _damaged(algorithm, item.path, error))
+                return None
+            if reason := _unfit(predictor):
+                leave_out(algorithm, f"{algorithm} {item.version} {reason}: left out, retrain it")
+                return None
+            predictors[algorithm] = predictor
+        return predictors[algorithm]
+
+    if progress is not None and to_score:
+        progress(0, len(to_score))
+    for start in range(0, len(to_score), batch_size):
+        batch = to_score[start : start + batch_size]
+        prepared = dataset.prepare_articles(
+            dataset.articles_by_id(batch), lambda texts: summariser.summarise_bulk(texts)
         )
-        for article, probability in stored.items():
-            scores[article].append(Score(algorithm, version, float(probability), threshold))
-        missing[algorithm] = [article for article in ids if article not in stored]
-    to_prepare = sorted({article for needed in missing.values() for article in needed})
-    if not to_prepare:
-        return scores, notes
-    prepared = dataset.prepare_articles(
-        dataset.articles_by_id(to_prepare), lambda texts: summariser.summarise_bulk(texts)
-    )
-    texts_by_id = dict(zip(prepared.article_ids, prepared.texts, strict=True))
-    for algorithm, needed in missing.items():
-        kept = [article for article in needed if article in texts_by_id]
-        if not kept:
-            continue
-        algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
-        predictor = loading.load_version(algo_dir / versions[algorithm])
-        if predictor.preparation and predictor.preparation != text.PREPARATION:
-            notes.append(
-                f"{algorithm} {predictor.version} prepared its texts as {predictor.preparation}: "
-                "left out, retrain it"
-            )
-            continue
-        probabilities = predictor.predict_proba([texts_by_id[article] for article in kept])
-        for article, probability in zip(kept, probabilities, strict=True):
-            scores[article].append(
-                Score(algorithm, predictor.version, float(probability), predictor.threshold)
-            )
-    return scores, notes
+        texts_by_id = dict(zip(prepared.article_ids, prepared.texts, strict=True))
+        for algorithm in list(needed):
+            kept = [a for a in batch if a in texts_by_id and a in needed[algorithm]]
+            if not kept or (predictor := predictor_of(algorithm)) is None:
+                continue
+            try:
+                probabilities = predictor.predict_proba([texts_by_id[a] for a in kept])
+            except Exception as error:  # weights that load but do not fit (a damaged file)
+                leave_out(algorithm, _damaged(algorithm, predictor.path, error))
+                continue
+            for article, probability in zip(kept, probabilities, strict=True):
+                result.scores[article].append(
+                    Score(algorithm, predictor.version, float(probability), predictor.threshold)
+                )
+        if progress is not None:
+            progress(min(start + batch_size, len(to_score)), len(to_score))
+    return result
 
 
 def _describe(item_scores: Sequence[Score], value: float) -> str:
@@ -212,6 +343,7 @@ def build_queue(
     random_share: float = DEFAULT_RANDOM_SHARE,
     cold_start_labels: int = COLD_START_LABELS,
     seed: int | None = None,
+    progress: Progress | None = None,
 ) -> Queue:
     """The next `count` articles to review for `subject`, with why each was picked."""
     if strategy not in STRATEGIES:
@@ -219,11 +351,11 @@ def build_queue(
     rng = random.Random(seed)
     ids = unreviewed_article_ids(subject, since)
     labels, positives = label_counts(subject, since)
-    versions, notes = served_versions(subject) if ids else ({}, [])
+    served, notes = _served(subject) if ids else ({}, [])
     share, why_random = random_share, "random pick (for diversity)"
     if strategy == RANDOM:
         share, why_random = 1.0, "random pick (--strategy random)"
-    elif not versions:
+    elif not served:
         share, why_random = 1.0, "random pick (no published version yet)"
         notes.append("no published version scores this subject yet: the queue is random")
     elif labels < cold_start_labels:
@@ -236,10 +368,14 @@ def build_queue(
     picks = mix(ids, count, share, rng) if share >= 1.0 else None
     to_score = ids if picks is None else [article for article, _ in picks]
     scores: dict[int, list[Score]] = {article: [] for article in ids}
-    if versions:
-        found, failed = score_pool(subject, to_score, versions)
-        scores.update(found)
-        notes.extend(failed)
+    if served:
+        scored = score_pool(subject, to_score, served, progress=progress)
+        scores.update(scored.scores)
+        notes.extend(scored.notes)
+        served = {a: item for a, item in served.items() if a not in scored.left_out}
+        if not served and picks is None:
+            share, why_random = 1.0, "random pick (no published version could score)"
+            notes.append("no published version could score this subject: the queue is random")
     values = _uncertainties(scores)
     if picks is None:
         # Most uncertain first; unscored articles (too short to score) last; ties by id.
@@ -271,4 +407,5 @@ def build_queue(
                 random_pick=at_random,
             )
         )
+    versions = {algorithm: item.version for algorithm, item in served.items()}
     return Queue(items, len(ids), labels, positives, versions, tuple(notes))
