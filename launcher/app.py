@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from launcher.engine import Engine
+from launcher.safe_text import plain
 from launcher.screens.form import FormScreen
 from launcher.screens.history import HistoryScreen
 from launcher.screens.review import ReviewScreen
@@ -42,6 +43,12 @@ class LauncherApp(App[None]):
         self.refresh_seconds = refresh_seconds
         # The run the runs screen should highlight next (set by the form after a submit).
         self.select_run: str | None = None
+        # What the backend says meanwhile (an API call tried again) is a notification here:
+        # standard error is the screen. notify is safe from the workers' threads.
+        engine.backend.listener = self.backend_notice
+
+    def backend_notice(self, line: str) -> None:
+        self.notify(plain(line), title="backend", severity="warning", markup=False)
 
     def key_lines(self, screen: Screen) -> list[str]:
         """The keys that work on `screen` now, with what they do (those the footer lists, so

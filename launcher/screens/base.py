@@ -1,17 +1,28 @@
-"""What every screen of the launcher shares: its app, typed, and that app's engine."""
+"""What every screen of the launcher shares: its app, typed, and that app's engine; and that no
+worker's exception ends the app (it becomes one line in a notification)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from launcher.engine import Engine
+from launcher.safe_text import plain
 
 if TYPE_CHECKING:
     from textual import getters
 
     from launcher.app import LauncherApp
+
+
+def one_line(error: BaseException | None) -> str:
+    """An exception as the one line an operator reads."""
+    if error is None:
+        return "unknown error"
+    text = " ".join(plain(str(error)).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 class LauncherScreen(Screen[None]):
@@ -23,3 +34,21 @@ class LauncherScreen(Screen[None]):
     @property
     def engine(self) -> Engine:
         return self.app.engine
+
+    def run_worker(self, work: Any, *args: Any, **kwargs: Any) -> Worker[Any]:
+        # Every worker of a screen (the @work methods come through here): an exception it does
+        # not handle is reported by `on_worker_state_changed`, never fatal to the app.
+        kwargs["exit_on_error"] = False
+        return super().run_worker(work, *args, **kwargs)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is not WorkerState.ERROR:
+            return
+        worker = event.worker
+        line = one_line(worker.error)
+        self.worker_failed(worker.group, line)
+        self.notify(line, title=f"{worker.group} failed", severity="error", markup=False)
+
+    def worker_failed(self, group: str, line: str) -> None:
+        """A screen shows its failed worker's line where it shows its state (the notification
+        is shown in any case)."""

@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
+from launcher.safe_text import plain
+
 
 class ConfirmScreen(ModalScreen[bool]):
     # Enter on an unchanged dialog must not submit or cancel anything.
@@ -25,9 +27,9 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Label(self.question, id="question")
+            yield Label(plain(self.question), id="question", markup=False)
             if self.details:
-                yield Static("\n".join(self.details), id="details", markup=False)
+                yield Static(plain("\n".join(self.details)), id="details", markup=False)
             with Horizontal(id="buttons"):
                 yield Button("Yes (y)", variant="primary", id="yes")
                 yield Button("No (n)", id="no")

@@ -12,8 +12,9 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from launcher.history import Entry
+from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
-from launcher.widgets.tables import when
+from launcher.widgets.tables import as_text, when
 
 
 class DetailScreen(LauncherScreen):
@@ -56,7 +57,8 @@ class DetailScreen(LauncherScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         with VerticalScroll(id="detail"):
-            yield Static("\n".join(self.describe_lines()), id="detail-text", markup=False)
+            text = plain("\n".join(self.describe_lines()))
+            yield Static(text, id="detail-text", markup=False)
             yield Static("metrics.json", classes="section")
             yield DataTable(id="metrics", cursor_type="row")
         yield Footer()
@@ -66,7 +68,7 @@ class DetailScreen(LauncherScreen):
         table = self.query_one("#metrics", DataTable)
         table.add_columns("metric", "value", "previous version", "change")
         for key, value, old, change in self.entry.changes():
-            table.add_row(key, value, old, change, key=key)
+            table.add_row(*(as_text(str(cell)) for cell in (key, value, old, change)), key=key)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # No report, no key for it in the footer.

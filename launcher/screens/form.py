@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -35,6 +36,7 @@ from launcher import db
 from launcher.backends.base import BackendError
 from launcher.engine import command_preview
 from launcher.messages import Failed, Submitted, TeamsLoaded
+from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
 from launcher.widgets.preview import CommandPreview
@@ -113,7 +115,10 @@ class FormScreen(LauncherScreen):
         self.teams = active_teams(message.teams)
         select = self.query_one("#team", Select)
         current = select.value
-        select.set_options((f"{team.slug}  {team.name}", team.slug) for team in self.teams)
+        # Text, not str: an option's str is parsed as markup, and a team's name is data.
+        select.set_options(
+            (Text(plain(f"{team.slug}  {team.name}")), team.slug) for team in self.teams
+        )
         if current in {team.slug for team in self.teams}:
             select.value = current
         self.revalidate()
@@ -125,7 +130,9 @@ class FormScreen(LauncherScreen):
             self.problems = [message.text]
             self.query_one(CommandPreview).show(self.problems, [])
             self.query_one("#submit", Button).disabled = True
-        self.notify(message.text, title=f"{message.what} failed", severity="error")
+        self.notify(
+            plain(message.text), title=f"{message.what} failed", severity="error", markup=False
+        )
 
     # -- live validation ------------------------------------------------------------------
 
@@ -135,7 +142,7 @@ class FormScreen(LauncherScreen):
         subjects.clear_options()
         team = self.selected_team()
         if team is not None:
-            subjects.add_options([(name, name) for name in team.subjects])
+            subjects.add_options([(Text(plain(name)), name) for name in team.subjects])
         self.revalidate()
 
     @on(RadioSet.Changed, "#window")
@@ -214,7 +221,9 @@ class FormScreen(LauncherScreen):
     def action_submit(self) -> None:
         self.revalidate()
         if self.problems:
-            self.notify(self.problems[0], title="cannot submit", severity="warning")
+            self.notify(
+                plain(self.problems[0]), title="cannot submit", severity="warning", markup=False
+            )
             return
         planned = list(self.planned)
         lines = [command_preview(flags) for flags in planned]
@@ -241,7 +250,7 @@ class FormScreen(LauncherScreen):
         text = f"submitted {', '.join(names)}"
         if again:
             text += f" (already there: {', '.join(again)})"
-        self.notify(text, title="submitted")
+        self.notify(plain(text), title="submitted", markup=False)
         if names:
             self.app.select_run = names[0]
         self.app.switch_mode("runs")

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 from launcher import db
 from launcher.history import Entry, matches
 from launcher.messages import Failed, HistoryLoaded
+from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
 from launcher.screens.detail import DetailScreen
 from launcher.widgets.tables import KeptTable, styled, when
@@ -95,7 +96,7 @@ class HistoryScreen(LauncherScreen):
             id="history-search",
         )
         yield HistoryTable(id="history")
-        yield Static("", id="history-status")
+        yield Static("", id="history-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -123,7 +124,7 @@ class HistoryScreen(LauncherScreen):
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
-        self.query_one("#history-status", Static).update(f"history failed: {message.text}")
+        self.query_one("#history-status", Static).update(f"history failed: {plain(message.text)}")
 
     def visible(self) -> list[Entry]:
         shown = [entry for entry in self.entries if matches(entry, self.query_text)]

@@ -9,6 +9,7 @@ from textual.widgets import Footer, Header, Log, Static
 
 from launcher.backends.base import BackendError, LogStream, Partial
 from launcher.messages import LogEnded, LogLines
+from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
 
 MAX_LINES = 20_000
@@ -30,7 +31,7 @@ class LogScreen(LauncherScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="log-title")
+        yield Static("", id="log-title", markup=False)
         yield Log(max_lines=MAX_LINES, id="log")
         # The line being written (a progress bar redrawing itself), until it is complete.
         yield Static("", id="log-partial", markup=False)
@@ -55,7 +56,7 @@ class LogScreen(LauncherScreen):
         scroll = "on" if self.log_view.auto_scroll else "off"
         state = f"ended: {self.ended}" if self.ended else "following"
         self.query_one("#log-title", Static).update(
-            f"{self.run_name}  ·  {state}  ·  autoscroll {scroll}"
+            plain(f"{self.run_name}  ·  {state}  ·  autoscroll {scroll}")
         )
 
     @work(thread=True, exclusive=True, group="log")
@@ -71,15 +72,21 @@ class LogScreen(LauncherScreen):
         except BackendError as error:
             self.post_message(LogEnded(str(error)))
 
+    def worker_failed(self, group: str, line: str) -> None:
+        if group == "log":
+            self.ended = line
+            self.show_title()
+
     @on(LogLines)
     def log_lines(self, message: LogLines) -> None:
         partial = self.query_one("#log-partial", Static)
         for line in message.lines:
+            # A job's output may carry escape sequences; the terminal must not see them.
             if isinstance(line, Partial):
-                self.partial = str(line)
+                self.partial = plain(line)
             else:
                 self.partial = ""
-                self.log_view.write_line(line)
+                self.log_view.write_line(plain(line))
         partial.update(self.partial)
         partial.display = bool(self.partial)
 

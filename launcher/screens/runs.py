@@ -11,6 +11,7 @@ from launcher import db
 from launcher.backends.base import BackendError
 from launcher.engine import Overview, RunView
 from launcher.messages import Cancelled, DetailsLoaded, Failed, OverviewLoaded
+from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
 from launcher.screens.detail import DetailScreen
@@ -39,7 +40,7 @@ class RunsScreen(LauncherScreen):
         yield RunsTable(id="runs")
         yield Static("PredictionRunLog rows of the highlighted run", classes="section")
         yield RowsTable(id="rows")
-        yield Static("", id="runs-status")
+        yield Static("", id="runs-status", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -82,13 +83,14 @@ class RunsScreen(LauncherScreen):
         )
         if message.overview.db_error:
             status += f"; no PredictionRunLog rows: {message.overview.db_error}"
-        self.query_one("#runs-status", Static).update(status)
+        self.query_one("#runs-status", Static).update(plain(status))
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
-        self.query_one("#runs-status", Static).update(f"{message.what} failed: {message.text}")
+        text = plain(message.text)
+        self.query_one("#runs-status", Static).update(f"{message.what} failed: {text}")
         if message.what != "refresh":
-            self.notify(message.text, title=f"{message.what} failed", severity="error")
+            self.notify(text, title=f"{message.what} failed", severity="error", markup=False)
 
     @on(DataTable.RowHighlighted, "#runs")
     def show_rows(self) -> None:
@@ -129,7 +131,7 @@ class RunsScreen(LauncherScreen):
         if row is None:
             return
         if not row.error_text:
-            self.notify(f"row {row.id} recorded no error", severity="information")
+            self.notify(f"row {row.id} recorded no error", severity="information", markup=False)
             return
         title = f"{row.team}/{row.subject} {row.algorithm or '?'}: row {row.id}, {row.outcome}"
         self.app.push_screen(TextScreen(title, row.error_text))
@@ -169,7 +171,11 @@ class RunsScreen(LauncherScreen):
         if view is None:
             return
         if view.run.state.finished:
-            self.notify(f"{view.run.name} is already {view.run.state}", severity="warning")
+            self.notify(
+                plain(f"{view.run.name} is already {view.run.state}"),
+                severity="warning",
+                markup=False,
+            )
             return
         name = view.run.name
 
@@ -189,5 +195,5 @@ class RunsScreen(LauncherScreen):
 
     @on(Cancelled)
     def cancelled(self, message: Cancelled) -> None:
-        self.notify(f"cancelling {message.name}", title="cancel")
+        self.notify(plain(f"cancelling {message.name}"), title="cancel", markup=False)
         self.action_refresh()

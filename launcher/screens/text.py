@@ -8,6 +8,8 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label, Static
 
+from launcher.safe_text import plain
+
 
 class TextScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q", "close", "Close")]
@@ -19,9 +21,9 @@ class TextScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="text-dialog"):
-            yield Label(self.title_text, id="text-title")
+            yield Label(plain(self.title_text), id="text-title", markup=False)
             with VerticalScroll(id="text-body"):
-                yield Static(self.text, id="text", markup=False)
+                yield Static(plain(self.text), id="text", markup=False)
         # The modal's own keys, not those of the screen beneath it.
         yield Footer()
 

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from launcher.engine import RowView, RunView
+from launcher.safe_text import plain
 
 STYLES = {
     "succeeded": "green",
@@ -35,11 +36,20 @@ def styled(word: str) -> Text:
     return Text(word, style=STYLES.get(word, ""))
 
 
+def as_text(cell: str | Text) -> Text:
+    """A cell as plain text: a str given to DataTable is parsed as markup, and a name or an
+    error from the database may hold `[@click=…]` or `[/etc/…]`, or escape sequences."""
+    if isinstance(cell, Text):
+        return cell
+    return Text(plain(cell).replace("\n", " "))
+
+
 class KeptTable(DataTable[str | Text]):
     """A table refilled on every refresh that keeps the operator's place in it."""
 
     def refill(self, rows: list[tuple[str, tuple[str | Text, ...]]]) -> None:
         """Replace the rows (key, cells); an unchanged table is left alone."""
+        rows = [(key, tuple(as_text(cell) for cell in cells)) for key, cells in rows]
         if rows == getattr(self, "_shown", None):
             return
         self._shown = rows

@@ -114,7 +114,12 @@ async def test_history_screen_filters_sorts_and_opens_a_row(history: Path, monke
         assert isinstance(detail, DetailScreen)
         assert detail.entry.row.model_version == "20260102"
         metrics = detail.query_one("#metrics", DataTable)
-        assert metrics.get_row("test_roc_auc") == ["test_roc_auc", "0.912", "0.8", "+0.112"]
+        assert [str(cell) for cell in metrics.get_row("test_roc_auc")] == [
+            "test_roc_auc",
+            "0.912",
+            "0.8",
+            "+0.112",
+        ]
         assert "Command:      python -m gregory_train train_models" in detail.describe_lines()
         await pilot.press("o")
         report = history / "models" / "demo" / "ms-research" / "lgbm_tfidf" / "20260102"
