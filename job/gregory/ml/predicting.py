@@ -58,7 +58,8 @@ class SubjectTexts:
         """(ids that have a text, their texts, how many were dropped) for `ids`."""
         missing = [i for i in ids if i not in self.prepared]
         if missing:
-            prepared = dataset.prepare_articles(dataset.articles_by_id(missing), self.summarise)
+            raw = runs.database_retry(dataset.articles_by_id)(missing)  # a read: safe to retry
+            prepared = dataset.prepare_articles(raw, self.summarise)
             self.prepared.update(dict.fromkeys(missing))
             self.prepared.update(zip(prepared.article_ids, prepared.texts, strict=True))
         kept = [i for i in ids if self.prepared[i] is not None]
@@ -202,7 +203,8 @@ def _score(
     say: runs.Say,
 ) -> None:
     since = dataset.window_start(flags.window_days)
-    ids = dataset.article_ids_to_score(subject, since, predictor.algorithm, predictor.version)
+    candidates = runs.database_retry(dataset.article_ids_to_score)
+    ids = candidates(subject, since, predictor.algorithm, predictor.version)
     counts.candidates = len(ids)
     for start in range(0, len(ids), BATCH_SIZE):
         kept, batch_texts, dropped = texts.get(ids[start : start + BATCH_SIZE])
@@ -224,11 +226,21 @@ def _score(
         counts.scored += len(rows)
         counts.relevant += sum(row.predicted_relevant for row in rows)
         if not flags.dry_run:
-            with transaction.atomic():
-                inserted, refreshed = _write(rows)
-                counts.changed += len(derived_fields.recompute(kept))
+            inserted, refreshed, changed = _commit_batch(rows, kept)
+            counts.changed += changed
             counts.written += inserted + refreshed
             counts.refreshed += refreshed
+
+
+@runs.database_retry
+def _commit_batch(rows: list[MLPredictions], kept: list[int]) -> tuple[int, int, int]:
+    """One batch's scores and its articles' derived fields, in one transaction: (inserted,
+    refreshed, articles changed). Retried whole over a lost connection: the transaction that
+    broke was rolled back, and a commit that did land is found again as this version's rows."""
+    with transaction.atomic():
+        inserted, refreshed = _write(rows)
+        changed = len(derived_fields.recompute(kept))
+    return inserted, refreshed, changed
 
 
 def _write(rows: list[MLPredictions]) -> tuple[int, int]:
