@@ -3,12 +3,17 @@
 A version is a directory `<algorithm dir>/<version>/` holding the trainer's artifacts and
 `metrics.json`; dot entries are staging directories still being written and never count.
 A version directory another program wrote (GregoryAI's own Keras artifacts, in a shared models
-directory) is refused by name (`ForeignVersion`) and never chosen as the newest. Both errors
-are defined in gregory.ml.provenance, with the rule, so the launcher can tell without numpy.
+directory) is refused by name (`ForeignVersion`) and never chosen as the newest. A version of
+ours that cannot be loaded whole (an artifact missing or truncated, a metrics.json with the wrong
+types) is `VersionDamaged`, naming the file. All are `VersionUnusable`, defined in
+gregory.ml.provenance with the rule, so the launcher can tell without numpy: a reader catches
+that one class and fails the one algorithm in one line.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +24,29 @@ import numpy as np
 
 from gregory.ml import layout, provenance, text
 from gregory.ml.calibration import Calibrator, scale_of
-from gregory.ml.provenance import ForeignVersion, VersionNotFound
+from gregory.ml.provenance import (
+    ForeignVersion,
+    PointerDamaged,
+    VersionDamaged,
+    VersionNotFound,
+    VersionUnusable,
+)
 from gregory.ml.trainers import Trainer, trainer_class
+
+# The errors are provenance's; readers may name them from here too.
+__all__ = [
+    "ForeignVersion",
+    "PointerDamaged",
+    "Predictor",
+    "VersionDamaged",
+    "VersionNotFound",
+    "VersionUnusable",
+    "load_version",
+    "newest_version",
+    "promoted_version",
+    "split_record",
+    "version_dir",
+]
 
 
 def newest_version(algo_dir: Path) -> str:
@@ -37,7 +63,8 @@ def newest_version(algo_dir: Path) -> str:
 
 
 def promoted_version(algo_dir: Path) -> str:
-    """The version `current.json` points at, else (no pointer yet) the newest one."""
+    """The version `current.json` points at, else (no pointer yet) the newest one;
+    PointerDamaged when the pointer cannot be read."""
     from gregory.ml.promotion import read_current
 
     pointer = read_current(algo_dir)
@@ -45,7 +72,10 @@ def promoted_version(algo_dir: Path) -> str:
         return newest_version(algo_dir)
     version = pointer["version"]
     if version not in layout.published_versions(algo_dir):
-        raise VersionNotFound(f"promoted version {version} is not published in {algo_dir}")
+        raise VersionNotFound(
+            f"promoted version {version} is not published in {algo_dir}",
+            Path(algo_dir) / version,
+        )
     return version
 
 
@@ -55,10 +85,12 @@ def version_dir(algo_dir: Path, version: str | None = None) -> Path:
     if version is None:
         version = promoted_version(algo_dir)
     elif version not in layout.published_versions(algo_dir):
-        raise VersionNotFound(f"version {version} is not published in {algo_dir}")
+        raise VersionNotFound(
+            f"version {version} is not published in {algo_dir}", Path(algo_dir) / version
+        )
     path = Path(algo_dir) / version
     if refused := provenance.foreign(path):
-        raise ForeignVersion(refused)
+        raise ForeignVersion(refused, path)
     return path
 
 
@@ -102,19 +134,138 @@ class Predictor:
         return {key: self.metrics[key] for key in text.PREPARATION if key in self.metrics}
 
 
-def load_version(path: Path) -> Predictor:
-    """Load the version in `path`, whatever its algorithm (metrics.json names it); ForeignVersion
-    for one this project did not write."""
+def load_version(path: Path, algorithm: str | None = None) -> Predictor:
+    """Load the version in `path`, whatever its algorithm (metrics.json names it) unless
+    `algorithm` says which it must be. VersionUnusable, naming the file, for anything short of a
+    complete version of ours: ForeignVersion, VersionNotFound (no metrics.json), VersionDamaged."""
     path = Path(path)
     metrics = provenance.own_metrics(path)
-    algorithm = metrics["algorithm"]
-    calibrator_path = path / layout.CALIBRATOR_FILE
+    metrics_path = path / layout.METRICS_FILE
+    named = metrics["algorithm"]
+    if algorithm is not None and named != algorithm:
+        raise VersionDamaged(
+            f"{metrics_path} names algorithm {named}: version {path.name} is not a {algorithm} "
+            "version",
+            metrics_path,
+        )
+    threshold = metrics.get("prob_threshold")
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float):
+        threshold = math.nan
+    if not 0 <= threshold <= 1:
+        raise VersionDamaged(
+            f"{metrics_path} holds no threshold between 0 and 1 (prob_threshold is "
+            f"{metrics.get('prob_threshold')!r}): version {path.name} is unusable",
+            metrics_path,
+        )
+    trainer = trainer_class(named)
+    for artifact in trainer.artifacts:
+        if not (path / artifact).exists():
+            raise VersionDamaged(
+                f"{path / artifact} is missing: version {path.name} is incomplete",
+                path / artifact,
+            )
+    try:
+        model = trainer.load(path)
+    except Exception as error:
+        culprit = _culprit(path, trainer.artifacts)
+        raise VersionDamaged(
+            f"{culprit} could not be loaded ({_first_line(error)}): version {path.name} "
+            "is unusable",
+            culprit,
+        ) from error
     return Predictor(
-        algorithm=algorithm,
+        algorithm=named,
         version=path.name,
-        threshold=float(metrics["prob_threshold"]),
+        threshold=float(threshold),
         path=path,
         metrics=metrics,
-        model=trainer_class(algorithm).load(path),
-        calibrator=joblib.load(calibrator_path) if calibrator_path.exists() else None,
+        model=model,
+        calibrator=_calibrator(path / layout.CALIBRATOR_FILE),
     )
+
+
+SPLIT_KEYS = ("train", "validation", "test", "pseudo_labelled")
+
+
+def split_record(path: Path) -> dict[str, list[int]]:
+    """split.json of the version in `path`: which articles each split held. VersionNotFound for
+    a version made before it was kept, VersionDamaged for one that cannot be read as written."""
+    split_path = Path(path) / layout.SPLIT_FILE
+    try:
+        record = json.loads(split_path.read_bytes())
+    except FileNotFoundError:
+        raise VersionNotFound(
+            f"version {Path(path).name} has no {layout.SPLIT_FILE}: its training articles are "
+            "unknown",
+            split_path,
+        ) from None
+    except (OSError, ValueError) as error:
+        raise VersionDamaged(
+            f"{split_path} cannot be read ({_first_line(error)}): its training articles are "
+            "unknown",
+            split_path,
+        ) from None
+    if not isinstance(record, dict) or not all(
+        isinstance(ids, list) and all(type(i) is int for i in ids)
+        for ids in (record.get(key, []) for key in SPLIT_KEYS)
+    ):
+        raise VersionDamaged(
+            f"{split_path} is not a list of article ids per split: its training articles are "
+            "unknown",
+            split_path,
+        )
+    return {key: record.get(key, []) for key in SPLIT_KEYS}
+
+
+def _calibrator(path: Path) -> Calibrator | None:
+    if not path.exists():
+        return None  # versions made before calibration serve their raw scores
+    try:
+        calibrator = joblib.load(path)
+    except Exception as error:
+        raise VersionDamaged(
+            f"{path} could not be loaded ({_first_line(error)}): version "
+            f"{path.parent.name} is unusable",
+            path,
+        ) from error
+    if not callable(calibrator):
+        raise VersionDamaged(
+            f"{path} holds a {type(calibrator).__name__}, not a calibrator: version "
+            f"{path.parent.name} is unusable",
+            path,
+        )
+    return calibrator
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _culprit(path: Path, artifacts: Sequence[str]) -> Path:
+    """Which artifact a failed load tripped on: the first that does not read back whole as its
+    kind of file; the version directory when each does (the files disagree with each other)."""
+    for artifact in artifacts:
+        target = path / artifact
+        files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
+        for file in files:
+            try:
+                _read_whole(file)
+            except Exception:
+                return file
+    return path
+
+
+def _read_whole(file: Path) -> None:
+    if file.suffix == ".joblib":
+        joblib.load(file)
+    elif file.suffix == ".json":
+        json.loads(file.read_bytes())
+    elif file.suffix == ".h5":
+        import h5py
+
+        with h5py.File(file, "r") as h5:
+            for key in h5:
+                h5[key][()]
+    else:
+        file.read_bytes()

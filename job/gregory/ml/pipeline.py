@@ -278,15 +278,17 @@ def _gate(
     except loading.VersionNotFound:
         # No version yet, or the pointer says none is promoted: nothing to compare with.
         return gate.decide(test_roc_auc, flagged, None), None
+    except loading.PointerDamaged as damage:
+        # Damaged after train_models checked it: nothing trustworthy to compare with.
+        return gate.decide(test_roc_auc, flagged, None, str(damage)), None
     metrics["gate_current_version"] = current
     current_dir = algo_dir / current
     if refused := provenance.foreign(current_dir):  # a pointer set by hand to GregoryAI's own
         return gate.decide(test_roc_auc, flagged, None, refused), None
     try:
-        seen_record = json.loads((current_dir / layout.SPLIT_FILE).read_text())
-    except FileNotFoundError:
-        problem = f"version {current} has no {layout.SPLIT_FILE}: its training articles are unknown"
-        return gate.decide(test_roc_auc, flagged, None, problem), None
+        seen_record = loading.split_record(current_dir)
+    except loading.VersionUnusable as error:  # none (an old version), or damaged: named
+        return gate.decide(test_roc_auc, flagged, None, str(error)), None
     try:
         current_predictor = loading.load_version(current_dir)
     except Exception as error:  # a broken promoted version must not fail the new one's run

@@ -97,29 +97,35 @@ def _predict_one(
     label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
     row = None if flags.dry_run else runs.start(subject, algorithm, "predict", trigger)
-    try:
-        path = loading.version_dir(algo_dir, flags.model_version)
-    except loading.VersionNotFound as error:
-        # The reason is all there is to know: no traceback in the row.
-        if row is not None:
-            runs.close(row, str(error))
-        say(1, f"Failed {label}: {error}", "error")
-        return runs.Outcome(subject, algorithm, flags.model_version or "", False, error=str(error))
+    path: Path | None = None
     counts = Counts()
     try:
         with contextlib.nullcontext() if row is None else runs.closing(row):
+            try:
+                path = loading.version_dir(algo_dir, flags.model_version)
+                loaded = loading.load_version(path, algorithm)
+            except loading.VersionUnusable as error:
+                # A missing, damaged or foreign pointer or version: the line names the file
+                # and is all there is to know (no traceback in the row); the next run goes on.
+                if row is not None:
+                    row.model_version = path.name if path is not None else ""
+                    runs.close(row, str(error))
+                say(1, f"Failed {label}: {error}", "error")
+                version = path.name if path is not None else flags.model_version or ""
+                return runs.Outcome(subject, algorithm, version, False, error=str(error))
             if row is not None:
                 runs.record_version(row, path.name)
             dry = " (dry run: nothing is written)" if flags.dry_run else ""
             say(1, f"Started {label} (version {path.name}){dry}", None)
-            predictor = _load(path, algorithm, flags, say)
+            predictor = _load(loaded, flags, say)
             _score(subject, predictor, texts, flags, counts, say)
     except runs.Interrupted as stop:
         say(1, f"Interrupted {label} by {stop}", "error")
         raise
     except Exception as error:
         reason = runs.report_failure(label, error, row, say)
-        return runs.Outcome(subject, algorithm, path.name, False, asdict(counts), reason)
+        version = path.name if path is not None else flags.model_version or ""
+        return runs.Outcome(subject, algorithm, version, False, asdict(counts), reason)
     if counts.dropped:
         say(
             2,
@@ -146,10 +152,8 @@ def _predict_one(
     return runs.Outcome(subject, algorithm, path.name, True, asdict(counts))
 
 
-def _load(path: Path, algorithm: str, flags: PredictFlags, say: runs.Say) -> loading.Predictor:
-    predictor = loading.load_version(path)
-    if predictor.algorithm != algorithm:
-        raise ValueError(f"{path} holds a {predictor.algorithm} model, not {algorithm}")
+def _load(predictor: loading.Predictor, flags: PredictFlags, say: runs.Say) -> loading.Predictor:
+    """The loaded version, if this job may serve it; warnings for what it does not record."""
     if not predictor.preparation:
         say(
             2,

@@ -3,6 +3,10 @@
 Written to a temporary file and renamed over the old one (os.replace), so a reader sees the old
 pointer or the new one, never half of either; a lock file serialises writers so no history entry
 is lost between two runs.
+
+A pointer that cannot be read (truncated, not JSON, not the shape written here) is never guessed
+at: readers get `PointerDamaged`, one line naming the file and the promote_version that rewrites
+it, and write_current (that repair) moves the damaged file aside instead of failing on it.
 """
 
 from __future__ import annotations
@@ -16,8 +20,14 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from gregory.flags import VERSION_RE
 from gregory.ml import layout
+from gregory.ml.provenance import PointerDamaged
+
+# Beside current.json, what a repair replaced: kept for the post-mortem, never read.
+DAMAGED_SUFFIX = ".damaged-"
 
 
 def who() -> str:
@@ -32,11 +42,58 @@ def who() -> str:
         return "unknown"
 
 
-def read_current(algo_dir: Path) -> dict | None:
+def repair_command(algo_dir: Path) -> str:
+    algo_dir = Path(algo_dir)
+    team, subject, algorithm = algo_dir.parent.parent.name, algo_dir.parent.name, algo_dir.name
+    return (
+        f"promote_version --team {team} --subject {subject} --algo {algorithm} --version <version>"
+    )
+
+
+def _damaged(path: Path, why: str) -> PointerDamaged:
+    return PointerDamaged(
+        f"{path} is damaged ({why}): nothing is promoted until "
+        f"`{repair_command(path.parent)}` rewrites it",
+        path,
+    )
+
+
+def read_current(algo_dir: Path) -> dict[str, Any] | None:
+    """The pointer, None when there is none yet; PointerDamaged when it cannot be trusted."""
+    path = Path(algo_dir) / layout.CURRENT_FILE
     try:
-        return json.loads((Path(algo_dir) / layout.CURRENT_FILE).read_text())
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
+    except OSError as error:  # a directory in its place, no permission, an I/O error
+        raise _damaged(path, f"unreadable: {error.strerror or error}") from None
+    try:
+        pointer = json.loads(data)
+    except ValueError:  # truncated, empty, or not even UTF-8
+        raise _damaged(path, "not JSON") from None
+    if not isinstance(pointer, dict):
+        raise _damaged(path, "not a JSON object")
+    version = pointer.get("version")
+    if not isinstance(version, str) or not VERSION_RE.fullmatch(version):
+        # A path such as ../x is refused here, before anything joins it to a directory.
+        raise _damaged(path, f"names no version: 'version' is {version!r}")
+    history = pointer.get("history", [])
+    if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
+        raise _damaged(path, "its history is not a list of moves")
+    return pointer
+
+
+def _umask() -> int:
+    """The process umask, read without setting it (os.umask would race the heartbeat thread)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @contextlib.contextmanager
@@ -50,11 +107,17 @@ def _locked(algo_dir: Path) -> Iterator[None]:
 
 
 def write_current(algo_dir: Path, version: str, by: str, reason: str) -> dict:
-    """Point `current` at `version`, appending the move to the pointer's history."""
+    """Point `current` at `version`, appending the move to the pointer's history. A damaged
+    pointer does not stop it: that is how one is repaired."""
     algo_dir = Path(algo_dir)
     algo_dir.mkdir(parents=True, exist_ok=True)
     with _locked(algo_dir):
-        previous = read_current(algo_dir) or {}
+        try:
+            previous = read_current(algo_dir) or {}
+        except PointerDamaged:
+            previous = {}
+            kept = _set_aside(algo_dir)
+            reason = f"{reason}; replaced a damaged {layout.CURRENT_FILE}, kept as {kept}"
         entry = {
             "version": version,
             "previous": previous.get("version"),
@@ -65,6 +128,8 @@ def write_current(algo_dir: Path, version: str, by: str, reason: str) -> dict:
         pointer = {**entry, "history": [*previous.get("history", []), entry]}
         fd, tmp = tempfile.mkstemp(dir=algo_dir, prefix=".current-", suffix=".tmp")
         try:
+            # mkstemp makes it 0600; the site and the launcher read it like the versions.
+            os.fchmod(fd, 0o666 & ~_umask())
             with os.fdopen(fd, "w") as handle:
                 json.dump(pointer, handle, indent=2)
                 handle.write("\n")
@@ -75,3 +140,11 @@ def write_current(algo_dir: Path, version: str, by: str, reason: str) -> dict:
             Path(tmp).unlink(missing_ok=True)
             raise
     return pointer
+
+
+def _set_aside(algo_dir: Path) -> str:
+    """Rename the damaged pointer out of the way; its new name."""
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    name = f"{layout.CURRENT_FILE}{DAMAGED_SUFFIX}{stamp}"
+    os.replace(algo_dir / layout.CURRENT_FILE, algo_dir / name)
+    return name

@@ -54,7 +54,7 @@ def foreign_reason(metrics: object) -> str | None:
     algorithm = metrics.get("algorithm")
     if not algorithm:
         return "its metrics.json names no algorithm"
-    if algorithm not in ALGORITHMS:
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
         return f"its metrics.json names algorithm {algorithm!r}, not one of ours"
     return None
 
@@ -66,30 +66,42 @@ def refusal(path: Path, reason: str) -> str:
 
 
 def own_metrics(path: Path) -> dict[str, Any]:
-    """metrics.json of the version in `path`: VersionNotFound when there is none, ForeignVersion
-    when another program wrote it."""
+    """metrics.json of the version in `path`: VersionNotFound when there is none, VersionDamaged
+    when it cannot be read as JSON, ForeignVersion when another program wrote it."""
     path = Path(path)
+    metrics_path = path / METRICS_FILE
     try:
-        data = (path / METRICS_FILE).read_bytes()
+        data = metrics_path.read_bytes()
     except FileNotFoundError:
-        raise VersionNotFound(f"{path} has no {METRICS_FILE}: not a published version") from None
+        raise VersionNotFound(
+            f"{path} has no {METRICS_FILE}: not a published version", metrics_path
+        ) from None
+    except OSError as error:  # a directory in its place, no permission, an I/O error
+        raise VersionDamaged(
+            f"{metrics_path} cannot be read ({error.strerror or error}): version {path.name} "
+            "is unusable",
+            metrics_path,
+        ) from None
     try:
         metrics = json.loads(data)
-    except ValueError:  # not JSON, or not even UTF-8
-        raise ForeignVersion(refusal(path, f"its {METRICS_FILE} is not JSON")) from None
+    except ValueError:  # truncated, or not even UTF-8: the other program's would parse
+        raise VersionDamaged(
+            f"{metrics_path} is not JSON (truncated?): version {path.name} is unusable",
+            metrics_path,
+        ) from None
     reason = foreign_reason(metrics)
     if reason is not None:
-        raise ForeignVersion(refusal(path, reason))
+        raise ForeignVersion(refusal(path, reason), metrics_path)
     return metrics
 
 
 def foreign(path: Path) -> str | None:
     """The refusal line when `path` holds a version another program wrote, else None (ours,
-    or no metrics.json at all: that is for the loader to say)."""
+    damaged, or no metrics.json at all: that is for the loader to say)."""
     try:
         own_metrics(path)
     except ForeignVersion as error:
         return str(error)
-    except OSError:
+    except (OSError, VersionUnusable):
         return None
     return None

@@ -75,6 +75,7 @@ def train_subjects(
             data = SubjectData(subject, flags, progress=flags.verbose >= 1)
             done = [
                 _done_by_this_job(subject, algorithm, say)
+                or _pointer_damaged(subject, algorithm, trigger, say)
                 or _unchanged(subject, algorithm, data, flags, trigger, say)
                 or _train_one(subject, algorithm, data, flags, trigger, say)
                 for algorithm in flags.algos
@@ -111,6 +112,31 @@ def _done_by_this_job(subject: Subject, algorithm: str, say: runs.Say) -> runs.O
         None,
     )
     return runs.Outcome(subject, algorithm, row.model_version, True, metrics)
+
+
+def _pointer_damaged(
+    subject: Subject, algorithm: str, trigger: str, say: runs.Say
+) -> runs.Outcome | None:
+    """A current.json that cannot be read is refused before any training or version name.
+
+    Not taken as "nothing promoted": the gate would have nothing trustworthy to compare with,
+    and a DEPLOY would overwrite what the operator last promoted (a rollback, perhaps) with a
+    version compared against nothing. Found after training, it would fail every retry and spend
+    a version name each time. So the run fails at once, its row closed with the one line that
+    names the file and the promote_version that repairs it; the other algorithms go on.
+    """
+    from gregory.ml import promotion, provenance
+
+    algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
+    try:
+        promotion.read_current(algo_dir)
+    except provenance.PointerDamaged as damage:
+        row = runs.start(subject, algorithm, "train", trigger)
+        runs.close(row, str(damage))
+        label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
+        say(1, f"Failed {label}: {damage}", "error")
+        return runs.Outcome(subject, algorithm, "", False, error=str(damage))
+    return None
 
 
 def _unchanged(
@@ -207,9 +233,11 @@ def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: r
 def _finish(label, algo_dir, where, row, metrics, trigger: str, say: runs.Say) -> runs.Outcome:
     """Promotion as the gate decided, and what the operator is told, for a published version."""
     subject, algorithm, version = row.subject, row.algorithm, row.model_version
+    from gregory.ml.provenance import PointerDamaged
+
     try:
         moved = _promote(algo_dir, version, metrics, trigger)
-    except OSError as error:
+    except (OSError, PointerDamaged) as error:
         # Published but not promoted as decided: the operator must know, and the exit status too.
         reason = f"version {version} published, but current.json not written: {error}"
         say(1, f"Failed {label}: {reason}", "error")

@@ -13,7 +13,9 @@ class Command(OneLineUsageErrors):
     help = (
         "Promote a published version: predict_articles uses it from now on. The move, who made "
         "it and why are kept in current.json's history. Exit status 2 for an unknown version, "
-        "or one gregory-train did not write (GregoryAI's own, in a shared models directory)."
+        "one that is not complete (a file missing or damaged: the version is loaded first), or "
+        "one gregory-train did not write (GregoryAI's own, in a shared models directory). A "
+        "damaged current.json is replaced (kept aside as current.json.damaged-<time>)."
     )
 
     def add_base_argument(self, parser, *args, **kwargs) -> None:
@@ -29,7 +31,7 @@ class Command(OneLineUsageErrors):
         parser.add_argument("--reason", default="promoted by hand", help="kept in the history")
 
     def handle(self, *args, **options) -> None:
-        from gregory.ml import layout, promotion, provenance
+        from gregory.ml import layout, loading, promotion
 
         team, subject, version = options["team"], options["subject"], options["version"]
         try:
@@ -49,9 +51,10 @@ class Command(OneLineUsageErrors):
         if version not in layout.published_versions(algo_dir):
             raise self._usage(f"version {version} is not published in {algo_dir}")
         try:
-            # A foreign version, once current, would be what predict_articles serves.
-            provenance.own_metrics(algo_dir / version)
-        except provenance.VersionNotFound as error:
+            # Loaded whole, as predict_articles would: what becomes current must be servable,
+            # not a foreign version, an empty directory or one with a truncated file.
+            loading.load_version(algo_dir / version, algorithm)
+        except loading.VersionUnusable as error:
             raise self._usage(str(error)) from None
         by = promotion.who()
         pointer = promotion.write_current(algo_dir, version, by, options["reason"])
