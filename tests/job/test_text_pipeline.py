@@ -192,3 +192,17 @@ def test_the_gate_compares_with_a_version_that_records_no_pipeline_and_says_so(s
     metrics = metrics_of("v2")
     assert metrics["gate_compared_with"] == "v1" and "gate_roc_auc_diff" in metrics
     assert metrics["gate_text_pipeline"] == "version v1 records no text pipeline"
+
+
+def test_the_summary_cache_knows_a_local_summariser_by_its_content(settings, tmp_path, tiny_bart):
+    # A checkpoint replaced in place must not be answered with the old one's summaries.
+    moved = tmp_path / "bart"
+    shutil.copytree(tiny_bart, moved)
+    settings.GREGORY_SUMMARY_CACHE_DIR = str(tmp_path / "cache")
+    bart_on(settings, moved)
+    before = summariser._cache(None)
+    assert before is not None and before.revision == summariser.text_pipeline()["revision"]
+    weights = moved / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
+    after = summariser._cache(None)
+    assert after is not None and after.key("a text") != before.key("a text")
