@@ -100,6 +100,34 @@ def build(work: Path, pool: int) -> None:
                 for a in articles
             ]
         )
+    store_the_rest(version)
+
+
+def store_the_rest(version: str) -> None:
+    """A row for the unreviewed sample articles predict_articles left out (a title alone), so
+    that every article of the pool has one: the case "once predictions exist"."""
+    from gregory.ml import review
+    from gregory.models import MLPredictions, Subject
+
+    subject = Subject.objects.get(team__slug="demo", subject_slug="ms")
+    ids = review.unreviewed_article_ids(subject, None)
+    have = set(
+        MLPredictions.objects.filter(subject=subject, model_version=version).values_list(
+            "article_id", flat=True
+        )
+    )
+    MLPredictions.objects.bulk_create(
+        MLPredictions(
+            subject=subject,
+            article_id=article,
+            model_version=version,
+            algorithm="lgbm_tfidf",
+            probability_score=0.5,
+            predicted_relevant=False,
+        )
+        for article in ids
+        if article not in have
+    )
 
 
 def measure(work: Path, argv: list[str]) -> dict:

@@ -5,6 +5,7 @@ start, writes only where unreviewed, undo, and two reviewers racing."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import threading
 from io import StringIO
 
@@ -238,3 +239,124 @@ def test_two_reviewers_racing_on_a_missing_row_one_wins_the_other_is_told(team) 
     (row,) = ArticleSubjectRelevance.objects.filter(subject=subject, article=article)
     assert row.is_relevant is winners[0]
     assert losers[0].current is winners[0]
+
+
+def store(subject: Subject, version: str, probabilities: dict[int, float]) -> None:
+    """The served version's rows, as predict_articles writes them."""
+    MLPredictions.objects.bulk_create(
+        MLPredictions(
+            subject=subject,
+            article_id=article,
+            model_version=version,
+            algorithm="lgbm_tfidf",
+            probability_score=probability,
+            predicted_relevant=probability >= 0.8,
+        )
+        for article, probability in probabilities.items()
+    )
+
+
+def test_a_large_pool_is_ranked_from_its_stored_rows_without_loading_a_model(trained) -> None:
+    add_articles(trained, [None] * 700)
+    pool = unreviewed_ids(trained)
+    version = review.promoted_versions(trained)["lgbm_tfidf"]
+    rng = np.random.default_rng(5)
+    stored = dict(zip(pool, rng.random(len(pool)).round(3).tolist(), strict=True))
+    store(trained, version, stored)
+    # Nothing is left to score: weights that cannot load are never read.
+    algo_dir = layout.algorithm_dir("demo", "ms", "lgbm_tfidf")
+    (algo_dir / version / "lgbm_classifier.joblib").write_bytes(b"")
+    told: list[tuple[int, int]] = []
+
+    queue = review.build_queue(
+        trained, None, count=50, random_share=0.0, seed=1, progress=lambda *a: told.append(a)
+    )
+    assert told == [] and queue.notes == ()
+    assert queue.versions == {"lgbm_tfidf": version}
+    threshold = queue.items[0].scores[0].threshold
+    values = uncertainty(np.array([[p] for p in stored.values()]), np.array([threshold]))
+    expected = sorted(zip(stored, values.tolist(), strict=True), key=lambda av: (-av[1], av[0]))
+    assert [item.article_id for item in queue.items] == [a for a, _ in expected[:50]]
+    assert all(item.scores[0].probability == stored[item.article_id] for item in queue.items)
+
+
+def test_articles_without_a_stored_row_are_scored_in_batches_with_progress(
+    trained, monkeypatch
+) -> None:
+    pool = unreviewed_ids(trained)
+    version = review.promoted_versions(trained)["lgbm_tfidf"]
+    store(trained, version, dict.fromkeys(pool[:20], 0.8))
+    monkeypatch.setattr(review, "BATCH_SIZE", 16)
+    told: list[tuple[int, int]] = []
+
+    queue = review.build_queue(
+        trained, None, count=UNREVIEWED, seed=1, progress=lambda *a: told.append(a)
+    )
+    assert told == [(0, 40), (16, 40), (32, 40), (40, 40)]
+    expected, _ = loader_probabilities(trained, pool[20:])
+    by_id = {item.article_id: item.scores[0].probability for item in queue.items}
+    assert all(by_id[article] == 0.8 for article in pool[:20])
+    assert all(by_id[a] == pytest.approx(p) for a, p in expected.items())
+
+
+def damage_other_algorithm(how: str, models_dir) -> tuple[str, str]:
+    """Damage pubmed_bert's side of demo/ms in one way (its version a copy of lgbm_tfidf's
+    served one); (what the note must name, how lgbm_tfidf's version is named)."""
+    source = layout.algorithm_dir("demo", "ms", "lgbm_tfidf")
+    version = loading.version_dir(source).name
+    algo_dir = layout.algorithm_dir("demo", "ms", "pubmed_bert")
+    algo_dir.mkdir(parents=True)
+    pointer = algo_dir / layout.CURRENT_FILE
+    if how == "truncated pointer":
+        pointer.write_text('{"version": "2026')
+        return str(pointer), version
+    if how == "empty pointer":
+        pointer.write_text("{}")
+        return str(pointer), version
+    if how == "pointer to a bare directory":
+        (algo_dir / "20991231").mkdir()
+        pointer.write_text(json.dumps({"version": "20991231"}))
+        return str(algo_dir / "20991231"), version
+    metrics = json.loads((source / version / layout.METRICS_FILE).read_text())
+    (algo_dir / "v1").mkdir()
+    metrics["algorithm"] = "pubmed_bert"
+    assert how == "metrics without a threshold"
+    del metrics["prob_threshold"]
+    (algo_dir / "v1" / layout.METRICS_FILE).write_text(json.dumps(metrics))
+    return str(algo_dir / "v1" / layout.METRICS_FILE), version
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "truncated pointer",
+        "empty pointer",
+        "pointer to a bare directory",
+        "metrics without a threshold",
+    ],
+)
+def test_a_damaged_algorithm_is_left_out_with_one_note_and_the_others_rank(
+    trained, models_dir, how: str
+) -> None:
+    named, version = damage_other_algorithm(how, models_dir)
+    queue = review.build_queue(trained, None, count=10, seed=1)
+    assert queue.versions == {"lgbm_tfidf": version}
+    (note,) = queue.notes
+    assert note.startswith("pubmed_bert") and named in note
+    assert "\n" not in note
+    assert not queue.items[0].random_pick and queue.items[0].scores
+
+
+def test_truncated_weights_leave_their_algorithm_out_and_the_queue_still_comes(trained) -> None:
+    algo_dir = layout.algorithm_dir("demo", "ms", "lgbm_tfidf")
+    path = loading.version_dir(algo_dir)
+    weights = path / "lgbm_classifier.joblib"
+    weights.write_bytes(weights.read_bytes()[:100])
+    queue = review.build_queue(trained, None, count=10, seed=1)
+    assert queue.versions == {}
+    note, fallback = queue.notes
+    assert note.startswith("lgbm_tfidf left out: ") and str(path) in note
+    assert fallback == "no published version could score this subject: the queue is random"
+    assert len(queue.items) == 10
+    assert all(item.random_pick and not item.scores for item in queue.items)
+    assert queue.items[0].reason == "random pick (no published version could score)"

@@ -324,10 +324,13 @@ def _describe(item_scores: Sequence[Score], value: float) -> str:
 
 def _uncertainties(scores: dict[int, list[Score]]) -> dict[int, float]:
     """Each scored article's uncertainty, over the algorithms that scored it."""
-    scored = [article for article, found in scores.items() if found]
+    # One pass to group the articles by which algorithms scored them, one numpy call per group.
+    groups: dict[tuple[str, ...], list[int]] = {}
+    for article, found in scores.items():
+        if found:
+            groups.setdefault(tuple(s.algorithm for s in found), []).append(article)
     values: dict[int, float] = {}
-    for group in {tuple(s.algorithm for s in scores[a]) for a in scored}:
-        members = [a for a in scored if tuple(s.algorithm for s in scores[a]) == group]
+    for members in groups.values():
         p = np.array([[s.probability for s in scores[a]] for a in members])
         t = np.array([s.threshold for s in scores[members[0]]])
         values.update(zip(members, uncertainty(p, t).tolist(), strict=True))
