@@ -178,3 +178,41 @@ def test_bad_input_is_one_line_and_writes_nothing(env, argv, code, message) -> N
     assert len(done.stderr.strip().splitlines()) == 1 or "usage:" in done.stderr
     assert "Traceback" not in done.stderr
     assert not ArticleSubjectRelevance.objects.exists()
+
+
+# A feed title that would set the window title, clear the screen and ring the bell if printed
+# raw; the brackets are no markup anywhere.
+HOSTILE_TITLE = "\x1b]0;pwned\x07\x1b[2J[bold]Relapse[/bold]\x9b31m rates\x07 in a cohort {i}"
+
+
+def test_a_damaged_pointer_is_one_note_and_escapes_never_reach_the_terminal(
+    env, models_dir: Path, tmp_path: Path
+) -> None:
+    from gregory.models import Subject
+    from tests.support.articles import add_articles
+    from tests.support.review import import_and_train
+
+    import_and_train(tmp_path, 20)
+    subject = Subject.objects.get(team__slug="demo", subject_slug="ms")
+    (article,) = add_articles(
+        subject, [None], title=HOSTILE_TITLE, summary="cohort \x1b[8mhidden\x1b[0m findings"
+    )
+    pointer = models_dir / "demo" / "ms" / "lgbm_tfidf" / "current.json"
+    pointer.write_text('{"version": "v')
+
+    done = launch(env, "review", "--team", "demo", "--subject", "ms", "--count", "30")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert not any(c in done.stdout for c in "\x1b\x07\x9b")
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("21 unreviewed, ") and lines[0].endswith("; versions: none")
+    (damaged,) = [line for line in lines if "current.json" in line]
+    assert damaged.startswith("note: lgbm_tfidf left out: ") and str(pointer) in damaged
+    (row,) = [line for line in lines if line.lstrip().startswith(f"{article.pk} ")]
+    assert row == f"{article.pk:>8}  {'-':<40}  [bold]Relapse[/bold] rates in a cohort 0"
+
+    # JSON keeps the text as it is, every control character escaped by the encoder.
+    done = launch(env, "review", "--team", "demo", "--subject", "ms", "--count", "30", "-o", "json")
+    assert done.returncode == 0 and "\x1b" not in done.stdout and "\x07" not in done.stdout
+    titles = {a["article_id"]: a["title"] for a in json.loads(done.stdout)["articles"]}
+    assert titles[article.pk] == HOSTILE_TITLE.format(i=0)

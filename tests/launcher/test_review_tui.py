@@ -135,3 +135,48 @@ async def test_retrain_submits_train_models_for_the_subject(app: LauncherApp) ->
         await settle(app, pilot)
         (run,) = backend.list_runs()
         assert run.argv[-5:] == ("train_models", "--team", "demo", "--subject", "ms")
+
+
+HOSTILE_TITLE = "[@click=app.quit]Relapse[/] \x1b]0;pwned\x07rates\x1b[2J in a cohort {i}"
+
+
+@pytest.fixture
+def hostile(trained, models_dir: Path) -> int:
+    """A title with markup and escapes, stored at the threshold (the queue's first article);
+    pubmed_bert's pointer damaged."""
+    from gregory.models import MLPredictions, Subject
+    from tests.support.articles import add_articles
+
+    subject = Subject.objects.get(team__slug="demo", subject_slug="ms")
+    (article,) = add_articles(subject, [None], title=HOSTILE_TITLE, summary="[red]x\x1b[8m[/red]")
+    MLPredictions.objects.create(
+        subject=subject,
+        article=article,
+        model_version="v1",
+        algorithm="lgbm_tfidf",
+        probability_score=0.8,
+        predicted_relevant=True,
+    )
+    other = models_dir / "demo" / "ms" / "pubmed_bert"
+    other.mkdir(parents=True)
+    (other / "current.json").write_text("{")
+    return article.pk
+
+
+async def test_a_damaged_algorithm_and_a_hostile_title_never_end_the_screen(
+    hostile: int, app: LauncherApp, models_dir: Path
+) -> None:
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_review(app, pilot)
+        assert screen.queue.versions == {"lgbm_tfidf": "v1"}
+        assert screen.current.article_id == hostile
+        assert shown(screen, "#review-title") == (
+            f"{hostile}  [@click=app.quit]Relapse[/] rates in a cohort 0"
+        )
+        assert shown(screen, "#review-summary") == "[red]x[/red]"
+        (note,) = [n for n in app._notifications if n.title == "review queue"]
+        assert note.message.startswith("pubmed_bert left out: ")
+        assert str(models_dir / "demo" / "ms" / "pubmed_bert" / "current.json") in note.message
+        await pilot.click("#review-title")
+        await pilot.pause()
+        assert app.is_running and app.screen is screen
