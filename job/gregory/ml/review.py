@@ -106,10 +106,12 @@ def label_counts(subject: Subject, since: dt.datetime | None) -> tuple[int, int]
 # Articles prepared and scored together when the queue scores them itself, as predict_articles
 # batches them: memory stays bounded whatever the pool, and progress is told per batch.
 BATCH_SIZE = 256
-# Up to this many articles the stored rows are read by id; above it the version's rows are read
-# whole and kept where they are in the pool: one query, not an IN list the pool's size (slow
-# to build, and SQLite bounds the variables of one statement).
+# Up to this many articles the stored rows are read by id (an IN list); a larger pool is read
+# by ranges of article ids, this many of the pool's ids a range: a few queries of two
+# parameters each (a pool-sized IN list is slow to build, and SQLite bounds its variables),
+# with memory bounded by the range, not by the subject's whole history.
 _BY_ID_MAX = 500
+_RANGE_IDS = 5000
 # What reading a damaged pointer or metrics.json may raise besides VersionUnusable: a value
 # of the wrong type, a key missing, a file that cannot be read.
 _DAMAGED = (OSError, ValueError, KeyError, TypeError)
@@ -186,10 +188,10 @@ def promoted_versions(subject: Subject) -> dict[str, str]:
 def stored_scores(subject: Subject, served: Served, ids: Sequence[int]) -> dict[int, float]:
     """The served version's stored probability_score of each of `ids` that has one.
 
-    Rows are read oldest first, so where an article has several (GregoryAI's own table allows
-    it) the latest one counts, as GregoryAI's readers take it.
+    Rows are read oldest first, so were an article to have several (a table without the unique
+    constraint) the latest one would count, as GregoryAI's readers take it.
     """
-    wanted = set(ids)
+    wanted = sorted(set(ids))
     if not wanted:
         return {}
     rows = MLPredictions.objects.filter(
@@ -199,12 +201,19 @@ def stored_scores(subject: Subject, served: Served, ids: Sequence[int]) -> dict[
         probability_score__isnull=False,
     )
     if len(wanted) <= _BY_ID_MAX:
-        rows = rows.filter(article_id__in=sorted(wanted))
+        parts = [rows.filter(article_id__in=wanted)]
+    else:
+        parts = [
+            rows.filter(article_id__gte=chunk[0], article_id__lte=chunk[-1])
+            for chunk in (wanted[i : i + _RANGE_IDS] for i in range(0, len(wanted), _RANGE_IDS))
+        ]
+    keep = set(wanted)
     found: dict[int, float] = {}
-    ordered = rows.order_by("created_date", "pk").values_list("article_id", "probability_score")
-    for article, probability in ordered.iterator(chunk_size=10_000):
-        if article in wanted:
-            found[article] = float(probability)
+    for part in parts:
+        ordered = part.order_by("created_date", "pk").values_list("article_id", "probability_score")
+        for article, probability in ordered:
+            if article in keep:
+                found[article] = float(probability)
     return found
 
 
