@@ -1,9 +1,16 @@
-"""The rehearsal tier's environments: each image's Python, with only that image's extras.
+"""The rehearsal tier's environments: each image, built locally, where a Docker engine answers;
+else each image's Python, with only that image's extras.
 
-Where no Docker engine runs, a venv stands in for an image: built from the same files the
-Dockerfile copies, with the same extras and constraints, so a dependency the image lacks is
-missing here too. The venvs live in a root-owned, world-readable directory: the pods' UID runs
-them but cannot write there, as with an image's read-only root filesystem.
+The engine form builds the images the manifests name with the Makefile's targets: after the
+image tests (the SQLite pass builds both training images) the engine's layer cache makes that
+a no-op of seconds. Where no engine runs, a venv stands in for an image: built from the same
+files the Dockerfile copies, with the same extras and constraints, so a dependency the image
+lacks is missing here too. The venvs live in a root-owned, world-readable directory: the pods'
+UID runs them but cannot write there, as with an image's read-only root filesystem.
+
+Which form runs: `engine` where an engine answers, else `venv`; GREGORY_REHEARSAL_FORMS=venv,engine
+asks for both (or one by name). GREGORY_REHEARSAL_IMAGES=present runs the images as they are,
+without the builds (to iterate on the tests; they may be older than the sources).
 """
 
 from __future__ import annotations
@@ -13,12 +20,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import REPORTED
 from tests.k8s.conftest import kubectl, render  # noqa: F401 (the renders, shared)
+from tests.k8s.engine import DOCKER, drop_superseded, engine_problem, image_id
+from tests.rehearsal.pods import repository_of
 from tests.support.paths import REPO
 
 # What images/*.Dockerfile copy into their build stage.
@@ -95,11 +106,93 @@ def train_venv(rehearsal_root: Path) -> Path:
     return image_venv(rehearsal_root / "train-image", "train,ml", CPU_TORCH_SPEC)
 
 
+# The Makefile target building each image the manifests name, by tag suffix and repository.
+def make_target(tag: str) -> list[str]:
+    repository = repository_of(tag)
+    base = os.environ.get("CPU_BASE_IMAGE")  # a local Debian where no registry is reachable
+    if repository == "gregory-launcher":
+        return [
+            "image-launcher",
+            f"LAUNCHER_IMAGE={tag}",
+            *([f"BASE_IMAGE={base}"] if base else []),
+        ]
+    if repository == "gregory-train" and tag.endswith("-cpu"):
+        return ["image-cpu", f"TRAIN_CPU_IMAGE={tag}"]  # CPU_BASE_IMAGE read from the env
+    if repository == "gregory-train":
+        return ["image-train", f"TRAIN_IMAGE={tag}", *([f"BASE_IMAGE={base}"] if base else [])]
+    raise AssertionError(f"no Makefile target builds {tag}")
+
+
+@pytest.fixture(scope="session")
+def engine_image() -> Callable[[str], str]:
+    """Build (once a session; a cached no-op after the image tests) the image a manifest names;
+    returns the Docker client to run it with."""
+    built: set[str] = set()
+
+    def ensure(tag: str) -> str:
+        if tag in built:
+            return DOCKER
+        previous = image_id(tag)
+        if os.environ.get("GREGORY_REHEARSAL_IMAGES") == "present":
+            if previous is None:
+                pytest.skip(f"no image {tag} (GREGORY_REHEARSAL_IMAGES=present builds none)")
+            built.add(tag)
+            return DOCKER
+        started = time.monotonic()
+        done = subprocess.run(
+            ["make", *make_target(tag), f"DOCKER={DOCKER}"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=45 * 60,
+        )
+        assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+        drop_superseded(previous, tag)
+        seconds = time.monotonic() - started
+        how = "built" if previous != image_id(tag) else "cached, no-op"
+        REPORTED.append(f"rehearsal: make {make_target(tag)[0]} ({tag}): {how}, {seconds:.0f} s")
+        built.add(tag)
+        return DOCKER
+
+    return ensure
+
+
+FORMS = ("engine", "venv")
+
+
+def chosen_forms() -> tuple[set[str], str]:
+    """The forms to run, and why the others skip."""
+    asked = os.environ.get("GREGORY_REHEARSAL_FORMS", "")
+    problem = engine_problem()
+    if asked:
+        forms = {form.strip() for form in asked.split(",") if form.strip()}
+        unknown = forms - set(FORMS)
+        if unknown:
+            raise pytest.UsageError(f"GREGORY_REHEARSAL_FORMS: unknown form {sorted(unknown)}")
+        if "engine" in forms and problem:
+            return forms - {"engine"}, problem
+        return forms, "not in GREGORY_REHEARSAL_FORMS"
+    if problem:
+        return {"venv"}, problem
+    return {"engine"}, "the engine form runs these containers in their images"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Skipped before their fixtures run: the image venvs take minutes to build.
-    if config.getoption("--database") == "postgres":
+    # Skipped before their fixtures run: the image venvs and images take minutes to build.
+    containers = [
+        item
+        for item in items
+        if item.get_closest_marker("rehearsal") and item.get_closest_marker("postgres")
+    ]
+    if not containers:
         return
-    skip = pytest.mark.skip(reason="the rehearsal runs against PostgreSQL: the postgres pass")
-    for item in items:
-        if item.get_closest_marker("rehearsal") and item.get_closest_marker("postgres"):
+    if config.getoption("--database") != "postgres":
+        skip = pytest.mark.skip(reason="the rehearsal runs against PostgreSQL: the postgres pass")
+        for item in containers:
             item.add_marker(skip)
+        return
+    forms, reason = chosen_forms()
+    for item in containers:
+        form = getattr(item, "callspec", None) and item.callspec.params.get("form")
+        if form and form not in forms:
+            item.add_marker(pytest.mark.skip(reason=f"{form} form: {reason}"))

@@ -1,17 +1,23 @@
 """Run a rendered container as its pod would, without a cluster: the image's entrypoint and
-environment (read from its Dockerfile), the manifest's command, args, env and envFrom, its
-volumes as host directories, its user, and no write outside those volumes.
+environment, the manifest's command, args, env and envFrom, its volumes as host directories, its
+user, and no write outside those volumes. Two forms:
 
-The image is a venv holding only that image's extras (tests/rehearsal/conftest.py); paths the
-pod mounts (/models, /tmp...) become host directories, and every env value and argument naming
-them is rewritten to match. As root the process runs as the pod's UID with the volumes owned by
-it, so the read-only root filesystem holds too: the venv and the working directory belong to
-root. Elsewhere it runs as the current (non-root) user and only the UID check is the manifest's.
+- `run_in_engine`: in the image itself, built locally, by a Docker engine: `docker run` with the
+  manifest's user, groups, read-only root, dropped capabilities, volumes, /dev/shm size, CPU
+  and memory limits, on the host's network (where the API emulator and PostgreSQL listen).
+- `run` (no engine here): a venv holding only that image's extras (tests/rehearsal/conftest.py)
+  stands in for the image, whose entrypoint and environment are read from its Dockerfile; paths
+  the pod mounts (/models, /tmp...) become host directories, and every env value and argument
+  naming them is rewritten to match. As root the process runs as the pod's UID with the volumes
+  owned by it, so the read-only root filesystem holds too: the venv and the working directory
+  belong to root. Elsewhere it runs as the current (non-root) user and only the UID check is
+  the manifest's.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import math
 import os
@@ -173,35 +179,13 @@ def security(workload: Workload) -> tuple[int, int]:
     return uid, int(pod_context.get("fsGroup", context.get("runAsGroup", uid)))
 
 
-def run(
-    workload: Workload,
-    docs: list[dict[str, Any]],
-    bin_dir: Path,
-    sandbox: Sandbox,
-    timeout: float = 600,
-) -> Result:
-    image = read_image(repository_of(workload.image))
-    uid, group = security(workload)
-    assert image.user.split(":")[0] == str(uid), f"{workload.owner}: image user {image.user}"
-    volumes = {v["name"]: v for v in workload.pod.get("volumes", [])}
-    mounts: dict[str, Path] = {}
-    for mount in workload.container.get("volumeMounts", []):
-        if mount["mountPath"] == "/dev/shm":
-            continue  # the host's own /dev/shm serves
-        mounts[mount["mountPath"]] = sandbox.volume(mount["name"], volumes[mount["name"]], uid)
-    workdir = sandbox.root / "rootfs" / image.workdir.strip("/")
-    workdir.mkdir(parents=True, exist_ok=True)
-
-    def host_path(value: str) -> str:
-        for path, host in sorted(mounts.items(), key=lambda item: -len(item[0])):
-            if value == path or value.startswith(path + "/"):
-                return str(host) + value[len(path) :]
-            # sqlite:////models/x.sqlite3 and the like
-            value = value.replace(f"//{path}/", f"//{host}/")
-        return value
-
+def manifest_env(
+    workload: Workload, docs: list[dict[str, Any]], sandbox: Sandbox
+) -> dict[str, str]:
+    """The container's env as the kubelet sets it: envFrom's ConfigMaps, then env (values,
+    Secrets, the downward API)."""
     configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
-    env = {k: v for k, v in image.env.items() if k != "PATH"}
+    env: dict[str, str] = {}
     for source in workload.container.get("envFrom", []):
         env.update(configmaps[source["configMapRef"]["name"]].get("data", {}))
     limits = workload.container.get("resources", {}).get("limits", {})
@@ -225,6 +209,46 @@ def run(
             env[item["name"]] = _cpu_whole(limits["cpu"])
         else:
             raise AssertionError(f"{workload.owner}: unknown valueFrom {origin}")
+    return env
+
+
+def _volumes(workload: Workload, sandbox: Sandbox, uid: int) -> dict[str, Path]:
+    """mountPath → host directory, for every mount but /dev/shm (sized by the engine, or the
+    host's own for a venv)."""
+    volumes = {v["name"]: v for v in workload.pod.get("volumes", [])}
+    mounts: dict[str, Path] = {}
+    for mount in workload.container.get("volumeMounts", []):
+        if mount["mountPath"] == "/dev/shm":
+            continue
+        mounts[mount["mountPath"]] = sandbox.volume(mount["name"], volumes[mount["name"]], uid)
+    return mounts
+
+
+def run(
+    workload: Workload,
+    docs: list[dict[str, Any]],
+    bin_dir: Path,
+    sandbox: Sandbox,
+    timeout: float = 600,
+) -> Result:
+    """The venv form: the image's Python is `bin_dir`'s."""
+    image = read_image(repository_of(workload.image))
+    uid, group = security(workload)
+    assert image.user.split(":")[0] == str(uid), f"{workload.owner}: image user {image.user}"
+    mounts = _volumes(workload, sandbox, uid)
+    workdir = sandbox.root / "rootfs" / image.workdir.strip("/")
+    workdir.mkdir(parents=True, exist_ok=True)
+
+    def host_path(value: str) -> str:
+        for path, host in sorted(mounts.items(), key=lambda item: -len(item[0])):
+            if value == path or value.startswith(path + "/"):
+                return str(host) + value[len(path) :]
+            # sqlite:////models/x.sqlite3 and the like
+            value = value.replace(f"//{path}/", f"//{host}/")
+        return value
+
+    env = {k: v for k, v in image.env.items() if k != "PATH"}
+    env.update(manifest_env(workload, docs, sandbox))
     # The pod's paths become the sandbox's; what the sandbox adds is a host path already.
     env = {name: host_path(value) for name, value in env.items()}
     env.update(PATH=f"{bin_dir}:/usr/bin:/bin", LANG="C.UTF-8", **sandbox.extra_env)
@@ -247,6 +271,79 @@ def run(
         extra_groups=[group] if as_pod_user else None,
     )
     return Result(argv, env, done.returncode, done.stdout, done.stderr, mounts, as_pod_user)
+
+
+def _quantity_bytes(quantity: str) -> int:
+    units = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "k": 10**3, "M": 10**6}
+    units |= {"G": 10**9, "T": 10**12}
+    for suffix, factor in units.items():
+        if quantity.endswith(suffix):
+            return int(float(quantity[: -len(suffix)]) * factor)
+    return int(quantity)
+
+
+# Files the sandbox provides (a kubeconfig) are mounted read-only here in the container.
+PROVIDED = "/var/run/gregory-rehearsal"
+_names = itertools.count()
+
+
+def run_in_engine(
+    workload: Workload,
+    docs: list[dict[str, Any]],
+    docker: str,
+    sandbox: Sandbox,
+    timeout: float = 600,
+) -> Result:
+    """The engine form: `docker run` of the image the manifest names (built beforehand, see
+    tests/rehearsal/conftest.py), with what the kubelet would give the container. Not emulated:
+    GPUs (no `--gpus`: the image's CUDA finds no device) and the pod network (the host's)."""
+    uid, group = security(workload)
+    context = {
+        **workload.pod.get("securityContext", {}),
+        **workload.container.get("securityContext", {}),
+    }
+    gid = int(context.get("runAsGroup", uid))
+    mounts = _volumes(workload, sandbox, uid)
+    name = f"gregory-rehearsal-{os.getpid()}-{next(_names)}"
+    argv = [docker, "run", "--rm", "--name", name, "--network", "host"]
+    argv += ["--user", f"{uid}:{gid}", "--group-add", str(group), "--read-only"]
+    argv += ["--cap-drop", "ALL", "--security-opt", "no-new-privileges"]
+    for path, host in mounts.items():
+        if os.geteuid() != 0:
+            host.chmod(0o777)  # cannot give it to the pod's UID: let it write
+        argv += ["-v", f"{host}:{path}"]
+    volumes = {v["name"]: v for v in workload.pod.get("volumes", [])}
+    for mount in workload.container.get("volumeMounts", []):
+        if mount["mountPath"] == "/dev/shm":
+            size = volumes[mount["name"]]["emptyDir"].get("sizeLimit", "64Mi")
+            argv += ["--shm-size", str(_quantity_bytes(size))]
+    limits = workload.container.get("resources", {}).get("limits", {})
+    if "memory" in limits:
+        argv += ["--memory", str(_quantity_bytes(limits["memory"]))]
+    if "cpu" in limits:  # at most what this host has, which the engine refuses to exceed
+        cpus = float(limits["cpu"][:-1]) / 1000 if limits["cpu"].endswith("m") else limits["cpu"]
+        argv += ["--cpus", str(min(float(cpus), os.cpu_count() or 1))]
+    env = manifest_env(workload, docs, sandbox)
+    for key, value in sandbox.extra_env.items():
+        if Path(value).is_file():
+            inside = f"{PROVIDED}/{Path(value).name}"
+            argv += ["-v", f"{value}:{inside}:ro"]
+            value = inside
+        env[key] = value
+    for key, value in env.items():
+        argv += ["-e", f"{key}={value}"]
+    if workload.container.get("workingDir"):
+        argv += ["-w", workload.container["workingDir"]]
+    command = workload.container.get("command") or []
+    if command:  # as in Kubernetes, a command replaces the entrypoint and the image's CMD
+        argv += ["--entrypoint", command[0]]
+    argv += [workload.image, *command[1:], *workload.container.get("args", [])]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        subprocess.run([docker, "rm", "--force", name], capture_output=True, timeout=120)
+        raise
+    return Result(argv, env, done.returncode, done.stdout, done.stderr, mounts, True)
 
 
 @functools.cache

@@ -2,15 +2,18 @@
 training Job template, the download-models Job) runs its exact command and args as its pod
 would, against the Kubernetes API emulator and the session's PostgreSQL.
 
-Each image is a venv holding only that image's extras (tests/rehearsal/pods.py says what else is
-emulated: env, volumes, the pod's UID, no writes outside the volumes). This tier found the
-launcher image crashing on numpy at start-up before any fan-out.
+Each test has two forms (tests/rehearsal/pods.py): `engine`, in the image the manifest names,
+built locally, under a Docker engine; `venv`, where no engine runs, in a venv holding only that
+image's extras. Both give the container the manifest's env, volumes, UID and no writes outside
+its volumes. The GPU image runs without a GPU: its training template is rehearsed as the
+device check refusing in one line, its download-models Job as the refusal without egress. This
+tier found the launcher image crashing on numpy at start-up before any fan-out.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +22,15 @@ import pytest
 from gregory.models import PredictionRunLog
 from launcher.kube.job_builder import LABEL_PRIORITY, LABEL_QUEUE
 from tests.launcher.kube_emulator import KubeEmulator
-from tests.rehearsal.pods import Sandbox, Workload, repository_of, run, workloads
+from tests.rehearsal.pods import (
+    Result,
+    Sandbox,
+    Workload,
+    repository_of,
+    run,
+    run_in_engine,
+    workloads,
+)
 from tests.support.db import database_url
 from tests.support.launcher import import_demo
 
@@ -30,6 +41,10 @@ OVERLAYS = ("overlays/kind", "overlays/gpu", "base")
 DEPLOYED = ("overlays/kind", "overlays/gpu")
 CRONJOBS = ("CronJob/gregory-nightly", "CronJob/gregory-nightly-predict")
 TEMPLATE = "Job/gregory-train-template"
+# Which form a test runs in; the conftest skips the one not chosen, with the reason.
+FORMS = pytest.mark.parametrize("form", ["engine", "venv"])
+
+Runner = Callable[..., Result]  # (workload, docs, sandbox, timeout=…) → Result
 
 
 @pytest.fixture
@@ -80,25 +95,39 @@ def by_owner(docs: list[dict[str, Any]]) -> dict[str, Workload]:
     return found
 
 
-def venv_for(workload: Workload, launcher_venv: Path, train_venv: Path) -> Path:
-    return {"gregory-launcher": launcher_venv, "gregory-train": train_venv}[
-        repository_of(workload.image)
-    ]
+@pytest.fixture
+def runner(form: str, request: pytest.FixtureRequest) -> Runner:
+    """Runs a workload in the chosen form; the images or venvs it needs are made on first use."""
+    if form == "engine":
+        ensure = request.getfixturevalue("engine_image")
+
+        def in_engine(workload: Workload, docs, sandbox: Sandbox, timeout: float = 600) -> Result:
+            return run_in_engine(workload, docs, ensure(workload.image), sandbox, timeout)
+
+        return in_engine
+    venvs = {"gregory-launcher": "launcher_venv", "gregory-train": "train_venv"}
+
+    def in_venv(workload: Workload, docs, sandbox: Sandbox, timeout: float = 600) -> Result:
+        bin_dir = request.getfixturevalue(venvs[repository_of(workload.image)])
+        return run(workload, docs, bin_dir, sandbox, timeout)
+
+    return in_venv
 
 
 def assert_one_line_or_none(stderr: str) -> None:
     assert "Traceback" not in stderr, stderr[-3000:]
 
 
+@FORMS
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_nightly_cronjobs_fan_out(
-    render, overlay: str, night, kube: KubeEmulator, sandbox: Sandbox, launcher_venv: Path
+    render, overlay: str, night, kube: KubeEmulator, sandbox: Sandbox, runner: Runner
 ) -> None:
     docs = render(overlay)
     found = by_owner(docs)
     template_image = found[TEMPLATE].image
     for owner, component in zip(CRONJOBS, ("training", "prediction"), strict=True):
-        result = run(found[owner], docs, launcher_venv, sandbox, timeout=300)
+        result = runner(found[owner], docs, sandbox, timeout=300)
         assert result.returncode == 0, result.stdout + result.stderr
         assert_one_line_or_none(result.stderr)
         jobs = [
@@ -120,26 +149,29 @@ def test_the_nightly_cronjobs_fan_out(
         else:
             assert LABEL_QUEUE not in labels
     # A retry of the same night (backoffLimit 2) submits nothing twice.
-    again = run(found[CRONJOBS[0]], docs, launcher_venv, sandbox, timeout=300)
+    again = runner(found[CRONJOBS[0]], docs, sandbox, timeout=300)
     assert again.returncode == 0, again.stderr
     assert "already submitted" in again.stdout
     assert len(kube.jobs) == 2
 
 
+@FORMS
 @pytest.mark.parametrize("overlay", DEPLOYED)
 def test_the_training_job_template_runs(
-    render, overlay: str, night, sandbox: Sandbox, launcher_venv: Path, train_venv: Path
+    render, overlay: str, night, sandbox: Sandbox, form: str, runner: Runner
 ) -> None:
     import torch
 
     docs = render(overlay)
     workload = by_owner(docs)[TEMPLATE]
-    result = run(workload, docs, train_venv, sandbox)
+    result = runner(workload, docs, sandbox)
     assert_one_line_or_none(result.stderr)
     models = result.mounts["/models"]
     settings = result.env
-    if settings.get("GREGORY_DEVICE") == "cuda" and not torch.cuda.is_available():
-        # The gpu overlay on a host without a GPU: refused at start-up, nothing written.
+    # The engine gives its containers no GPU (no --gpus), whatever the host has.
+    gpu = form == "venv" and torch.cuda.is_available()
+    if settings.get("GREGORY_DEVICE") == "cuda" and not gpu:
+        # The gpu overlay without a GPU: refused at start-up, nothing written.
         assert result.returncode == 2, result.stdout + result.stderr
         (line,) = result.stderr.strip().splitlines()
         assert "GREGORY_DEVICE=cuda requires CUDA" in line
@@ -159,16 +191,15 @@ def test_the_training_job_template_runs(
         assert {path.stat().st_uid for path in models.rglob("*")} == {10001}
 
 
-def test_the_download_models_job_runs(
-    render, night, sandbox: Sandbox, train_venv: Path, monkeypatch
-) -> None:
+@FORMS
+def test_the_download_models_job_runs(render, night, sandbox: Sandbox, runner: Runner) -> None:
     docs = render("jobs/download-models")
     (workload,) = workloads(docs)
     # Its settings come from the overlay it runs beside: the gpu overlay's ConfigMap.
     settings = [d for d in render("overlays/gpu") if d["kind"] == "ConfigMap"]
     # No egress here: the hub is a closed port, as behind the NetworkPolicy without hub-egress.
     sandbox.extra_env["HF_ENDPOINT"] = "http://127.0.0.1:9"
-    result = run(workload, [*docs, *settings], train_venv, sandbox, timeout=300)
+    result = runner(workload, [*docs, *settings], sandbox, timeout=300)
     assert_one_line_or_none(result.stderr)
     assert result.returncode == 1, result.stdout + result.stderr
     (line,) = result.stderr.strip().splitlines()
