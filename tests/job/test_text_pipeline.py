@@ -206,3 +206,41 @@ def test_the_summary_cache_knows_a_local_summariser_by_its_content(settings, tmp
     weights.write_bytes(weights.read_bytes()[:-1] + b"\0")
     after = summariser._cache(None)
     assert after is not None and after.key("a text") != before.key("a text")
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_a_version_is_served_under_the_pipeline_it_was_trained_on(
+    subject, manage_argv, job_env, tmp_path, tiny_bart
+):
+    # Two processes, the weights mounted at two paths: the same pipeline, served.
+    import subprocess
+
+    from gregory_dev.demo import write_demo_csv
+
+    # A small demo set: the tiny BART summarises every text twice (train, then predict).
+    csv_path = write_demo_csv(tmp_path / "demo.csv", n_articles=60)
+    command("import_articles", str(csv_path), "--team", "demo", "--subject", "ms")
+    elsewhere = tmp_path / "mounted-elsewhere"
+    shutil.copytree(tiny_bart, elsewhere)
+    env = {**job_env, "GREGORY_SUMMARISER": "bart", "GREGORY_SUMMARISER_MODEL": str(tiny_bart)}
+    argv = ["--team", "demo", "--algo", ALGO]
+    done = subprocess.run(
+        [*manage_argv, "train_models", *argv, "--version", "v1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    recorded = metrics_of("v1")[summariser.PIPELINE_KEY]
+    assert recorded["summariser"] == "on" and recorded["revision"].startswith("sha256:")
+    done = subprocess.run(
+        [*manage_argv, "predict_articles", *argv],
+        env={**env, "GREGORY_SUMMARISER_MODEL": str(elsewhere)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert MLPredictions.objects.filter(model_version="v1").exists()
