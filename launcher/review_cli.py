@@ -206,6 +206,8 @@ def run(options: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> 
     except VersionUnusable as error:
         # The queue leaves a damaged algorithm out with a note; this is a store it cannot read.
         raise _failure(one_line(error), 1) from error
+    except OSError as error:  # e.g. the summariser's model cannot be loaded to score the rest
+        raise _failure(f"{options.command}: {one_line(error)}", 1) from error
     except AlreadyLabelled as error:
         raise _failure(str(error), 1) from error
     except LabelError as error:
