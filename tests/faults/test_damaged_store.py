@@ -258,6 +258,20 @@ def test_train_goes_on_with_the_other_algorithm(store) -> None:
     assert versions("lstm") == ["v1", "v2"]
 
 
+@pytest.mark.parametrize(
+    "damage", [truncate, write('{"train": "all of them"}')], ids=["truncated", "wrong types"]
+)
+def test_the_gate_names_a_damaged_split_record_and_leaves_the_pointer(store, damage) -> None:
+    damage(algo_dir() / "v1" / layout.SPLIT_FILE)
+    argv = ["--team", "demo", "--algo", "lgbm_tfidf", "--version", "v2"]
+    call_command("train_models", *argv, stdout=StringIO(), stderr=StringIO())
+    metrics = json.loads((algo_dir() / "v2" / layout.METRICS_FILE).read_text())
+    assert metrics["decision"] == "REVIEW"
+    split = str(algo_dir() / "v1" / layout.SPLIT_FILE)
+    assert any(split in reason for reason in metrics["decision_reasons"])
+    assert promotion.read_current(algo_dir())["version"] == "v1"
+
+
 def _promote_argv(version: str, algorithm: str = "lgbm_tfidf") -> list[str]:
     return [
         "promote_version",

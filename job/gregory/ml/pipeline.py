@@ -290,7 +290,7 @@ def _gate(
     except loading.VersionUnusable as error:  # none (an old version), or damaged: named
         return gate.decide(test_roc_auc, flagged, None, str(error)), None
     try:
-        current_predictor = loading.load_version(current_dir)
+        current_predictor = loading.load_version(current_dir, algo_dir.name)
     except Exception as error:  # a broken promoted version must not fail the new one's run
         problem = f"version {current} could not be loaded: {error}".splitlines()[0]
         return gate.decide(test_roc_auc, flagged, None, problem), None
