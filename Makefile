@@ -63,8 +63,9 @@ lint: setup
 	# The launcher image has no ML stack: its entry points must start without it.
 	$(PY) tools/import_contract.py
 
-# The first night, rehearsed: every rendered container's command in a venv of its image's extras,
-# against the API emulator and PostgreSQL (tests/rehearsal; `make test` runs it too).
+# The first night, rehearsed: every rendered container's command in its image (a Docker engine
+# answering at DOCKER_HOST), else in a venv of its image's extras, against the API emulator and
+# PostgreSQL (tests/rehearsal; `make test` runs it too).
 .PHONY: rehearsal
 rehearsal: setup
 	$(PY) -m pytest --database postgres -m rehearsal tests/rehearsal
