@@ -72,6 +72,8 @@ HOPELESS_WAITING = {
 WATCH_SECONDS = 5  # short watches, so a stop request is noticed between them
 # Answers worth asking again: throttled, or an API server (or its proxy) briefly unwell.
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+# After a call used up its retries on the connection, later calls fail at once this long.
+DOWN_SECONDS = 30.0
 TIMEOUT_ENV = "GREGORY_KUBE_TIMEOUT"
 RETRIES_ENV = "GREGORY_KUBE_RETRIES"
 
@@ -161,6 +163,9 @@ class KubernetesBackend(Backend):
         self.custom = client.CustomObjectsApi(api_client)
         self.source = source
         self.policy = ApiPolicy.from_env() if policy is None else policy
+        # Until when (monotonic) and why the API counts as unreachable, after a call that
+        # used up its retries on the connection.
+        self._down: tuple[float, str] | None = None
         self._queues_seen: set[str] = set()  # LocalQueues known to exist (a fan-out asks once)
 
     @property
@@ -175,19 +180,27 @@ class KubernetesBackend(Backend):
         """One API call under the policy's timeouts, tried again after a timeout, a broken
         connection or a 429/5xx (one line each); failures become BackendError (RunNotFound for
         404, AlreadyExists for 409) with one line."""
+        if (down := self._down) is not None and time.monotonic() < down[0]:
+            # Just found unreachable: a fan-out's next Jobs and the TUI's next refreshes fail
+            # at once with the same line instead of waiting out every timeout again.
+            raise BackendError(down[1])
         kwargs.setdefault("_request_timeout", self.policy.timeout)
         what = func.__name__.replace("_namespaced", "").replace("_", " ")
         attempt = 0
         while True:
             try:
-                return func(*args, **kwargs)
+                answer = func(*args, **kwargs)
+                self._down = None
+                return answer
             except ApiException as error:
                 if error.status not in RETRY_STATUSES or attempt >= self.policy.retries:
                     raise self._failure(error, attempt) from error
                 why = f"answered {error.status} {error.reason}".strip()
             except (urllib3.exceptions.HTTPError, OSError) as error:
                 if attempt >= self.policy.retries:
-                    raise self._failure(error, attempt) from error
+                    failure = self._failure(error, attempt)
+                    self._down = (time.monotonic() + DOWN_SECONDS, str(failure))
+                    raise failure from error
                 why = why_failed(error, self.policy)
             attempt += 1
             pause = self.policy.backoff * 2 ** (attempt - 1)

@@ -125,12 +125,15 @@ def test_a_silent_api_server_ends_each_call_in_one_line_after_bounded_retries(ku
     ]
     assert silent.stalled == 3
     assert took < 5
+    # Just found unreachable: the next call (a fan-out's next Job, the TUI's next refresh)
+    # fails at once with the same line, trying nothing.
     heard.clear()
-    with pytest.raises(BackendError, match=r"no answer within 0\.5s \(3 tries\)$"):
+    started = time.monotonic()
+    with pytest.raises(BackendError) as again:
         backend.submit(FLAGS, "0102-silent")
-    assert [line.split(";")[0] for line in heard] == [
-        "kubernetes: create job: no answer within 0.5s"
-    ] * 2
+    assert str(again.value) == str(caught.value)
+    assert (heard, silent.stalled) == ([], 3)
+    assert time.monotonic() - started < 0.5
 
 
 def test_a_create_whose_answer_was_lost_is_already_submitted_on_retry(kube):
