@@ -147,10 +147,12 @@ class Engine:
         run_id = run_id or new_run_id()
         done: list[Submission] = []
         refused: dict[str, list[str]] = {}  # message → the scopes refused with it
+        first: BackendError | None = None
         for batch in self.backend.batches(planned):
             try:
                 done.append(self.backend.submit_batch(batch, run_id))
             except BackendError as error:
+                first = first or error
                 scope = f"{batch[0].team or '*'}/{batch[0].subject or '*'}"
                 refused.setdefault(str(error), []).append(scope)
                 continue
@@ -158,8 +160,9 @@ class Engine:
                 report(done[-1])
         if not refused:
             return done
-        if not done and len(refused) == 1:  # all refused alike: the backend's own one line
-            raise SubmitRefused(list(refused), done)
+        if not done and len(refused) == 1 and first is not None:
+            # All refused alike: the backend's own error, with its kind (a setting → exit 2).
+            raise first
         raise SubmitRefused(
             [f"{', '.join(scopes)}: {message}" for message, scopes in refused.items()], done
         )
