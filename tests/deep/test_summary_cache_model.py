@@ -50,13 +50,19 @@ def _run(manage_argv, env, *argv: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_a_second_job_needs_no_summariser_model(manage_argv, job_env, tiny_models, tmp_path):
-    """The second run's summariser directory is gone: it succeeds because every text hits."""
-    bart = tmp_path / "bart"
-    shutil.copytree(tiny_models["bart"], bart)
+    """A hub id pinned to a commit, served from the local hub cache for the first run and gone
+    from it for the second: the second succeeds because every text hits and BART never loads.
+    (A local directory's identity is its content hash, so that form needs its files.)"""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    snapshot = tmp_path / "hub" / "models--gregory-test--tiny-bart" / "snapshots" / commit
+    shutil.copytree(tiny_models["bart"], snapshot)
     env = {
         **job_env,
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_CACHE": str(tmp_path / "hub"),
         "GREGORY_SUMMARISER": "bart",
-        "GREGORY_SUMMARISER_MODEL": str(bart),
+        "GREGORY_SUMMARISER_MODEL": "gregory-test/tiny-bart",
+        "GREGORY_SUMMARISER_REVISION": commit,
         "GREGORY_SUMMARY_CACHE_DIR": str(tmp_path / "summaries"),
     }
     team = Team.objects.create(name="Demo", slug="demo")
@@ -78,7 +84,7 @@ def test_a_second_job_needs_no_summariser_model(manage_argv, job_env, tiny_model
     entries = list((tmp_path / "summaries").rglob("*.json"))
     assert entries
 
-    shutil.rmtree(bart)
+    shutil.rmtree(snapshot)
     done = _run(manage_argv, env, *argv)
     assert done.returncode == 0, done.stderr
     algo_dir = Path(env["GREGORY_MODELS_DIR"]) / "demo" / "ms" / "lgbm_tfidf"
