@@ -8,7 +8,7 @@ from pathlib import Path
 
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from gregory.ml.threads import configure_process
+    from gregory.ml.core.threads import configure_process
 
     configure_process()  # before torch or tokenizers size their thread pools
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gregory_train.settings")

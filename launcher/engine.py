@@ -74,7 +74,7 @@ def command_preview(flags: JobFlags) -> str:
 def refuse_taken_version(flags: TrainFlags, teams: Sequence[TeamScope]) -> None:
     """FlagError when `--version` is already published (or being written) anywhere it would
     go: the job would refuse it only once its run had started."""
-    from gregory.ml.layout import algorithm_dir
+    from gregory.ml.core.layout import algorithm_dir
     from gregory.ml.publishing import version_exists
 
     version = flags.version

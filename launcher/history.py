@@ -66,7 +66,7 @@ class Entry:
 
     @property
     def report(self) -> Path | None:
-        from gregory.ml.layout import REPORT_FILE
+        from gregory.ml.core.layout import REPORT_FILE
 
         if self.foreign or self.model_dir is None or not (self.model_dir / REPORT_FILE).is_file():
             return None
@@ -99,7 +99,7 @@ def _show(value: object) -> str:
 
 def version_dir(row: db.RunRow) -> Path | None:
     """Where the row's version is published, if it names one that exists."""
-    from gregory.ml.layout import algorithm_dir
+    from gregory.ml.core.layout import algorithm_dir
 
     if not row.model_version or not row.algorithm:
         return None
@@ -118,7 +118,7 @@ def refused(path: Path | None) -> str | None:
 
 
 def read_metrics(path: Path | None) -> dict[str, Any]:
-    from gregory.ml.layout import METRICS_FILE
+    from gregory.ml.core.layout import METRICS_FILE
 
     if path is None:
         return {}

@@ -107,7 +107,7 @@ def build_bart(out: Path, train_steps: int = 600) -> None:
     from tokenizers import ByteLevelBPETokenizer
     from transformers import BartConfig, BartForConditionalGeneration, BartTokenizer
 
-    from gregory.ml.torch_utils import seed_everything
+    from gregory.ml.core.torch_utils import seed_everything
 
     out.mkdir(parents=True, exist_ok=True)
     corpus = generated_abstracts(2000)

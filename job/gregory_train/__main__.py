@@ -11,7 +11,7 @@ import sys
 
 
 def main() -> None:
-    from gregory.ml.threads import configure_process
+    from gregory.ml.core.threads import configure_process
 
     configure_process()  # before torch or tokenizers size their thread pools
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gregory_train.settings")

@@ -3,7 +3,7 @@
 import os
 from pathlib import Path
 
-from gregory.ml.config import DEFAULTS as MODEL_DEFAULTS
+from gregory.ml.core.config import DEFAULTS as MODEL_DEFAULTS
 from gregory_train.database_url import database_settings
 
 # The repository root locally; the image sets GREGORY_HOME so relative defaults land on its volumes.
@@ -32,7 +32,7 @@ TIME_ZONE = "UTC"
 # Where versions are published: var/models locally, the PVC (/models) in the container.
 GREGORY_MODELS_DIR = Path(os.environ.get("GREGORY_MODELS_DIR", BASE_DIR / "var" / "models"))
 # Hub ids or local directories (tests and the offline demo point them at tiny local checkpoints),
-# and whether to summarise at all; the defaults live in gregory/ml/config.py.
+# and whether to summarise at all; the defaults live in gregory/ml/core/config.py.
 GREGORY_SUMMARISER_MODEL = os.environ.get(
     "GREGORY_SUMMARISER_MODEL", MODEL_DEFAULTS["GREGORY_SUMMARISER_MODEL"]
 )

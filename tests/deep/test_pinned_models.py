@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from gregory import exit_codes
-from gregory.ml import layout
+from gregory.ml.core import layout
 from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 from tests.support.data import load_sample
 

@@ -8,7 +8,7 @@ import h5py
 import pytest
 import torch
 
-from gregory.ml import torch_utils
+from gregory.ml.core import torch_utils
 
 
 def test_device_follows_the_environment(monkeypatch):

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from gregory.ml import devices
+from gregory.ml.core import devices
 from gregory.models import PredictionRunLog
 
 torch = pytest.importorskip("torch")
@@ -75,7 +75,7 @@ def test_a_malformed_cuda_name_is_refused_by_name(monkeypatch) -> None:
 
 @no_cuda
 def test_choose_device_guards_callers_that_skip_the_command_check(monkeypatch) -> None:
-    from gregory.ml import torch_utils
+    from gregory.ml.core import torch_utils
 
     monkeypatch.setenv("GREGORY_DEVICE", "cuda")
     with pytest.raises(devices.DeviceUnavailable):

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from gregory.ml import calibration, evaluation, gate, layout, promotion
+from gregory.ml import calibration, evaluation, gate, promotion
+from gregory.ml.core import layout
 
 RNG = np.random.default_rng(3)
 

@@ -12,7 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from gregory import exit_codes
-from gregory.ml import layout, loading, promotion, review
+from gregory.ml import loading, promotion, review
+from gregory.ml.core import layout
 from gregory.models import MLPredictions, PredictionRunLog, Subject
 from launcher.engine import Engine
 from launcher.screens.detail import DetailScreen

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from gregory.ml import dataset, layout, loading, summariser
+from gregory.ml import dataset, loading, summariser
+from gregory.ml.core import layout
 from gregory.ml.report import PLOTS
 from gregory.models import MLPredictions
 from tests.support.articles import sample_as_import_csv

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from PIL import Image
 
-from gregory.ml import layout
+from gregory.ml.core import layout
 from tests.support.articles import sample_as_import_csv
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from gregory import exit_codes
-from gregory.ml import threads
+from gregory.ml.core import threads
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from gregory.flags import FlagError, JobFlags
 from gregory.management.database import database_errors_as_command_errors
 from gregory.management.usage import OneLineUsageErrors
 from gregory.ml import runs
-from gregory.ml.devices import DeviceUnavailable, check_required_device
+from gregory.ml.core.devices import DeviceUnavailable, check_required_device
 from gregory.models import Subject
 from gregory.scope import ScopeError, resolve
 

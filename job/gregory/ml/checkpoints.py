@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from gregory.flags import is_slug
-from gregory.ml import layout
+from gregory.ml.core import layout
 
 if TYPE_CHECKING:
     import torch

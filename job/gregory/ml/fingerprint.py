@@ -22,7 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from gregory.ml import config, layout, text
+from gregory.ml import text
+from gregory.ml.core import config, layout
 from gregory.ml.dataset import PreparedArticles
 from gregory.ml.splits import SEED
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from django.db.models import QuerySet
 
-from gregory.ml import layout
+from gregory.ml.core import layout
 from gregory.models import PredictionRunLog
 
 RUNS_DIR = ".runs"

@@ -22,8 +22,9 @@ from typing import Any
 import joblib
 import numpy as np
 
-from gregory.ml import layout, provenance, text
+from gregory.ml import provenance, text
 from gregory.ml.calibration import Calibrator, scale_of
+from gregory.ml.core import layout
 from gregory.ml.provenance import (
     ForeignVersion,
     PointerDamaged,

@@ -17,21 +17,18 @@ from gregory.flags import TrainFlags
 from gregory.ml import (
     calibration,
     checkpoints,
-    config,
     dataset,
-    devices,
     evaluation,
     fingerprint,
     gate,
-    layout,
     loading,
     provenance,
     report,
     runs,
     summariser,
     text,
-    threads,
 )
+from gregory.ml.core import config, devices, layout, threads
 from gregory.ml.metrics import classification_metrics
 from gregory.ml.publishing import Reservation
 from gregory.ml.splits import SEED, DatasetSplits, stratified_split

@@ -20,7 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from gregory.flags import PredictFlags
-from gregory.ml import dataset, derived_fields, layout, loading, runs, summariser, text
+from gregory.ml import dataset, derived_fields, loading, runs, summariser, text
+from gregory.ml.core import layout
 from gregory.models import MLPredictions, Subject
 
 COMMAND = "predict_articles"

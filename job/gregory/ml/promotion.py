@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gregory.flags import VERSION_RE
-from gregory.ml import layout
+from gregory.ml.core import layout
 from gregory.ml.provenance import PointerDamaged
 
 # Beside current.json, what a repair replaced: kept for the post-mortem, never read.

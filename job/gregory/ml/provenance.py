@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gregory.algorithms import ALGORITHMS
-from gregory.ml.layout import METRICS_FILE
+from gregory.ml.core.layout import METRICS_FILE
 
 
 class VersionUnusable(Exception):

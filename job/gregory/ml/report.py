@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (the backend is chosen first)
 import numpy as np  # noqa: E402
 from sklearn.metrics import confusion_matrix, precision_recall_curve, roc_curve  # noqa: E402
 
-from gregory.ml import layout  # noqa: E402
+from gregory.ml.core import layout  # noqa: E402
 
 PLOTS = ("roc", "pr", "reliability", "learning_curves", "confusion")
 DPI = 80

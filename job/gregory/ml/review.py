@@ -26,7 +26,8 @@ import numpy as np
 from django.db.models import Exists, OuterRef, Q
 
 from gregory import algorithms
-from gregory.ml import dataset, layout, loading, provenance, summariser, text
+from gregory.ml import dataset, loading, provenance, summariser, text
+from gregory.ml.core import layout
 from gregory.ml.queue_policy import (
     COLD_START_LABELS,
     DEFAULT_COUNT,

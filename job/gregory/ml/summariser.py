@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from gregory.ml import config
+from gregory.ml.core import config
 from gregory.ml.summary_cache import SummaryCache, cache_root
 
 if TYPE_CHECKING:
@@ -178,7 +178,7 @@ def _load(name: str, revision: str | None, quiet: bool) -> LoadedSummariser:
     from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from gregory.ml.torch_utils import choose_device, half_dtype, quiet_transformers
+    from gregory.ml.core.torch_utils import choose_device, half_dtype, quiet_transformers
 
     # transformers' own "Loading weights" bars would break verbosity 0; ours are the batch bars.
     hf_logging.disable_progress_bar()
@@ -266,7 +266,7 @@ def _cache(model_name: str | None) -> SummaryCache | None:
     root = cache_root()
     if root is None:
         return None
-    from gregory.ml.torch_utils import choose_device, half_dtype
+    from gregory.ml.core.torch_utils import choose_device, half_dtype
 
     name = model_name or summariser_model_name()
     dtype = half_dtype(choose_device())

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from gregory.ml import config
+from gregory.ml.core import config
 
 SETTING = "GREGORY_SUMMARY_CACHE_DIR"
 # Bumped when the entries' format or meaning changes, so old entries stop matching.

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from django.utils import timezone
 
 from gregory.flags import TrainFlags
-from gregory.ml import layout, runs
+from gregory.ml import runs
+from gregory.ml.core import layout
 from gregory.ml.publishing import (
     VersionTakenError,
     publishing,

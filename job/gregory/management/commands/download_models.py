@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from gregory import exit_codes
-from gregory.ml import config
+from gregory.ml.core import config
 from gregory.ml.summariser import summariser_enabled
 
 # The job's two models: (label, model setting, revision setting).
@@ -77,7 +77,7 @@ def check_loads(label: str, directory: str) -> None:
     from transformers import AutoModel, AutoModelForSeq2SeqLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
-    from gregory.ml.torch_utils import quiet_transformers
+    from gregory.ml.core.torch_utils import quiet_transformers
 
     hf_logging.disable_progress_bar()
     loader = AutoModelForSeq2SeqLM if label == "summariser" else AutoModel

@@ -20,7 +20,8 @@ class Command(JobCommand):
 
     def run(self, flags, subjects):
         # Imported after validation: a usage error should not pay for the ML stack.
-        from gregory.ml import layout, predicting
+        from gregory.ml import predicting
+        from gregory.ml.core import layout
 
         if not flags.dry_run:
             try:

@@ -22,7 +22,8 @@ class Command(JobCommand):
 
     def run(self, flags, subjects):
         # Imported after validation: a usage error should not pay for the ML stack.
-        from gregory.ml import layout, training
+        from gregory.ml import training
+        from gregory.ml.core import layout
         from gregory.ml.publishing import VersionTakenError
 
         try:

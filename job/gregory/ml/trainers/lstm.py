@@ -21,7 +21,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 
-from gregory.ml import checkpoints, torch_utils
+from gregory.ml import checkpoints
+from gregory.ml.core import torch_utils
 from gregory.ml.splits import SEED, TextSplit
 from gregory.ml.trainers.base import Trainer
 

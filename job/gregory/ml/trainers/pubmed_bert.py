@@ -23,7 +23,8 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from gregory.ml import checkpoints, config, torch_utils
+from gregory.ml import checkpoints
+from gregory.ml.core import config, torch_utils
 from gregory.ml.splits import SEED, TextSplit
 from gregory.ml.trainers.base import Trainer
 

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from gregory.ml.devices import ENV, check_required_device
-from gregory.ml.threads import torch_threads
+from gregory.ml.core.devices import ENV, check_required_device
+from gregory.ml.core.threads import torch_threads
 
 # torch reads OMP_NUM_THREADS at start-up; set it here too for callers that skip the entry points.
 if (_threads := torch_threads()) is not None:
