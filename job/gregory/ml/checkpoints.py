@@ -31,6 +31,7 @@ import numpy as np
 
 from gregory.flags import is_slug
 from gregory.ml.core import layout
+from gregory.ml.core.job_identity import job_name
 
 if TYPE_CHECKING:
     import torch
@@ -44,8 +45,6 @@ Say = Callable[[str], None]
 
 def job_key() -> str | None:
     """The Job name that keys checkpoints, or None for a manual run (no checkpoints)."""
-    from gregory.ml.runs import job_name  # here: runs needs Django's models loaded
-
     name = (job_name() or "").strip()
     return name if name and is_slug(name) else None
 

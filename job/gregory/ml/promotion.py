@@ -24,6 +24,7 @@ from typing import Any
 
 from gregory.flags import VERSION_RE
 from gregory.ml.core import layout
+from gregory.ml.core.job_identity import job_name
 from gregory.ml.provenance import PointerDamaged
 
 # Beside current.json, what a repair replaced: kept for the post-mortem, never read.
@@ -32,8 +33,6 @@ DAMAGED_SUFFIX = ".damaged-"
 
 def who() -> str:
     """The Job name the launcher passes, else the user running the command."""
-    from gregory.ml.runs import job_name  # here: runs needs Django's models loaded
-
     if trigger := job_name():
         return trigger
     try:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import signal
 import threading
 import traceback
@@ -25,6 +24,7 @@ from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
 from gregory.ml import liveness
+from gregory.ml.core.job_identity import job_name
 from gregory.models import PredictionRunLog, Subject
 
 RunType = Literal["train", "predict"]
@@ -101,11 +101,6 @@ def held_signals() -> Iterator[None]:
         # Even over an exception of the block: a stop request must not be lost.
         if outer is None and pending:
             raise Interrupted(pending[0])
-
-
-def job_name() -> str | None:
-    """The Job (or launcher run) this process works for, when it was started by one."""
-    return os.environ.get("GREGORY_TRIGGERED_BY") or None
 
 
 def triggered_by(command: str) -> str:

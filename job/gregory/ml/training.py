@@ -14,6 +14,7 @@ from django.utils import timezone
 from gregory.flags import TrainFlags
 from gregory.ml import runs
 from gregory.ml.core import layout
+from gregory.ml.core.job_identity import job_name
 from gregory.ml.publishing import (
     VersionTakenError,
     publishing,
@@ -90,7 +91,7 @@ def train_subjects(
 
 def _done_by_this_job(subject: Subject, algorithm: str, say: runs.Say) -> runs.Outcome | None:
     """A retried pod of a Job does not train again what an earlier pod of it published."""
-    job = runs.job_name()
+    job = job_name()
     if job is None:
         return None
     rows = PredictionRunLog.objects.filter(
