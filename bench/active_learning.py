@@ -44,7 +44,7 @@ Picker = Callable[[np.ndarray, list[int], int, random.Random], list[int]]
 def _fit_and_score(
     texts: Sequence[str], labels: np.ndarray, train: list[int], others: list[np.ndarray]
 ) -> list[np.ndarray]:
-    from gregory.ml.splits import TextSplit
+    from gregory.ml.data.splits import TextSplit
     from gregory.ml.trainers import get_trainer
 
     split = TextSplit([texts[i] for i in train], labels[train].astype(np.int8), list(train))
@@ -114,7 +114,7 @@ def labels_to_reach(curve: Sequence[tuple[int, float]], target: float) -> float 
 
 def simulate(repeats: int = REPEATS) -> dict:
     from gregory.ml import queue_policy
-    from gregory.ml.splits import SEED
+    from gregory.ml.data.splits import SEED
 
     texts, labels, ids = load_sample()
     labels = np.asarray(labels)

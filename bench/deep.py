@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from gregory.ml.splits import SEED
+from gregory.ml.data.splits import SEED
 from tests.support.data import SAMPLE_CSV
 from tests.support.paths import REPO
 
@@ -84,7 +84,7 @@ def _padded_tokens(lengths: list[int], batches: list[list[int]]) -> int:
 
 
 def bench_summariser(bart: Path, texts: list[str], repeat: int = 3) -> dict[str, float]:
-    from gregory.ml import summariser
+    from gregory.ml.data import summariser
 
     with _summariser_on(bart):
         loaded = summariser.load_summariser()
@@ -125,7 +125,7 @@ def _bert_texts(word_counts: list[int], seed: int = SEED) -> list[str]:
 def bench_bert_padding(
     bert: Path, texts: list[str], labels: np.ndarray, repeat: int = 3
 ) -> dict[str, float]:
-    from gregory.ml.splits import stratified_split
+    from gregory.ml.data.splits import stratified_split
     from gregory.ml.trainers.pubmed_bert import PubMedBertTrainer
 
     splits = stratified_split(

@@ -42,8 +42,8 @@ def bench_assembly() -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from gregory.ml import dataset
-    from gregory.ml.splits import stratified_split
+    from gregory.ml.data import dataset
+    from gregory.ml.data.splits import stratified_split
     from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 
     team = Team.objects.create(name="Bench", slug="bench")
@@ -87,7 +87,7 @@ def bench_lgbm_sample() -> dict:
     """LightGBM + TF-IDF on the real sample: training seconds and test roc_auc."""
     import csv
 
-    from gregory.ml.splits import stratified_split
+    from gregory.ml.data.splits import stratified_split
     from gregory.ml.trainers import get_trainer
 
     with SAMPLE_CSV.open(newline="") as handle:
@@ -107,12 +107,12 @@ def bench_lgbm_sample() -> dict:
 
 
 def bench_text_preparation() -> dict:
-    """GregoryAI's cleaning (gregory.ml.text) on the real sample: its cost, and LightGBM + TF-IDF
+    """GregoryAI's cleaning (ml.data.text) on the real sample: its cost, and LightGBM + TF-IDF
     test roc_auc without and with it, on the same rows and the same split."""
     import csv
 
-    from gregory.ml import text
-    from gregory.ml.splits import stratified_split
+    from gregory.ml.data import text
+    from gregory.ml.data.splits import stratified_split
     from gregory.ml.trainers import get_trainer
 
     with SAMPLE_CSV.open(newline="") as handle:

@@ -58,7 +58,7 @@ SMALL_VAL_POSITIVES = 3
 
 def prepared_sample() -> tuple[list[str], np.ndarray, list[int]]:
     """The sample through the job's text preparation (whole text as title, no summary)."""
-    from gregory.ml import text
+    from gregory.ml.data import text
 
     texts, labels, ids = load_sample()
     prepared = text.prepare(texts, [""] * len(texts), lambda summaries: list(summaries))
@@ -124,7 +124,7 @@ def few_positives(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The validation split with only `keep` relevant articles (a rare subject's, as in the
     demo data), chosen by a seeded draw; the irrelevant ones all stay."""
-    from gregory.ml.splits import SEED
+    from gregory.ml.data.splits import SEED
 
     positives = np.flatnonzero(labels == 1)
     chosen = np.random.default_rng(SEED).choice(positives, size=keep, replace=False)
@@ -135,7 +135,7 @@ def few_positives(
 def train_and_score(algorithm: str, splits: Any, options: dict) -> dict[str, Any]:
     from sklearn.metrics import roc_auc_score
 
-    from gregory.ml.splits import SEED
+    from gregory.ml.data.splits import SEED
     from gregory.ml.trainers import get_trainer
 
     trainer = get_trainer(algorithm, seed=SEED, **options)
@@ -207,7 +207,7 @@ def measure(
     log: Path | None = None,
 ) -> dict[str, Any]:
     """{algorithm: summary} plus "runs": {algorithm: [per re-split figures]}."""
-    from gregory.ml.splits import SEED, stratified_split
+    from gregory.ml.data.splits import SEED, stratified_split
 
     texts, labels, ids = prepared_sample()
     results: dict[str, Any] = {"runs": {}}

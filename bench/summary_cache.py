@@ -48,7 +48,7 @@ def run(tiny_models_dir: Path | None = None) -> dict:
 
 
 def _compare(bart: Path, texts: list[str]) -> dict:
-    from gregory.ml import summariser
+    from gregory.ml.data import summariser
 
     with tempfile.TemporaryDirectory(prefix="summary-cache-") as tmp, _summariser_on(bart):
         summariser.load_summariser()  # the model load is not what is compared

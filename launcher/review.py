@@ -61,7 +61,8 @@ def load_queue(
 ):
     """The review queue of the flags' subject (gregory.ml.review.Queue); `progress` is told
     (scored, to score) while articles without a stored prediction are scored."""
-    from gregory.ml import dataset, review
+    from gregory.ml import review
+    from gregory.ml.data import dataset
 
     return review.build_queue(
         _subject(flags),

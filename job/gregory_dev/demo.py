@@ -7,7 +7,7 @@ import datetime as dt
 import random
 from pathlib import Path
 
-from gregory.ml.splits import SEED
+from gregory.ml.data.splits import SEED
 
 RELEVANT_TOPICS = [
     "relapsing multiple sclerosis",

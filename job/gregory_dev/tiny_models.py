@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from gregory.ml.splits import SEED
+from gregory.ml.data.splits import SEED
 
 # Bump when the builder changes what it writes, so an existing output directory is rebuilt.
 BUILDER_VERSION = 2

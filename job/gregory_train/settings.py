@@ -45,7 +45,7 @@ GREGORY_BERT_REVISION = os.environ.get(
 GREGORY_SUMMARISER_REVISION = os.environ.get(
     "GREGORY_SUMMARISER_REVISION", MODEL_DEFAULTS["GREGORY_SUMMARISER_REVISION"]
 )
-# Cached summaries on a shared volume (gregory/ml/summary_cache.py); empty: no cache.
+# Cached summaries on a shared volume (gregory/ml/data/summary_cache.py); empty: no cache.
 GREGORY_SUMMARY_CACHE_DIR = os.environ.get(
     "GREGORY_SUMMARY_CACHE_DIR", MODEL_DEFAULTS["GREGORY_SUMMARY_CACHE_DIR"]
 )

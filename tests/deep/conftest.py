@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gregory.ml.splits import DatasetSplits, stratified_split
+from gregory.ml.data.splits import DatasetSplits, stratified_split
 from tests.support.data import load_sample, shorten
 
 # Set before anything imports huggingface_hub (it reads this once): a test that names a model

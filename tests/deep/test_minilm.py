@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from django.core.management import call_command
 
+from gregory.ml.data.splits import DatasetSplits, TextSplit, stratified_split
 from gregory.ml.pseudo_label import add_pseudo_labels
-from gregory.ml.splits import DatasetSplits, TextSplit, stratified_split
 from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 from tests.support.data import load_sample
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from gregory.ml.data.splits import DatasetSplits, TextSplit
 from gregory.ml.pseudo_label import CSV_COLUMNS, add_pseudo_labels, open_new_csv
-from gregory.ml.splits import DatasetSplits, TextSplit
 from tests.support.data import shorten
 
 # A tiny random BERT at the fixed lr 2e-5 stays near 0.5 for every text; at 1e-3 it separates

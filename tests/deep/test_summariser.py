@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from gregory.ml import summariser
+from gregory.ml.data import summariser
 from tests.support.data import load_sample
 
 
@@ -71,5 +71,5 @@ def test_progress_bar_on_stderr_only_when_asked(capfd, texts):
 
 
 def test_importing_the_summariser_does_not_import_torch():
-    code = "import sys, gregory.ml.summariser; sys.exit('torch' in sys.modules)"
+    code = "import sys, gregory.ml.data.summariser; sys.exit('torch' in sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True, cwd="job")

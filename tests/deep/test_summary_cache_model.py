@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from gregory.ml import summariser
 from gregory.ml.core import layout
+from gregory.ml.data import summariser
 from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 from tests.support.data import load_sample
 

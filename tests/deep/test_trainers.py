@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from gregory.ml.data.splits import SEED, DatasetSplits
 from gregory.ml.metrics import METRIC_NAMES
-from gregory.ml.splits import SEED, DatasetSplits
 from gregory.ml.trainers import get_trainer, trainer_class
 
 ALGORITHMS = ("pubmed_bert", "lstm")

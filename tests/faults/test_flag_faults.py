@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gregory.flags import FlagError, PredictFlags, TrainFlags, is_slug, max_lookback_days
-from gregory.ml import dataset
+from gregory.ml.data import dataset
 from gregory.models import Articles, PredictionRunLog, Subject
 from tests.faults.conftest import GREGORY_LAUNCH, Run, assert_one_line_error, run_process
 

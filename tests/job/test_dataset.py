@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from gregory.ml import dataset
+from gregory.ml.data import dataset
 from gregory.models import Articles, MLPredictions, Subject
 from tests.support.articles import add_articles
 

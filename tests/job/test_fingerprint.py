@@ -8,8 +8,9 @@ from dataclasses import replace
 
 import pytest
 
-from gregory.ml import fingerprint, text
-from gregory.ml.dataset import PreparedArticles
+from gregory.ml import fingerprint
+from gregory.ml.data import text
+from gregory.ml.data.dataset import PreparedArticles
 from gregory.ml.trainers import lgbm_tfidf
 
 LABELLED = PreparedArticles(

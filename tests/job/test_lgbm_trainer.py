@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from gregory.ml.splits import stratified_split
+from gregory.ml.data.splits import stratified_split
 from gregory.ml.trainers import get_trainer
 from gregory.ml.trainers.lgbm_tfidf import LgbmTfidfTrainer
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
+from gregory.ml.data.splits import StratificationError, stratified_split
 from gregory.ml.metrics import classification_metrics
-from gregory.ml.splits import StratificationError, stratified_split
 
 
 def test_metrics_apply_the_threshold():

@@ -15,8 +15,9 @@ from django.core.management import call_command
 from django.db import connection
 
 from gregory import labels
-from gregory.ml import dataset, loading, review, summariser
+from gregory.ml import loading, review
 from gregory.ml.core import layout
+from gregory.ml.data import dataset, summariser
 from gregory.ml.queue_policy import uncertainty
 from gregory.models import Articles, ArticleSubjectRelevance, MLPredictions, Subject, Team
 from tests.support.articles import add_articles

@@ -186,7 +186,7 @@ def test_a_subject_that_cannot_be_prepared_fails_as_without_the_flag(team, label
 
 
 def test_the_fingerprint_is_computed_from_data_prepared_once(labelled, models_dir, monkeypatch):
-    from gregory.ml import dataset
+    from gregory.ml.data import dataset
 
     calls = []
     real = dataset.prepare_articles

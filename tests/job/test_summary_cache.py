@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gregory.ml.summary_cache import SummaryCache, cache_root
+from gregory.ml.data.summary_cache import SummaryCache, cache_root
 from tests.support.paths import REPO
 
 
@@ -87,7 +87,7 @@ def test_a_read_only_volume_does_not_fail_the_caller(cache):
 WRITER = """
 import sys
 from pathlib import Path
-from gregory.ml.summary_cache import SummaryCache
+from gregory.ml.data.summary_cache import SummaryCache
 
 cache = SummaryCache(Path(sys.argv[1]), "m", "r", "float32", 300, 1024)
 for round in range(5):

@@ -3,7 +3,7 @@
 import pytest
 from bs4 import BeautifulSoup
 
-from gregory.ml import text
+from gregory.ml.data import text
 from tests.support.data import load_sample
 
 LONG = (

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from gregory.ml import summariser
 from gregory.ml.core import layout
+from gregory.ml.data import summariser
 from gregory.models import MLPredictions, PredictionRunLog
 from tests.support.articles import sample_as_import_csv
 

@@ -27,7 +27,7 @@ from tests.support.launcher import FIXED, add_row, make_scope, sleeper_backend, 
 SIZE = (120, 40)
 TRACEBACK = (
     "Traceback (most recent call last):\n"
-    '  File "/app/gregory/ml/splits.py", line 40, in split\n'
+    '  File "/app/gregory/ml/data/splits.py", line 40, in split\n'
     "    raise ValueError(msg)\n"
     "ValueError: stratification impossible: one class only\n"
     "see the subject's labels in GregoryAI's admin\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.utils import timezone
 
-from gregory.ml.splits import SEED
+from gregory.ml.data.splits import SEED
 from gregory.models import Articles, ArticleSubjectRelevance, Subject
 from tests.support.data import SAMPLE_CSV
 

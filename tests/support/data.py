@@ -6,7 +6,7 @@ import csv
 
 import numpy as np
 
-from gregory.ml.splits import TextSplit
+from gregory.ml.data.splits import TextSplit
 from tests.support.paths import DATA
 
 SAMPLE_CSV = DATA / "ms_relevance_sample.csv"

@@ -36,7 +36,7 @@ from gregory.ml.core.job_identity import job_name
 if TYPE_CHECKING:
     import torch
 
-    from gregory.ml.splits import TextSplit
+    from gregory.ml.data.splits import TextSplit
 
 PREFIX = "checkpoint-"
 SUFFIX = ".pt"

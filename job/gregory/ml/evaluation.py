@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import brier_score_loss, precision_recall_curve
 
-from gregory.ml.splits import SEED
+from gregory.ml.data.splits import SEED
 
 N_RESAMPLES = 1000
 CONFIDENCE = 0.95

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from gregory.ml import text
 from gregory.ml.core import config, layout
-from gregory.ml.dataset import PreparedArticles
-from gregory.ml.splits import SEED
+from gregory.ml.data import text
+from gregory.ml.data.dataset import PreparedArticles
+from gregory.ml.data.splits import SEED
 
 KEY = "training_fingerprint"
 # Bump when training, calibration or evaluation change in a way that should retrain unchanged data.

@@ -22,9 +22,10 @@ from typing import Any
 import joblib
 import numpy as np
 
-from gregory.ml import provenance, text
+from gregory.ml import provenance
 from gregory.ml.calibration import Calibrator, scale_of
 from gregory.ml.core import layout
+from gregory.ml.data import text
 from gregory.ml.provenance import (
     ForeignVersion,
     PointerDamaged,
@@ -97,7 +98,7 @@ def version_dir(algo_dir: Path, version: str | None = None) -> Path:
 
 @dataclass(frozen=True)
 class Predictor:
-    """A loaded version: P(relevant) for texts prepared by gregory.ml.text."""
+    """A loaded version: P(relevant) for texts prepared by gregory.ml.data.text."""
 
     algorithm: str
     version: str

@@ -17,7 +17,6 @@ from gregory.flags import TrainFlags
 from gregory.ml import (
     calibration,
     checkpoints,
-    dataset,
     evaluation,
     fingerprint,
     gate,
@@ -25,13 +24,12 @@ from gregory.ml import (
     provenance,
     report,
     runs,
-    summariser,
-    text,
 )
 from gregory.ml.core import config, devices, layout, threads
+from gregory.ml.data import dataset, summariser, text
+from gregory.ml.data.splits import SEED, DatasetSplits, stratified_split
 from gregory.ml.metrics import classification_metrics
 from gregory.ml.publishing import Reservation
-from gregory.ml.splits import SEED, DatasetSplits, stratified_split
 from gregory.ml.trainers import get_trainer
 from gregory.models import Subject
 

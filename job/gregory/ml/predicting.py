@@ -1,9 +1,9 @@
 """Prediction runs: a subject's articles scored by a published version, per algorithm.
 
-The articles are those whose latest score is not the version's (gregory.ml.dataset). Each
+The articles are those whose latest score is not the version's (gregory.ml.data.dataset). Each
 (subject, algorithm) run has its PredictionRunLog row (run_type "predict") unless it is a dry
 run, which writes nothing and reports what it would have written. Texts are prepared by
-gregory.ml.text exactly as for training, summarisation included, once per subject whatever the
+gregory.ml.data.text exactly as for training, summarisation included, once per subject whatever the
 number of algorithms; scores are written in bounded batches, each in one transaction with the
 recompute of its articles' ml_score and relevant (gregory.ml.derived_fields), so a stopped run
 keeps its work and readers never see a batch without its derived fields.
@@ -20,8 +20,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from gregory.flags import PredictFlags
-from gregory.ml import dataset, derived_fields, loading, runs, summariser, text
+from gregory.ml import derived_fields, loading, runs
 from gregory.ml.core import layout
+from gregory.ml.data import dataset, summariser, text
 from gregory.models import MLPredictions, Subject
 
 COMMAND = "predict_articles"

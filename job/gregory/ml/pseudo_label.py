@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from gregory.ml import checkpoints
-from gregory.ml.splits import SEED, DatasetSplits, TextSplit
+from gregory.ml.data.splits import SEED, DatasetSplits, TextSplit
 
 CSV_COLUMNS = ("article_id", "text", "pseudo_label", "confidence", "iteration")
 

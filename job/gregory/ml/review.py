@@ -26,8 +26,9 @@ import numpy as np
 from django.db.models import Exists, OuterRef, Q
 
 from gregory import algorithms
-from gregory.ml import dataset, loading, provenance, summariser, text
+from gregory.ml import loading, provenance
 from gregory.ml.core import layout
+from gregory.ml.data import dataset, summariser, text
 from gregory.ml.queue_policy import (
     COLD_START_LABELS,
     DEFAULT_COUNT,

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gregory import exit_codes
 from gregory.ml.core import config
-from gregory.ml.summariser import summariser_enabled
+from gregory.ml.data.summariser import summariser_enabled
 
 # The job's two models: (label, model setting, revision setting).
 MODELS = (

@@ -9,8 +9,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from gregory.ml.data.splits import SEED, TextSplit
 from gregory.ml.metrics import classification_metrics
-from gregory.ml.splits import SEED, TextSplit
 
 
 class Trainer(ABC):

@@ -11,7 +11,7 @@ import numpy as np
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from gregory.ml.splits import TextSplit
+from gregory.ml.data.splits import TextSplit
 from gregory.ml.trainers.base import Trainer
 
 CLASSIFIER_FILE = "lgbm_classifier.joblib"

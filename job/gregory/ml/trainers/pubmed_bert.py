@@ -25,7 +25,7 @@ from torch.utils.data import DataLoader
 
 from gregory.ml import checkpoints
 from gregory.ml.core import config, torch_utils
-from gregory.ml.splits import SEED, TextSplit
+from gregory.ml.data.splits import SEED, TextSplit
 from gregory.ml.trainers.base import Trainer
 
 WEIGHTS = "bert_weights.h5"

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gregory import exit_codes
 from gregory.management.database import database_errors_as_command_errors, is_gregoryai_database
-from gregory.ml.splits import SEED
+from gregory.ml.data.splits import SEED
 from gregory_dev.demo import write_demo_csv
 
 REFUSE_GREGORYAI = (

@@ -10,8 +10,8 @@ import numpy as np
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
-from gregory.ml import text
-from gregory.ml.splits import TextSplit
+from gregory.ml.data import text
+from gregory.ml.data.splits import TextSplit
 from gregory.models import Articles, ArticleSubjectRelevance, MLPredictions, Subject
 
 Summarise = text.Summarise
@@ -120,7 +120,7 @@ def articles_by_id(ids: Sequence[int]) -> RawArticles:
 
 
 def prepare_articles(raw: RawArticles, summarise: Summarise) -> PreparedArticles:
-    """The model texts of these articles (gregory.ml.text), dropping those with too few words."""
+    """The model texts of these articles (ml.data.text), dropping those with too few words."""
     prepared = text.prepare(raw.titles, raw.summaries, summarise)
     return PreparedArticles(
         article_ids=[raw.article_ids[i] for i in prepared.kept],

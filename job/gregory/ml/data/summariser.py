@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from gregory.ml.core import config
-from gregory.ml.summary_cache import SummaryCache, cache_root
+from gregory.ml.data.summary_cache import SummaryCache, cache_root
 
 if TYPE_CHECKING:
     import torch
