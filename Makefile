@@ -17,9 +17,16 @@ export HF_HUB_OFFLINE ?= 1
 export GREGORY_BERT_MODEL ?= $(GREGORY_TINY_MODELS_DIR)/bert
 export GREGORY_SUMMARISER_MODEL ?= $(GREGORY_TINY_MODELS_DIR)/bart
 
-.PHONY: setup tiny-models demo test lint bench clean
+.PHONY: help setup tiny-models demo test lint bench clean
+# `make` alone lists the targets; nothing runs by default.
+.DEFAULT_GOAL := help
 
-setup: $(VENV)/.installed
+# Every target with a `## ` description, from this file and the ones it includes.
+help: ## list the targets
+	@awk -F ':.*## ' '/^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "  (the launcher's, the images' and kind's targets: README.md, \"Make targets\")"
+
+setup: $(VENV)/.installed ## create .venv and install the project (TORCH_SPEC picks torch)
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,10 +42,10 @@ var:
 	mkdir -p var/models
 
 # Idempotent: returns at once when the checkpoints exist.
-tiny-models: setup
+tiny-models: setup ## build the tiny offline BERT and BART checkpoints
 	$(MANAGE) build_tiny_models --out $(GREGORY_TINY_MODELS_DIR)
 
-demo: setup var tiny-models
+demo: setup var tiny-models ## train the demo team offline on the embedded SQLite default
 	$(MANAGE) migrate --verbosity 0
 	$(MANAGE) demo_data --out var/demo_articles.csv
 	$(MANAGE) import_articles --create --auto-predict on --team demo --subject ms-research var/demo_articles.csv
@@ -46,18 +53,16 @@ demo: setup var tiny-models
 
 # Everything on SQLite, then the tests marked `postgres` against a PostgreSQL server the
 # session starts itself (initdb/pg_ctl; see tests/pg_server.py).
-test: lint
+test: lint ## lint, the suite on SQLite, then the PostgreSQL-marked tests (what CI runs)
 	$(PY) -m pytest
 	$(PY) -m pytest --database postgres -m postgres
 
 # The inner loop: lint and the SQLite suite without the tests marked slow; CI runs `make test`.
 .PHONY: test-fast
-test-fast: setup
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
+test-fast: lint ## lint and the SQLite suite without the tests marked slow
 	$(PY) -m pytest -m "not slow"
 
-lint: setup
+lint: setup ## ruff check and format, the launcher's import contract
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	# The launcher image has no ML stack: its entry points must start without it.
@@ -67,13 +72,13 @@ lint: setup
 # answering at DOCKER_HOST), else in a venv of its image's extras, against the API emulator and
 # PostgreSQL (tests/rehearsal; `make test` runs it too).
 .PHONY: rehearsal
-rehearsal: setup
+rehearsal: setup ## every rendered container's command against the API emulator and PostgreSQL
 	$(PY) -m pytest --database postgres -m rehearsal tests/rehearsal
 
-bench: setup
+bench: setup ## the measured figures, one JSON line (docs/benchmarks.md)
 	$(PY) -m bench.run
 
-clean:
+clean: ## remove var/ and pytest's cache
 	rm -rf var .pytest_cache
 
 # Capabilities that live with their code: container images, kind, the launcher.
