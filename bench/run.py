@@ -188,7 +188,8 @@ def bench_evaluation_share(work: Path) -> dict:
 
     from django.core.management import call_command
 
-    from gregory.ml import calibration, pipeline, report
+    from gregory.ml import pipeline
+    from gregory.ml.evaluation import calibration, report
     from gregory.models import Subject, Team
     from tests.support.articles import sample_as_import_csv
 

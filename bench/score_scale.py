@@ -6,7 +6,7 @@ job's prepared texts with the job's trainer, then its test scores are read on fo
 
 - raw: the model's own output (what GregoryAI's thresholds were set on);
 - platt, isotonic: that calibrator fitted on the validation split, whatever its class counts;
-- rule: what train_models now serves (gregory.ml.calibration.choose_scale).
+- rule: what train_models now serves (gregory.ml.evaluation.calibration.choose_scale).
 
 At THRESHOLD (0.8) each scale gives precision, recall and the number flagged on the test split;
 the figures are means and standard deviations over re-splits (precision over the re-splits that
@@ -102,7 +102,7 @@ def score_split(
     threshold: float = THRESHOLD,
 ) -> dict[str, Any]:
     """One re-split's test figures on every scale, from its raw validation and test scores."""
-    from gregory.ml import calibration
+    from gregory.ml.evaluation import calibration
 
     choice = calibration.choose_scale(val_y, val_raw, threshold)
     calibrators = {

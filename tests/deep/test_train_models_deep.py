@@ -12,9 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from gregory.ml.evaluation.metrics import classification_metrics
+from gregory.ml.evaluation.report import PLOTS
 from gregory.ml.loading import load_version
-from gregory.ml.metrics import classification_metrics
-from gregory.ml.report import PLOTS
 from gregory.ml.trainers import trainer_class
 from gregory.models import Articles, ArticleSubjectRelevance, PredictionRunLog, Subject, Team
 from tests.support.data import load_sample

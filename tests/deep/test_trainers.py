@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from gregory.ml.data.splits import SEED, DatasetSplits
-from gregory.ml.metrics import METRIC_NAMES
+from gregory.ml.evaluation.metrics import METRIC_NAMES
 from gregory.ml.trainers import get_trainer, trainer_class
 
 ALGORITHMS = ("pubmed_bert", "lstm")

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
-from gregory.ml import calibration, evaluation, gate, promotion
+from gregory.ml import promotion
 from gregory.ml.core import layout
+from gregory.ml.evaluation import bootstrap, calibration, gate
 
 RNG = np.random.default_rng(3)
 
@@ -26,12 +27,12 @@ def _small_case(n=40):
 
 def test_bootstrap_matches_a_slow_scikit_learn_reference_resample_by_resample():
     y, scores = _small_case()
-    counts = evaluation.resample_counts(len(y), n_resamples=200, seed=5)
+    counts = bootstrap.resample_counts(len(y), n_resamples=200, seed=5)
     rng = np.random.default_rng(5)
     draws = rng.integers(0, len(y), size=(200, len(y)))
-    fast_auc = evaluation.weighted_roc_auc(y, scores, counts)
-    fast_ap = evaluation.weighted_average_precision(y, scores, counts)
-    fast_f1 = evaluation.weighted_f1(y, scores, counts, 0.5)
+    fast_auc = bootstrap.weighted_roc_auc(y, scores, counts)
+    fast_ap = bootstrap.weighted_average_precision(y, scores, counts)
+    fast_f1 = bootstrap.weighted_f1(y, scores, counts, 0.5)
     for row, idx in enumerate(draws):
         ys, ss = y[idx], scores[idx]
         assert np.array_equal(np.bincount(idx, minlength=len(y)), counts[row])
@@ -46,8 +47,8 @@ def test_bootstrap_matches_a_slow_scikit_learn_reference_resample_by_resample():
 
 def test_bootstrap_intervals_bracket_the_point_estimate_and_are_seeded():
     y, scores = _small_case(60)
-    first = evaluation.bootstrap_intervals(y, scores, 0.5)
-    assert first == evaluation.bootstrap_intervals(y, scores, 0.5)
+    first = bootstrap.bootstrap_intervals(y, scores, 0.5)
+    assert first == bootstrap.bootstrap_intervals(y, scores, 0.5)
     point = roc_auc_score(y, scores)
     assert first["test_roc_auc_ci_low"] < point < first["test_roc_auc_ci_high"]
     assert set(first) == {
@@ -61,15 +62,15 @@ def test_bootstrap_is_fast_at_a_thousand_resamples():
     y = np.array([0, 1] * 250)
     scores = RNG.random(500)
     start = time.perf_counter()
-    evaluation.bootstrap_intervals(y, scores, 0.8)
+    bootstrap.bootstrap_intervals(y, scores, 0.8)
     assert time.perf_counter() - start < 1.0
 
 
 def test_ece_and_brier_of_perfect_and_wrong_scores():
     y = np.array([0, 0, 1, 1])
-    assert evaluation.expected_calibration_error(y, y.astype(float)) == 0.0
-    assert evaluation.expected_calibration_error(y, 1.0 - y) == 1.0
-    assert evaluation.brier(y, np.full(4, 0.5)) == 0.25
+    assert bootstrap.expected_calibration_error(y, y.astype(float)) == 0.0
+    assert bootstrap.expected_calibration_error(y, 1.0 - y) == 1.0
+    assert bootstrap.brier(y, np.full(4, 0.5)) == 0.25
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from gregory.ml import loading
 from gregory.ml.core import layout
 from gregory.ml.data import dataset, summariser
-from gregory.ml.report import PLOTS
+from gregory.ml.evaluation.report import PLOTS
 from gregory.models import MLPredictions
 from tests.support.articles import sample_as_import_csv
 

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from gregory.ml.data.splits import StratificationError, stratified_split
-from gregory.ml.metrics import classification_metrics
+from gregory.ml.evaluation.metrics import classification_metrics
 
 
 def test_metrics_apply_the_threshold():

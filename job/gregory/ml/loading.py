@@ -23,9 +23,9 @@ import joblib
 import numpy as np
 
 from gregory.ml import provenance
-from gregory.ml.calibration import Calibrator, scale_of
 from gregory.ml.core import layout
 from gregory.ml.data import text
+from gregory.ml.evaluation.calibration import Calibrator, scale_of
 from gregory.ml.provenance import (
     ForeignVersion,
     PointerDamaged,

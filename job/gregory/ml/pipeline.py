@@ -14,21 +14,12 @@ import joblib
 import numpy as np
 
 from gregory.flags import TrainFlags
-from gregory.ml import (
-    calibration,
-    checkpoints,
-    evaluation,
-    fingerprint,
-    gate,
-    loading,
-    provenance,
-    report,
-    runs,
-)
+from gregory.ml import checkpoints, fingerprint, loading, provenance, runs
 from gregory.ml.core import config, devices, layout, threads
 from gregory.ml.data import dataset, summariser, text
 from gregory.ml.data.splits import SEED, DatasetSplits, stratified_split
-from gregory.ml.metrics import classification_metrics
+from gregory.ml.evaluation import bootstrap, calibration, gate, report
+from gregory.ml.evaluation.metrics import classification_metrics
 from gregory.ml.publishing import Reservation
 from gregory.ml.trainers import get_trainer
 from gregory.models import Subject
@@ -176,7 +167,7 @@ def train_into(
     trainer.save(staging)
     raw = {"val": trainer.predict_proba(splits.val.texts)}
     raw["test"] = trainer.predict_proba(splits.test.texts)
-    # The score contract: raw unless validation earns a calibrator (gregory.ml.calibration).
+    # The score contract: raw unless validation earns a calibrator (ml.evaluation.calibration).
     # calibrator.joblib is written either way (the identity when raw), as the loader expects.
     scale = calibration.choose_scale(splits.val.labels, raw["val"], threshold)
     joblib.dump(scale.calibrator, staging / layout.CALIBRATOR_FILE)
@@ -237,16 +228,16 @@ def _evaluation(splits: DatasetSplits, raw: dict, calibrated: dict, threshold: f
         out.update(classification_metrics(split.labels, calibrated[name], threshold, f"{name}_"))
         before = classification_metrics(split.labels, raw[name], threshold, f"{name}_")
         out.update({f"{key}_uncalibrated": value for key, value in before.items()})
-    out.update(evaluation.bootstrap_intervals(test_y, calibrated["test"], threshold, "test_"))
+    out.update(bootstrap.bootstrap_intervals(test_y, calibrated["test"], threshold, "test_"))
     out.update(
-        test_brier=evaluation.brier(test_y, calibrated["test"]),
-        test_brier_uncalibrated=evaluation.brier(test_y, raw["test"]),
-        test_ece=evaluation.expected_calibration_error(test_y, calibrated["test"]),
-        test_ece_uncalibrated=evaluation.expected_calibration_error(test_y, raw["test"]),
-        val_best_f1_threshold=evaluation.best_f1_threshold(val_y, calibrated["val"]),
+        test_brier=bootstrap.brier(test_y, calibrated["test"]),
+        test_brier_uncalibrated=bootstrap.brier(test_y, raw["test"]),
+        test_ece=bootstrap.expected_calibration_error(test_y, calibrated["test"]),
+        test_ece_uncalibrated=bootstrap.expected_calibration_error(test_y, raw["test"]),
+        val_best_f1_threshold=bootstrap.best_f1_threshold(val_y, calibrated["val"]),
         val_n_flagged=int((calibrated["val"] >= threshold).sum()),
         val_n_flagged_uncalibrated=int((raw["val"] >= threshold).sum()),
-        bootstrap_resamples=evaluation.N_RESAMPLES,
+        bootstrap_resamples=bootstrap.N_RESAMPLES,
     )
     return out
 

@@ -253,7 +253,8 @@ def _finish(label, algo_dir, where, row, metrics, trigger: str, say: runs.Say) -
 
 def _promote(algo_dir, version: str, metrics: dict, trigger: str) -> str:
     """Move `current` as the decision says, after the version is published; says what it did."""
-    from gregory.ml import gate, promotion
+    from gregory.ml import promotion
+    from gregory.ml.evaluation import gate
 
     decision = metrics["decision"]
     reason = f"gate {decision}: " + "; ".join(metrics["decision_reasons"])

@@ -10,7 +10,7 @@ from typing import ClassVar
 import numpy as np
 
 from gregory.ml.data.splits import SEED, TextSplit
-from gregory.ml.metrics import classification_metrics
+from gregory.ml.evaluation.metrics import classification_metrics
 
 
 class Trainer(ABC):

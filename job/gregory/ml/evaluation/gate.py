@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gregory.ml import evaluation
+from gregory.ml.evaluation import bootstrap
 
 DEPLOY, REVIEW, FAIL, SKIPPED = "DEPLOY", "REVIEW", "FAIL", "SKIPPED"
 # Below this test ROC-AUC a version is not worth serving, whatever it replaces.
@@ -69,7 +69,7 @@ def decide(
                 f"{comparison.current_version}: need {MIN_COMPARABLE} holding both classes"
             )
         else:
-            point, low, high = evaluation.paired_auc_difference(
+            point, low, high = bootstrap.paired_auc_difference(
                 y, comparison.new, comparison.current
             )
             figures.update(
