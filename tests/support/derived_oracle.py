@@ -1,7 +1,8 @@
 """What articles.ml_score and articles.relevant should be, computed in plain Python from the rows.
 
-Written from GregoryAI's rules as words (README, gregory.ml.derived_fields' docstring), not from
-any SQL, so the job's set-based UPDATEs are checked against an independent reading:
+Written from GregoryAI's rules as words (docs/prediction.md, gregory.ml.derived_fields'
+docstring), not from any SQL, so the job's set-based UPDATEs are checked against an independent
+reading:
 
 - ml_score: for every (subject, algorithm) of the article, its latest row among those with a
   score (latest: greatest created_date; a tie goes to the row written last, the greatest id);
