@@ -248,7 +248,7 @@ def run() -> dict:
 
 
 def table(results: dict[str, Any]) -> str:
-    """The README's table: means over re-splits at the threshold."""
+    """The table in docs/benchmarks.md ("Score scale"): means over re-splits at the threshold."""
     lines = [
         "| algorithm | validation | scale | precision | recall | flagged | flags none | squashed |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",

@@ -1,5 +1,6 @@
 """The score contract: probability_score is raw unless validation earns a calibrator, and
-metrics.json says which scale a version's scores are on and why (README, "Score contract")."""
+metrics.json says which scale a version's scores are on and why (docs/prediction.md, "Score
+contract")."""
 
 from __future__ import annotations
 

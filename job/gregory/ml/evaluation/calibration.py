@@ -8,7 +8,7 @@ collapse: a calibrator that flags no validation article at the threshold where r
 that squeezes the score range, or that costs most of the recall while raw already meets the
 precision target, is refused and raw kept, with the reason in metrics.json.
 
-bench/score_scale.py measured why (README, "Score contract"): at 0.8, raw LightGBM and LSTM
+bench/score_scale.py measured why (docs/benchmarks.md, "Score scale"): at 0.8, raw LightGBM and LSTM
 scores keep a precision above 0.8 on the real sample; Platt fitted on 3 validation positives
 flags no test article in 7 or 8 re-splits of 10 where raw flags some, and neither calibrator on
 about 20 validation positives bought precision (isotonic traded some for recall, with a worse
