@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 import torch
 
-from gregory.ml import checkpoints
-from gregory.ml.checkpoints import Checkpoint
 from gregory.ml.core import layout
 from gregory.ml.core.torch_utils import load_state_dict_h5
 from gregory.ml.data.splits import DatasetSplits, TextSplit
 from gregory.ml.pseudo_label import add_pseudo_labels, stage_fingerprint
+from gregory.ml.trainers import checkpoints
+from gregory.ml.trainers.checkpoints import Checkpoint
 from gregory.ml.trainers.lstm import LstmTrainer
 from gregory.models import Articles, ArticleSubjectRelevance, Subject, Team
 from tests.support.data import load_sample, shorten

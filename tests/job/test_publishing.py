@@ -45,7 +45,8 @@ def test_staging_left_by_a_killed_run_is_swept(tmp_path):
     import subprocess
     import time
 
-    from gregory.ml import liveness, publishing
+    from gregory.ml import publishing
+    from gregory.ml.runs import liveness
 
     exited = subprocess.Popen(["true"])
     exited.wait()
@@ -76,20 +77,20 @@ def test_a_signal_during_the_reservation_leaves_no_staging_behind(tmp_path):
     import os
     import signal
 
-    from gregory.ml import runs
     from gregory.ml.publishing import publishing
+    from gregory.ml.runs import lifecycle
 
     @contextlib.contextmanager
     def held_with_a_signal_inside():
         # SIGTERM lands in the middle of the held steps, as a Kubernetes stop can.
-        with runs.held_signals():
+        with lifecycle.held_signals():
             os.kill(os.getpid(), signal.SIGTERM)
             yield
 
     body_ran = False
     with (
-        runs.stop_on_signals(),
-        pytest.raises(runs.Interrupted, match="SIGTERM"),
+        lifecycle.stop_on_signals(),
+        pytest.raises(lifecycle.Interrupted, match="SIGTERM"),
         publishing(tmp_path, "v1", held_with_a_signal_inside),
     ):
         body_ran = True

@@ -14,14 +14,15 @@ import joblib
 import numpy as np
 
 from gregory.flags import TrainFlags
-from gregory.ml import checkpoints, fingerprint, loading, provenance, runs
+from gregory.ml import fingerprint, loading, provenance
 from gregory.ml.core import config, devices, layout, threads
 from gregory.ml.data import dataset, summariser, text
 from gregory.ml.data.splits import SEED, DatasetSplits, stratified_split
 from gregory.ml.evaluation import bootstrap, calibration, gate, report
 from gregory.ml.evaluation.metrics import classification_metrics
 from gregory.ml.publishing import Reservation
-from gregory.ml.trainers import get_trainer
+from gregory.ml.runs import lifecycle
+from gregory.ml.trainers import checkpoints, get_trainer
 from gregory.models import Subject
 
 
@@ -91,12 +92,12 @@ class SubjectData:
         since = dataset.window_start(self.flags.window_days)
         # Reads only: safe to retry over a database restart.
         labelled = self._prepare(
-            runs.database_retry(dataset.labelled_articles)(self.subject, since)
+            lifecycle.database_retry(dataset.labelled_articles)(self.subject, since)
         )
         self.n_too_short = len(labelled.dropped_ids)
         pool = None
         if self.flags.pseudo_label:
-            unlabelled = runs.database_retry(dataset.unlabelled_articles)
+            unlabelled = lifecycle.database_retry(dataset.unlabelled_articles)
             pool = self._prepare(unlabelled(self.subject, since))
         return labelled, pool
 

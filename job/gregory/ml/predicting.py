@@ -20,9 +20,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from gregory.flags import PredictFlags
-from gregory.ml import derived_fields, loading, runs
+from gregory.ml import derived_fields, loading
 from gregory.ml.core import layout
 from gregory.ml.data import dataset, summariser, text
+from gregory.ml.runs import lifecycle
 from gregory.models import MLPredictions, Subject
 
 COMMAND = "predict_articles"
@@ -60,7 +61,7 @@ class SubjectTexts:
         """(ids that have a text, their texts, how many were dropped) for `ids`."""
         missing = [i for i in ids if i not in self.prepared]
         if missing:
-            raw = runs.database_retry(dataset.articles_by_id)(missing)  # a read: safe to retry
+            raw = lifecycle.database_retry(dataset.articles_by_id)(missing)  # a read: safe to retry
             prepared = dataset.prepare_articles(raw, self.summarise)
             self.prepared.update(dict.fromkeys(missing))
             self.prepared.update(zip(prepared.article_ids, prepared.texts, strict=True))
@@ -69,18 +70,18 @@ class SubjectTexts:
 
 
 def predict_subjects(
-    flags: PredictFlags, subjects: Sequence[Subject], say: runs.Say
-) -> list[runs.Outcome]:
+    flags: PredictFlags, subjects: Sequence[Subject], say: lifecycle.Say
+) -> list[lifecycle.Outcome]:
     """Every selected algorithm for every subject, in turn; a failed run does not stop the rest."""
-    trigger = runs.triggered_by(COMMAND)
-    outcomes: list[runs.Outcome] = []
+    trigger = lifecycle.triggered_by(COMMAND)
+    outcomes: list[lifecycle.Outcome] = []
 
     def summarise(texts: Sequence[str]) -> list[str]:
         return summariser.summarise_bulk(texts, progress=flags.verbose >= 1)
 
-    with runs.stop_on_signals():
+    with lifecycle.stop_on_signals():
         if not flags.dry_run:
-            runs.resolve_lost(subjects, say)
+            lifecycle.resolve_lost(subjects, say)
         for subject in subjects:
             texts = SubjectTexts(summarise)
             for algorithm in flags.algos:
@@ -94,15 +95,15 @@ def _predict_one(
     texts: SubjectTexts,
     flags: PredictFlags,
     trigger: str,
-    say: runs.Say,
-) -> runs.Outcome:
+    say: lifecycle.Say,
+) -> lifecycle.Outcome:
     label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
-    row = None if flags.dry_run else runs.start(subject, algorithm, "predict", trigger)
+    row = None if flags.dry_run else lifecycle.start(subject, algorithm, "predict", trigger)
     path: Path | None = None
     counts = Counts()
     try:
-        with contextlib.nullcontext() if row is None else runs.closing(row):
+        with contextlib.nullcontext() if row is None else lifecycle.closing(row):
             try:
                 path = loading.version_dir(algo_dir, flags.model_version)
                 loaded = loading.load_version(path, algorithm)
@@ -111,23 +112,23 @@ def _predict_one(
                 # and is all there is to know (no traceback in the row); the next run goes on.
                 if row is not None:
                     row.model_version = path.name if path is not None else ""
-                    runs.close(row, str(error))
+                    lifecycle.close(row, str(error))
                 say(1, f"Failed {label}: {error}", "error")
                 version = path.name if path is not None else flags.model_version or ""
-                return runs.Outcome(subject, algorithm, version, False, error=str(error))
+                return lifecycle.Outcome(subject, algorithm, version, False, error=str(error))
             if row is not None:
-                runs.record_version(row, path.name)
+                lifecycle.record_version(row, path.name)
             dry = " (dry run: nothing is written)" if flags.dry_run else ""
             say(1, f"Started {label} (version {path.name}){dry}", None)
             predictor = _load(loaded, flags, say)
             _score(subject, predictor, texts, flags, counts, say)
-    except runs.Interrupted as stop:
+    except lifecycle.Interrupted as stop:
         say(1, f"Interrupted {label} by {stop}", "error")
         raise
     except Exception as error:
-        reason = runs.report_failure(label, error, row, say)
+        reason = lifecycle.report_failure(label, error, row, say)
         version = path.name if path is not None else flags.model_version or ""
-        return runs.Outcome(subject, algorithm, version, False, asdict(counts), reason)
+        return lifecycle.Outcome(subject, algorithm, version, False, asdict(counts), reason)
     if counts.dropped:
         say(
             2,
@@ -151,10 +152,12 @@ def _predict_one(
         f"{counts.scored} scored, {written}, {counts.dropped} too short{readers}",
         "success",
     )
-    return runs.Outcome(subject, algorithm, path.name, True, asdict(counts))
+    return lifecycle.Outcome(subject, algorithm, path.name, True, asdict(counts))
 
 
-def _load(predictor: loading.Predictor, flags: PredictFlags, say: runs.Say) -> loading.Predictor:
+def _load(
+    predictor: loading.Predictor, flags: PredictFlags, say: lifecycle.Say
+) -> loading.Predictor:
     """The loaded version, if this job may serve it; warnings for what it does not record."""
     if not predictor.preparation:
         say(
@@ -206,10 +209,10 @@ def _score(
     texts: SubjectTexts,
     flags: PredictFlags,
     counts: Counts,
-    say: runs.Say,
+    say: lifecycle.Say,
 ) -> None:
     since = dataset.window_start(flags.window_days)
-    candidates = runs.database_retry(dataset.article_ids_to_score)
+    candidates = lifecycle.database_retry(dataset.article_ids_to_score)
     ids = candidates(subject, since, predictor.algorithm, predictor.version)
     counts.candidates = len(ids)
     for start in range(0, len(ids), BATCH_SIZE):
@@ -238,7 +241,7 @@ def _score(
             counts.refreshed += refreshed
 
 
-@runs.database_retry
+@lifecycle.database_retry
 def _commit_batch(rows: list[MLPredictions], kept: list[int]) -> tuple[int, int, int]:
     """One batch's scores and its articles' derived fields, in one transaction: (inserted,
     refreshed, articles changed). Retried whole over a lost connection: the transaction that
@@ -276,5 +279,5 @@ def _write(rows: list[MLPredictions]) -> tuple[int, int]:
     return existing.count() - len(row_ids), refreshed
 
 
-def summary_table(outcomes: Sequence[runs.Outcome]) -> list[str]:
-    return runs.summary_table(outcomes, SUMMARY_COUNTS, str)
+def summary_table(outcomes: Sequence[lifecycle.Outcome]) -> list[str]:
+    return lifecycle.summary_table(outcomes, SUMMARY_COUNTS, str)

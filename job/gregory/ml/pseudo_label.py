@@ -17,8 +17,8 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from gregory.ml import checkpoints
 from gregory.ml.data.splits import SEED, DatasetSplits, TextSplit
+from gregory.ml.trainers import checkpoints
 
 CSV_COLUMNS = ("article_id", "text", "pseudo_label", "confidence", "iteration")
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from gregory.ml.liveness import file_owner_gone
+from gregory.ml.runs.liveness import file_owner_gone
 
 STAGING_PREFIX = ".staging-"
 OWNER_FILE = ".owner.json"

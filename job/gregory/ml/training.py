@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from django.utils import timezone
 
 from gregory.flags import TrainFlags
-from gregory.ml import runs
 from gregory.ml.core import layout
 from gregory.ml.core.job_identity import job_name
 from gregory.ml.publishing import (
@@ -21,6 +20,7 @@ from gregory.ml.publishing import (
     sweep_stale_staging,
     version_exists,
 )
+from gregory.ml.runs import lifecycle
 from gregory.models import PredictionRunLog, Subject
 
 SUMMARY_METRICS = (
@@ -38,7 +38,7 @@ def version_user(subject: Subject, algorithm: str, version: str) -> PredictionRu
     rows = PredictionRunLog.objects.filter(
         subject=subject, algorithm=algorithm, run_type="train", model_version=version
     )
-    return runs.database_retry(rows.first)()
+    return lifecycle.database_retry(rows.first)()
 
 
 def check_version_free(flags: TrainFlags, subjects: Sequence[Subject]) -> None:
@@ -63,16 +63,16 @@ def check_version_free(flags: TrainFlags, subjects: Sequence[Subject]) -> None:
 
 
 def train_subjects(
-    flags: TrainFlags, subjects: Sequence[Subject], say: runs.Say
-) -> list[runs.Outcome]:
+    flags: TrainFlags, subjects: Sequence[Subject], say: lifecycle.Say
+) -> list[lifecycle.Outcome]:
     """Every selected algorithm for every subject, in turn; a failed run does not stop the rest."""
     # Imported here: a usage error should not pay for numpy, scipy and scikit-learn.
     from gregory.ml.pipeline import SubjectData
 
-    trigger = runs.triggered_by("train_models")
-    outcomes: list[runs.Outcome] = []
-    with runs.stop_on_signals():
-        runs.resolve_lost(subjects, say)
+    trigger = lifecycle.triggered_by("train_models")
+    outcomes: list[lifecycle.Outcome] = []
+    with lifecycle.stop_on_signals():
+        lifecycle.resolve_lost(subjects, say)
         for subject in subjects:
             data = SubjectData(subject, flags, progress=flags.verbose >= 1)
             done = [
@@ -89,7 +89,9 @@ def train_subjects(
     return outcomes
 
 
-def _done_by_this_job(subject: Subject, algorithm: str, say: runs.Say) -> runs.Outcome | None:
+def _done_by_this_job(
+    subject: Subject, algorithm: str, say: lifecycle.Say
+) -> lifecycle.Outcome | None:
     """A retried pod of a Job does not train again what an earlier pod of it published."""
     job = job_name()
     if job is None:
@@ -97,7 +99,7 @@ def _done_by_this_job(subject: Subject, algorithm: str, say: runs.Say) -> runs.O
     rows = PredictionRunLog.objects.filter(
         subject=subject, algorithm=algorithm, run_type="train", success=True, triggered_by=job
     ).order_by("-pk")
-    row = runs.database_retry(rows.first)()
+    row = lifecycle.database_retry(rows.first)()
     if row is None:
         return None
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
@@ -113,12 +115,12 @@ def _done_by_this_job(subject: Subject, algorithm: str, say: runs.Say) -> runs.O
         f"this Job ({job}) {did} version {row.model_version} (run #{row.pk})",
         None,
     )
-    return runs.Outcome(subject, algorithm, row.model_version, True, metrics)
+    return lifecycle.Outcome(subject, algorithm, row.model_version, True, metrics)
 
 
 def _pointer_damaged(
-    subject: Subject, algorithm: str, trigger: str, say: runs.Say
-) -> runs.Outcome | None:
+    subject: Subject, algorithm: str, trigger: str, say: lifecycle.Say
+) -> lifecycle.Outcome | None:
     """A current.json that cannot be read is refused before any training or version name.
 
     Not taken as "nothing promoted": the gate would have nothing trustworthy to compare with,
@@ -133,17 +135,17 @@ def _pointer_damaged(
     try:
         promotion.read_current(algo_dir)
     except provenance.PointerDamaged as damage:
-        row = runs.start(subject, algorithm, "train", trigger)
-        runs.close(row, str(damage))
+        row = lifecycle.start(subject, algorithm, "train", trigger)
+        lifecycle.close(row, str(damage))
         label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
         say(1, f"Failed {label}: {damage}", "error")
-        return runs.Outcome(subject, algorithm, "", False, error=str(damage))
+        return lifecycle.Outcome(subject, algorithm, "", False, error=str(damage))
     return None
 
 
 def _unchanged(
-    subject: Subject, algorithm: str, data, flags: TrainFlags, trigger: str, say: runs.Say
-) -> runs.Outcome | None:
+    subject: Subject, algorithm: str, data, flags: TrainFlags, trigger: str, say: lifecycle.Say
+) -> lifecycle.Outcome | None:
     """With --skip-unchanged: when the training data's fingerprint equals the current version's
     (or the newest one's, which the gate may have held back), a closed successful row says so
     and nothing is trained, published or reserved."""
@@ -175,7 +177,7 @@ def _unchanged(
         f"Skipped {algorithm} for {subject.team.slug}/{subject.subject_slug}: training data "
         f"unchanged since version {version} (fingerprint {fresh[:12]}…)"
     )
-    row = runs.database_retry(PredictionRunLog.objects.create)(
+    row = lifecycle.database_retry(PredictionRunLog.objects.create)(
         team=subject.team,
         subject=subject,
         model_version=version,
@@ -188,43 +190,43 @@ def _unchanged(
     )
     # Closed after run_started was stamped, so the row never ends before it began.
     row.run_finished = timezone.now()
-    runs.database_retry(row.save)(update_fields=["run_finished"])
+    lifecycle.database_retry(row.save)(update_fields=["run_finished"])
     say(1, f"{sentence} (run #{row.pk})", None)
-    return runs.Outcome(subject, algorithm, version, True)
+    return lifecycle.Outcome(subject, algorithm, version, True)
 
 
-def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: runs.Say):
+def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: lifecycle.Say):
     from gregory.ml.pipeline import train_into
     from gregory.ml.publishing import OWNER_FILE
 
     label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
-    row = runs.start(subject, algorithm, "train", trigger)
-    stop: runs.Interrupted | None = None
+    row = lifecycle.start(subject, algorithm, "train", trigger)
+    stop: lifecycle.Interrupted | None = None
     try:
         with (
-            runs.closing(row),
+            lifecycle.closing(row),
             publishing(
                 algo_dir,
                 flags.version,
-                runs.held_signals,
+                lifecycle.held_signals,
                 taken=lambda version: version_user(subject, algorithm, version) is not None,
-                commit=lambda: runs.close(row),
+                commit=lambda: lifecycle.close(row),
             ) as reservation,
         ):
-            runs.record_version(row, reservation.version)
-            runs.heartbeat(row).watch(reservation.staging / OWNER_FILE)
+            lifecycle.record_version(row, reservation.version)
+            lifecycle.heartbeat(row).watch(reservation.staging / OWNER_FILE)
             say(1, f"Started {label} (version {reservation.version})", None)
             metrics = train_into(reservation, algorithm, data, flags)
-    except runs.Interrupted as signal_received:
+    except lifecycle.Interrupted as signal_received:
         if not row.success:
             say(1, f"Interrupted {label} by {signal_received}", "error")
             raise
         # Held while the version was published: finish its bookkeeping, then stop.
         stop = signal_received
     except Exception as error:
-        reason = runs.report_failure(label, error, row, say)
-        return runs.Outcome(subject, algorithm, row.model_version, False, error=reason)
+        reason = lifecycle.report_failure(label, error, row, say)
+        return lifecycle.Outcome(subject, algorithm, row.model_version, False, error=reason)
     outcome = _finish(label, algo_dir, reservation.final, row, metrics, trigger, say)
     if stop is not None:
         say(1, f"Interrupted after {label} by {stop}", "error")
@@ -232,7 +234,9 @@ def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: r
     return outcome
 
 
-def _finish(label, algo_dir, where, row, metrics, trigger: str, say: runs.Say) -> runs.Outcome:
+def _finish(
+    label, algo_dir, where, row, metrics, trigger: str, say: lifecycle.Say
+) -> lifecycle.Outcome:
     """Promotion as the gate decided, and what the operator is told, for a published version."""
     subject, algorithm, version = row.subject, row.algorithm, row.model_version
     from gregory.ml.provenance import PointerDamaged
@@ -243,12 +247,12 @@ def _finish(label, algo_dir, where, row, metrics, trigger: str, say: runs.Say) -
         # Published but not promoted as decided: the operator must know, and the exit status too.
         reason = f"version {version} published, but current.json not written: {error}"
         say(1, f"Failed {label}: {reason}", "error")
-        return runs.Outcome(subject, algorithm, version, False, metrics, error=reason)
+        return lifecycle.Outcome(subject, algorithm, version, False, metrics, error=reason)
     roc_auc = metrics["test_roc_auc"]
     say(1, f"Finished {label}: version {version}, test roc_auc {roc_auc:.3f} → {where}", "success")
     reasons = "; ".join(metrics["decision_reasons"])
     say(1, f"Decision for {label} {version}: {metrics['decision']} ({reasons}); {moved}", None)
-    return runs.Outcome(subject, algorithm, version, True, metrics)
+    return lifecycle.Outcome(subject, algorithm, version, True, metrics)
 
 
 def _promote(algo_dir, version: str, metrics: dict, trigger: str) -> str:
@@ -271,8 +275,8 @@ def _promote(algo_dir, version: str, metrics: dict, trigger: str) -> str:
     return f"current stays {current['version'] if current else 'unset (newest is used)'}"
 
 
-def summary_table(outcomes: Sequence[runs.Outcome]) -> list[str]:
-    return runs.summary_table(outcomes, ("n_train", *SUMMARY_METRICS), _cell)
+def summary_table(outcomes: Sequence[lifecycle.Outcome]) -> list[str]:
+    return lifecycle.summary_table(outcomes, ("n_train", *SUMMARY_METRICS), _cell)
 
 
 def _cell(value) -> str:

@@ -21,9 +21,9 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 
-from gregory.ml import checkpoints
 from gregory.ml.core import torch_utils
 from gregory.ml.data.splits import SEED, TextSplit
+from gregory.ml.trainers import checkpoints
 from gregory.ml.trainers.base import Trainer
 
 WEIGHTS = "lstm_weights.h5"

@@ -23,9 +23,9 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from gregory.ml import checkpoints
 from gregory.ml.core import config, torch_utils
 from gregory.ml.data.splits import SEED, TextSplit
+from gregory.ml.trainers import checkpoints
 from gregory.ml.trainers.base import Trainer
 
 WEIGHTS = "bert_weights.h5"

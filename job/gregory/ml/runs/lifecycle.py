@@ -23,8 +23,8 @@ import tenacity
 from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from gregory.ml import liveness
 from gregory.ml.core.job_identity import job_name
+from gregory.ml.runs import liveness
 from gregory.models import PredictionRunLog, Subject
 
 RunType = Literal["train", "predict"]
