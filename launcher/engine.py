@@ -75,7 +75,7 @@ def refuse_taken_version(flags: TrainFlags, teams: Sequence[TeamScope]) -> None:
     """FlagError when `--version` is already published (or being written) anywhere it would
     go: the job would refuse it only once its run had started."""
     from gregory.ml.core.layout import algorithm_dir
-    from gregory.ml.publishing import version_exists
+    from gregory.ml.store.publishing import version_exists
 
     version = flags.version
     assert version is not None

@@ -112,7 +112,7 @@ def version_dir(row: db.RunRow) -> Path | None:
 
 def refused(path: Path | None) -> str | None:
     """The refusal line when `path` holds a version gregory-train did not write."""
-    from gregory.ml.provenance import foreign
+    from gregory.ml.store.provenance import foreign
 
     return None if path is None else foreign(path)
 

@@ -167,7 +167,7 @@ class ProgressLines:
 
 def run(options: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
     from gregory.labels import AlreadyLabelled, LabelError
-    from gregory.ml.provenance import VersionUnusable
+    from gregory.ml.store.provenance import VersionUnusable
     from launcher import review
 
     try:

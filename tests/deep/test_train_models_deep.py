@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from gregory.ml.evaluation.metrics import classification_metrics
 from gregory.ml.evaluation.report import PLOTS
-from gregory.ml.loading import load_version
+from gregory.ml.store.loading import load_version
 from gregory.ml.trainers import trainer_class
 from gregory.models import Articles, ArticleSubjectRelevance, PredictionRunLog, Subject, Team
 from tests.support.data import load_sample

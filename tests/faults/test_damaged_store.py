@@ -23,8 +23,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from gregory import exit_codes
-from gregory.ml import promotion
 from gregory.ml.core import layout
+from gregory.ml.store import promotion
 from gregory.models import MLPredictions, PredictionRunLog, Subject
 from gregory_dev.demo import write_demo_csv
 from launcher import db, history

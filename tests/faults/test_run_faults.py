@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from gregory.ml import publishing
 from gregory.ml.runs import liveness
+from gregory.ml.store import publishing
 from gregory.models import PredictionRunLog, Subject
 from gregory_dev.demo import write_demo_csv
 from tests.faults.conftest import GREGORY_LAUNCH, Run, run_process

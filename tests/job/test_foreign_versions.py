@@ -12,8 +12,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from gregory import exit_codes
-from gregory.ml import loading, promotion, review
+from gregory.ml import review
 from gregory.ml.core import layout
+from gregory.ml.store import loading, promotion
 from gregory.models import MLPredictions, PredictionRunLog, Subject
 from launcher.engine import Engine
 from launcher.screens.detail import DetailScreen

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from gregory.ml import loading
 from gregory.ml.core import layout
 from gregory.ml.data import dataset, summariser
 from gregory.ml.evaluation.report import PLOTS
+from gregory.ml.store import loading
 from gregory.models import MLPredictions
 from tests.support.articles import sample_as_import_csv
 

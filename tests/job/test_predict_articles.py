@@ -11,9 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from gregory.ml import loading
 from gregory.ml.core import layout
 from gregory.ml.data import dataset, summariser
+from gregory.ml.store import loading
 from gregory.models import Articles, MLPredictions, PredictionRunLog
 from tests.support import derived_oracle
 from tests.support.articles import add_articles

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from gregory.ml.publishing import VersionTakenError, reserve, version_candidates
+from gregory.ml.store.publishing import VersionTakenError, reserve, version_candidates
 
 DAY = dt.date(2026, 11, 21)
 
@@ -45,8 +45,8 @@ def test_staging_left_by_a_killed_run_is_swept(tmp_path):
     import subprocess
     import time
 
-    from gregory.ml import publishing
     from gregory.ml.runs import liveness
+    from gregory.ml.store import publishing
 
     exited = subprocess.Popen(["true"])
     exited.wait()
@@ -77,8 +77,8 @@ def test_a_signal_during_the_reservation_leaves_no_staging_behind(tmp_path):
     import os
     import signal
 
-    from gregory.ml.publishing import publishing
     from gregory.ml.runs import lifecycle
+    from gregory.ml.store.publishing import publishing
 
     @contextlib.contextmanager
     def held_with_a_signal_inside():

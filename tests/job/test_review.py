@@ -15,10 +15,11 @@ from django.core.management import call_command
 from django.db import connection
 
 from gregory import labels
-from gregory.ml import loading, review
+from gregory.ml import review
 from gregory.ml.core import layout
 from gregory.ml.data import dataset, summariser
 from gregory.ml.queue_policy import uncertainty
+from gregory.ml.store import loading
 from gregory.models import Articles, ArticleSubjectRelevance, MLPredictions, Subject, Team
 from tests.support.articles import add_articles
 from tests.support.review import review_sample_csv

@@ -14,7 +14,7 @@ from django.core.management import call_command
 
 from gregory.ml.core import layout
 from gregory.ml.evaluation import calibration
-from gregory.ml.loading import load_version
+from gregory.ml.store.loading import load_version
 from gregory.ml.trainers.lgbm_tfidf import LgbmTfidfTrainer
 from tests.support.data import load_sample
 

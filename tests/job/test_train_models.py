@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from gregory.ml.evaluation.metrics import classification_metrics
-from gregory.ml.loading import load_version
+from gregory.ml.store.loading import load_version
 from gregory.ml.trainers.lgbm_tfidf import LgbmTfidfTrainer
 from gregory.models import PredictionRunLog, Subject, Team
 from tests.support.articles import add_articles

@@ -14,14 +14,15 @@ import joblib
 import numpy as np
 
 from gregory.flags import TrainFlags
-from gregory.ml import fingerprint, loading, provenance
+from gregory.ml import fingerprint
 from gregory.ml.core import config, devices, layout, threads
 from gregory.ml.data import dataset, summariser, text
 from gregory.ml.data.splits import SEED, DatasetSplits, stratified_split
 from gregory.ml.evaluation import bootstrap, calibration, gate, report
 from gregory.ml.evaluation.metrics import classification_metrics
-from gregory.ml.publishing import Reservation
 from gregory.ml.runs import lifecycle
+from gregory.ml.store import loading, provenance
+from gregory.ml.store.publishing import Reservation
 from gregory.ml.trainers import checkpoints, get_trainer
 from gregory.models import Subject
 

@@ -20,10 +20,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from gregory.flags import PredictFlags
-from gregory.ml import derived_fields, loading
+from gregory.ml import derived_fields
 from gregory.ml.core import layout
 from gregory.ml.data import dataset, summariser, text
 from gregory.ml.runs import lifecycle
+from gregory.ml.store import loading
 from gregory.models import MLPredictions, Subject
 
 COMMAND = "predict_articles"

@@ -26,7 +26,6 @@ import numpy as np
 from django.db.models import Exists, OuterRef, Q
 
 from gregory import algorithms
-from gregory.ml import loading, provenance
 from gregory.ml.core import layout
 from gregory.ml.data import dataset, summariser, text
 from gregory.ml.queue_policy import (
@@ -39,6 +38,7 @@ from gregory.ml.queue_policy import (
     mix,
     uncertainty,
 )
+from gregory.ml.store import loading, provenance
 from gregory.models import Articles, ArticleSubjectRelevance, MLPredictions, Subject
 
 

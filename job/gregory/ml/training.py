@@ -14,13 +14,13 @@ from django.utils import timezone
 from gregory.flags import TrainFlags
 from gregory.ml.core import layout
 from gregory.ml.core.job_identity import job_name
-from gregory.ml.publishing import (
+from gregory.ml.runs import lifecycle
+from gregory.ml.store.publishing import (
     VersionTakenError,
     publishing,
     sweep_stale_staging,
     version_exists,
 )
-from gregory.ml.runs import lifecycle
 from gregory.models import PredictionRunLog, Subject
 
 SUMMARY_METRICS = (
@@ -129,7 +129,7 @@ def _pointer_damaged(
     a version name each time. So the run fails at once, its row closed with the one line that
     names the file and the promote_version that repairs it; the other algorithms go on.
     """
-    from gregory.ml import promotion, provenance
+    from gregory.ml.store import promotion, provenance
 
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
     try:
@@ -151,7 +151,8 @@ def _unchanged(
     and nothing is trained, published or reserved."""
     if not flags.skip_unchanged:
         return None
-    from gregory.ml import fingerprint, loading
+    from gregory.ml import fingerprint
+    from gregory.ml.store import loading
 
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
     try:
@@ -197,7 +198,7 @@ def _unchanged(
 
 def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: lifecycle.Say):
     from gregory.ml.pipeline import train_into
-    from gregory.ml.publishing import OWNER_FILE
+    from gregory.ml.store.publishing import OWNER_FILE
 
     label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
@@ -239,7 +240,7 @@ def _finish(
 ) -> lifecycle.Outcome:
     """Promotion as the gate decided, and what the operator is told, for a published version."""
     subject, algorithm, version = row.subject, row.algorithm, row.model_version
-    from gregory.ml.provenance import PointerDamaged
+    from gregory.ml.store.provenance import PointerDamaged
 
     try:
         moved = _promote(algo_dir, version, metrics, trigger)
@@ -257,8 +258,8 @@ def _finish(
 
 def _promote(algo_dir, version: str, metrics: dict, trigger: str) -> str:
     """Move `current` as the decision says, after the version is published; says what it did."""
-    from gregory.ml import promotion
     from gregory.ml.evaluation import gate
+    from gregory.ml.store import promotion
 
     decision = metrics["decision"]
     reason = f"gate {decision}: " + "; ".join(metrics["decision_reasons"])

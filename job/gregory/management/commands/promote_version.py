@@ -31,8 +31,8 @@ class Command(OneLineUsageErrors):
         parser.add_argument("--reason", default="promoted by hand", help="kept in the history")
 
     def handle(self, *args, **options) -> None:
-        from gregory.ml import loading, promotion
         from gregory.ml.core import layout
+        from gregory.ml.store import loading, promotion
 
         team, subject, version = options["team"], options["subject"], options["version"]
         try:

@@ -24,7 +24,7 @@ class Command(JobCommand):
         # Imported after validation: a usage error should not pay for the ML stack.
         from gregory.ml import training
         from gregory.ml.core import layout
-        from gregory.ml.publishing import VersionTakenError
+        from gregory.ml.store.publishing import VersionTakenError
 
         try:
             layout.check_writable()

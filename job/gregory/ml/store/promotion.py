@@ -25,7 +25,7 @@ from typing import Any
 from gregory.flags import VERSION_RE
 from gregory.ml.core import layout
 from gregory.ml.core.job_identity import job_name
-from gregory.ml.provenance import PointerDamaged
+from gregory.ml.store.provenance import PointerDamaged
 
 # Beside current.json, what a repair replaced: kept for the post-mortem, never read.
 DAMAGED_SUFFIX = ".damaged-"

@@ -6,7 +6,7 @@ A version directory another program wrote (GregoryAI's own Keras artifacts, in a
 directory) is refused by name (`ForeignVersion`) and never chosen as the newest. A version of
 ours that cannot be loaded whole (an artifact missing or truncated, a metrics.json with the wrong
 types) is `VersionDamaged`, naming the file. All are `VersionUnusable`, defined in
-gregory.ml.provenance with the rule, so the launcher can tell without numpy: a reader catches
+gregory.ml.store.provenance with the rule, so the launcher can tell without numpy: a reader catches
 that one class and fails the one algorithm in one line.
 """
 
@@ -22,11 +22,11 @@ from typing import Any
 import joblib
 import numpy as np
 
-from gregory.ml import provenance
 from gregory.ml.core import layout
 from gregory.ml.data import text
 from gregory.ml.evaluation.calibration import Calibrator, scale_of
-from gregory.ml.provenance import (
+from gregory.ml.store import provenance
+from gregory.ml.store.provenance import (
     ForeignVersion,
     PointerDamaged,
     VersionDamaged,
@@ -67,7 +67,7 @@ def newest_version(algo_dir: Path) -> str:
 def promoted_version(algo_dir: Path) -> str:
     """The version `current.json` points at, else (no pointer yet) the newest one;
     PointerDamaged when the pointer cannot be read."""
-    from gregory.ml.promotion import read_current
+    from gregory.ml.store.promotion import read_current
 
     pointer = read_current(algo_dir)
     if pointer is None:
