@@ -2,7 +2,7 @@
 
 A pool-based simulation. One fixed stratified 30% test set; the rest is the pool, whose labels
 are hidden until "reviewed". Each repeat starts from its own random seed set, then adds the
-next BATCH articles either at random or in review-queue order (gregory.ml.review's uncertainty
+next BATCH articles either at random or in review-queue order (ml.review.ranking's uncertainty
 and mix, with its random share and cold start), retraining the job's LightGBM + TF-IDF trainer
 after each batch and recording test ROC-AUC against the labels used. Pure uncertainty (no
 random share, no cold start) runs beside them: its crossing with random is where the cold start
@@ -58,7 +58,7 @@ def _fit_and_score(
 
 
 def _queue_picker(random_share: float, cold_start: int) -> Picker:
-    from gregory.ml import queue_policy
+    from gregory.ml.review import queue_policy
 
     def pick(scores: np.ndarray, pool: list[int], n_labels: int, rng: random.Random) -> list[int]:
         share = 1.0 if n_labels < cold_start else random_share
@@ -113,8 +113,8 @@ def labels_to_reach(curve: Sequence[tuple[int, float]], target: float) -> float 
 
 
 def simulate(repeats: int = REPEATS) -> dict:
-    from gregory.ml import queue_policy
     from gregory.ml.data.splits import SEED
+    from gregory.ml.review import queue_policy
 
     texts, labels, ids = load_sample()
     labels = np.asarray(labels)

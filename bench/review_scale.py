@@ -69,11 +69,11 @@ def build(work: Path, pool: int) -> None:
     import django
 
     django.setup()
-    from gregory.ml import review
+    from gregory.ml.review import ranking
     from gregory.models import Articles, ArticleSubjectRelevance, MLPredictions, Subject
 
     subject = Subject.objects.get(team__slug="demo", subject_slug="ms")
-    (version,) = review.promoted_versions(subject).values()
+    (version,) = ranking.promoted_versions(subject).values()
     words = " ".join(filter(None, Articles.objects.values_list("summary", flat=True))).split()
     rng = random.Random(7)
     for start in range(0, pool, 5000):
@@ -112,11 +112,11 @@ def build(work: Path, pool: int) -> None:
 def store_the_rest(version: str) -> None:
     """A row for the unreviewed sample articles predict_articles left out (a title alone), so
     that every article of the pool has one: the case "once predictions exist"."""
-    from gregory.ml import review
+    from gregory.ml.review import ranking
     from gregory.models import MLPredictions, Subject
 
     subject = Subject.objects.get(team__slug="demo", subject_slug="ms")
-    ids = review.unreviewed_article_ids(subject, None)
+    ids = ranking.unreviewed_article_ids(subject, None)
     have = set(
         MLPredictions.objects.filter(subject=subject, model_version=version).values_list(
             "article_id", flat=True

@@ -188,7 +188,7 @@ def bench_evaluation_share(work: Path) -> dict:
 
     from django.core.management import call_command
 
-    from gregory.ml import pipeline
+    from gregory.ml import algorithm_run
     from gregory.ml.evaluation import calibration, report
     from gregory.models import Subject, Team
     from tests.support.articles import sample_as_import_csv
@@ -210,8 +210,8 @@ def bench_evaluation_share(work: Path) -> dict:
         return wrapper
 
     originals = {
-        (pipeline, "_evaluation"): pipeline._evaluation,
-        (pipeline, "_gate"): pipeline._gate,
+        (algorithm_run, "_evaluation"): algorithm_run._evaluation,
+        (algorithm_run, "_gate"): algorithm_run._gate,
         (calibration, "choose_scale"): calibration.choose_scale,
         (report, "write_report"): report.write_report,
     }

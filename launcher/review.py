@@ -1,7 +1,8 @@
 """The launcher's side of reviewing: the job's queue and label writes, and who labelled what.
 
-Ranking lives in `gregory.ml.review`, writes in `gregory.labels`; this module resolves the team
-and subject with the job's own scope rules, runs them with Django set up (`db`), and appends
+The ranking lives in `gregory.ml.review.ranking`, writes in `gregory.labels`; this module
+resolves the team and subject with the job's own scope rules, runs them with Django set up
+(`db`), and appends
 each label and undo to `labels.jsonl` in the launcher's directory: GregoryAI's tables keep
 only the label, never who gave it.
 """
@@ -59,12 +60,12 @@ def load_queue(
     seed: int | None = None,
     progress: Callable[[int, int], None] | None = None,
 ):
-    """The review queue of the flags' subject (gregory.ml.review.Queue); `progress` is told
+    """The review queue of the flags' subject (gregory.ml.review.ranking.Queue); `progress` is told
     (scored, to score) while articles without a stored prediction are scored."""
-    from gregory.ml import review
     from gregory.ml.data import dataset
+    from gregory.ml.review import ranking
 
-    return review.build_queue(
+    return ranking.build_queue(
         _subject(flags),
         dataset.window_start(flags.window_days),
         count=count,

@@ -42,7 +42,7 @@ def _scope_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_parsers(commands: argparse._SubParsersAction) -> None:
-    from gregory.ml import queue_defaults
+    from gregory.ml.review import queue_defaults
 
     queue = commands.add_parser(
         "review",

@@ -1,6 +1,6 @@
 """Review: one unreviewed article at a time, least-sure first; a key records its label.
 
-The queue and the writes are the job's (`gregory.ml.review`, `gregory.labels`) through
+The queue and the writes are the job's (`gregory.ml.review.ranking`, `gregory.labels`) through
 `launcher.review`; every database call runs in a thread worker and answers with a message,
 a failure too (one line: a worker's exception never ends the app). What the database and the
 models dir hold is shown as plain text: Rich Text, never markup, escapes and control
@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.widgets import Footer, Header, Select, Static
 
 from gregory.flags import FlagError, TrainFlags
-from gregory.ml.queue_defaults import DEFAULT_COUNT, DEFAULT_RANDOM_SHARE, UNCERTAINTY
+from gregory.ml.review.queue_defaults import DEFAULT_COUNT, DEFAULT_RANDOM_SHARE, UNCERTAINTY
 from gregory.scope import TeamScope, active_teams
 from launcher import db
 from launcher.backends.base import BackendError
@@ -36,7 +36,7 @@ from launcher.screens.confirm import ConfirmScreen
 
 @dataclass
 class QueueLoaded(Message):
-    queue: object  # gregory.ml.review.Queue
+    queue: object  # gregory.ml.review.ranking.Queue
 
 
 @dataclass

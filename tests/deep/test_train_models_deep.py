@@ -66,7 +66,7 @@ def run(*argv: str) -> tuple[str, str]:
 @pytest.mark.postgres
 def test_all_three_algorithms_with_pseudo_labels(subject, models_dir, capsys):
     from gregory.flags import TrainFlags
-    from gregory.ml.pipeline import SubjectData
+    from gregory.ml.algorithm_run import SubjectData
 
     out, _ = run("--team", "deep", "--pseudo-label", "--verbose", "1")
     bars = capsys.readouterr().err  # tqdm writes to the process's stderr

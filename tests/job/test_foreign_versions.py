@@ -12,8 +12,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from gregory import exit_codes
-from gregory.ml import review
 from gregory.ml.core import layout
+from gregory.ml.review import ranking
 from gregory.ml.store import loading, promotion
 from gregory.models import MLPredictions, PredictionRunLog, Subject
 from launcher.engine import Engine
@@ -96,7 +96,7 @@ def test_a_pointer_set_to_it_by_hand_is_refused_by_predict_review_and_the_gate(s
         predict()
     assert PredictionRunLog.objects.filter(run_type="predict").get().error_message == refusal()
     subject = Subject.objects.get(subject_slug="ms")
-    queue = review.build_queue(subject, None, seed=1)
+    queue = ranking.build_queue(subject, None, seed=1)
     assert queue.versions == {}
     assert f"lgbm_tfidf: {refusal()}" in queue.notes
     assert len(queue.items) == 20
@@ -108,7 +108,7 @@ def test_a_pointer_set_to_it_by_hand_is_refused_by_predict_review_and_the_gate(s
 
 def test_the_review_queue_scores_with_ours(shared) -> None:
     (algo_dir() / layout.CURRENT_FILE).unlink()
-    queue = review.build_queue(Subject.objects.get(subject_slug="ms"), None, seed=1)
+    queue = ranking.build_queue(Subject.objects.get(subject_slug="ms"), None, seed=1)
     assert queue.versions == {"lgbm_tfidf": "v1"}
     assert all(score.version == "v1" for item in queue.items for score in item.scores)
 

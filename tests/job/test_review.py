@@ -15,10 +15,10 @@ from django.core.management import call_command
 from django.db import connection
 
 from gregory import labels
-from gregory.ml import review
 from gregory.ml.core import layout
 from gregory.ml.data import dataset, summariser
-from gregory.ml.queue_policy import uncertainty
+from gregory.ml.review import ranking
+from gregory.ml.review.queue_policy import uncertainty
 from gregory.ml.store import loading
 from gregory.models import Articles, ArticleSubjectRelevance, MLPredictions, Subject, Team
 from tests.support.articles import add_articles
@@ -64,7 +64,7 @@ def loader_probabilities(subject: Subject, ids: list[int]) -> tuple[dict[int, fl
 
 
 def test_the_queue_puts_what_the_promoted_model_is_least_sure_of_first(trained) -> None:
-    queue = review.build_queue(trained, None, count=UNREVIEWED, seed=1)
+    queue = ranking.build_queue(trained, None, count=UNREVIEWED, seed=1)
     pool = unreviewed_ids(trained)
     assert queue.unreviewed == UNREVIEWED
     assert sorted(item.article_id for item in queue.items) == pool
@@ -100,11 +100,11 @@ def test_stored_predictions_of_the_promoted_version_are_used(trained) -> None:
         "0",
         stdout=StringIO(),
     )
-    version = review.promoted_versions(trained)["lgbm_tfidf"]
+    version = ranking.promoted_versions(trained)["lgbm_tfidf"]
     target = unreviewed_ids(trained)[-1]
     rows = MLPredictions.objects.filter(subject=trained, model_version=version)
     assert rows.filter(article_id=target).update(probability_score=0.8) == 1
-    queue = review.build_queue(trained, None, count=5, seed=1)
+    queue = ranking.build_queue(trained, None, count=5, seed=1)
     assert queue.items[0].article_id == target
     assert queue.items[0].scores[0].probability == 0.8
     assert queue.items[0].uncertainty == 1.0
@@ -113,13 +113,13 @@ def test_stored_predictions_of_the_promoted_version_are_used(trained) -> None:
 def test_an_absent_relevance_row_is_unreviewed_and_a_label_creates_it(trained) -> None:
     target = unreviewed_ids(trained)[0]
     ArticleSubjectRelevance.objects.filter(subject=trained, article_id=target).delete()
-    queue = review.build_queue(trained, None, count=UNREVIEWED, seed=1)
+    queue = ranking.build_queue(trained, None, count=UNREVIEWED, seed=1)
     assert target in {item.article_id for item in queue.items}
 
     written = labels.record(trained, target, True)
     assert written.created_row
     assert ArticleSubjectRelevance.objects.get(subject=trained, article_id=target).is_relevant
-    again = review.build_queue(trained, None, count=UNREVIEWED, seed=1)
+    again = ranking.build_queue(trained, None, count=UNREVIEWED, seed=1)
     assert target not in {item.article_id for item in again.items}
 
 
@@ -128,14 +128,14 @@ def test_the_window_bounds_the_queue(trained) -> None:
     Articles.objects.filter(pk=old).update(
         discovery_date=dt.datetime.now(dt.UTC) - dt.timedelta(days=200)
     )
-    inside = review.build_queue(trained, dataset.window_start(90), count=UNREVIEWED)
+    inside = ranking.build_queue(trained, dataset.window_start(90), count=UNREVIEWED)
     assert old not in {item.article_id for item in inside.items}
     assert inside.unreviewed == UNREVIEWED - 1
-    assert review.build_queue(trained, None, count=UNREVIEWED).unreviewed == UNREVIEWED
+    assert ranking.build_queue(trained, None, count=UNREVIEWED).unreviewed == UNREVIEWED
 
 
 def test_cold_start_and_the_random_strategy_pick_at_random(trained) -> None:
-    cold = review.build_queue(trained, None, count=10, cold_start_labels=10_000)
+    cold = ranking.build_queue(trained, None, count=10, cold_start_labels=10_000)
     assert all(item.random_pick for item in cold.items)
     # Picked at random, still shown with what the model thinks of them.
     assert all(len(item.scores) == 1 and item.uncertainty is not None for item in cold.items)
@@ -143,14 +143,14 @@ def test_cold_start_and_the_random_strategy_pick_at_random(trained) -> None:
     assert cold.notes == (
         f"cold start: {cold.labels} labels, fewer than 10000: the queue is random",
     )
-    chosen = review.build_queue(trained, None, count=10, strategy="random")
+    chosen = ranking.build_queue(trained, None, count=10, strategy="random")
     assert all(item.random_pick for item in chosen.items)
     assert chosen.items[0].reason == "random pick (--strategy random)"
 
 
 def test_without_a_published_version_the_queue_is_random(subject: Subject, models_dir) -> None:
     add_articles(subject, [True, False] * 10 + [None] * 8)
-    queue = review.build_queue(subject, None, count=5, seed=3)
+    queue = ranking.build_queue(subject, None, count=5, seed=3)
     assert queue.versions == {}
     assert len(queue.items) == 5
     assert all(item.random_pick and not item.scores for item in queue.items)
@@ -164,7 +164,7 @@ def test_html_is_stripped_from_what_the_reviewer_reads(subject: Subject, models_
         title="<b>Relapses</b> &amp; lesions",
         summary="<jats:p>Background</jats:p>",
     )
-    (item,) = review.build_queue(subject, None, count=1).items
+    (item,) = ranking.build_queue(subject, None, count=1).items
     assert (item.title, item.summary) == ("Relapses & lesions", "Background")
 
 
@@ -262,7 +262,7 @@ def store(subject: Subject, version: str, probabilities: dict[int, float]) -> No
 def test_a_large_pool_is_ranked_from_its_stored_rows_without_loading_a_model(trained) -> None:
     add_articles(trained, [None] * 700)
     pool = unreviewed_ids(trained)
-    version = review.promoted_versions(trained)["lgbm_tfidf"]
+    version = ranking.promoted_versions(trained)["lgbm_tfidf"]
     rng = np.random.default_rng(5)
     stored = dict(zip(pool, rng.random(len(pool)).round(3).tolist(), strict=True))
     store(trained, version, stored)
@@ -271,7 +271,7 @@ def test_a_large_pool_is_ranked_from_its_stored_rows_without_loading_a_model(tra
     (algo_dir / version / "lgbm_classifier.joblib").write_bytes(b"")
     told: list[tuple[int, int]] = []
 
-    queue = review.build_queue(
+    queue = ranking.build_queue(
         trained, None, count=50, random_share=0.0, seed=1, progress=lambda *a: told.append(a)
     )
     assert told == [] and queue.notes == ()
@@ -287,12 +287,12 @@ def test_articles_without_a_stored_row_are_scored_in_batches_with_progress(
     trained, monkeypatch
 ) -> None:
     pool = unreviewed_ids(trained)
-    version = review.promoted_versions(trained)["lgbm_tfidf"]
+    version = ranking.promoted_versions(trained)["lgbm_tfidf"]
     store(trained, version, dict.fromkeys(pool[:20], 0.8))
-    monkeypatch.setattr(review, "BATCH_SIZE", 16)
+    monkeypatch.setattr(ranking, "BATCH_SIZE", 16)
     told: list[tuple[int, int]] = []
 
-    queue = review.build_queue(
+    queue = ranking.build_queue(
         trained, None, count=UNREVIEWED, seed=1, progress=lambda *a: told.append(a)
     )
     assert told == [(0, 40), (16, 40), (32, 40), (40, 40)]
@@ -342,7 +342,7 @@ def test_a_damaged_algorithm_is_left_out_with_one_note_and_the_others_rank(
     trained, models_dir, how: str
 ) -> None:
     named, version = damage_other_algorithm(how, models_dir)
-    queue = review.build_queue(trained, None, count=10, seed=1)
+    queue = ranking.build_queue(trained, None, count=10, seed=1)
     assert queue.versions == {"lgbm_tfidf": version}
     (note,) = queue.notes
     assert note.startswith("pubmed_bert") and named in note
@@ -355,7 +355,7 @@ def test_truncated_weights_leave_their_algorithm_out_and_the_queue_still_comes(t
     path = loading.version_dir(algo_dir)
     weights = path / "lgbm_classifier.joblib"
     weights.write_bytes(weights.read_bytes()[:100])
-    queue = review.build_queue(trained, None, count=10, seed=1)
+    queue = ranking.build_queue(trained, None, count=10, seed=1)
     assert queue.versions == {}
     note, fallback = queue.notes
     assert note.startswith("lgbm_tfidf left out: ") and str(path) in note

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from gregory.ml.queue_policy import mix, uncertainty
+from gregory.ml.review.queue_policy import mix, uncertainty
 
 
 def test_uncertainty_is_one_at_the_threshold_and_zero_at_certainty() -> None:

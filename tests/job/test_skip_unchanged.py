@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from gregory.flags import TrainFlags
 from gregory.ml import fingerprint
-from gregory.ml.pipeline import SubjectData
+from gregory.ml.algorithm_run import SubjectData
 from gregory.models import ArticleSubjectRelevance, PredictionRunLog, Subject
 from tests.support.articles import add_articles
 

@@ -221,7 +221,7 @@ def test_warnings_appear_from_level_two(team, models_dir):
 
 def test_trained_version_reproduces_its_test_probabilities(labelled, models_dir):
     from gregory.flags import TrainFlags
-    from gregory.ml.pipeline import SubjectData
+    from gregory.ml.algorithm_run import SubjectData
 
     train("--team", "demo", "--algo", "lgbm_tfidf", "--version", "r")
     splits = SubjectData(labelled, TrainFlags(team="demo"), models_dir).splits()

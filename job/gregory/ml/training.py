@@ -67,7 +67,7 @@ def train_subjects(
 ) -> list[lifecycle.Outcome]:
     """Every selected algorithm for every subject, in turn; a failed run does not stop the rest."""
     # Imported here: a usage error should not pay for numpy, scipy and scikit-learn.
-    from gregory.ml.pipeline import SubjectData
+    from gregory.ml.algorithm_run import SubjectData
 
     trigger = lifecycle.triggered_by("train_models")
     outcomes: list[lifecycle.Outcome] = []
@@ -197,7 +197,7 @@ def _unchanged(
 
 
 def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: lifecycle.Say):
-    from gregory.ml.pipeline import train_into
+    from gregory.ml.algorithm_run import train_into
     from gregory.ml.store.publishing import OWNER_FILE
 
     label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"

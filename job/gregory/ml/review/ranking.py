@@ -28,7 +28,7 @@ from django.db.models import Exists, OuterRef, Q
 from gregory import algorithms
 from gregory.ml.core import layout
 from gregory.ml.data import dataset, summariser, text
-from gregory.ml.queue_policy import (
+from gregory.ml.review.queue_policy import (
     COLD_START_LABELS,
     DEFAULT_COUNT,
     DEFAULT_RANDOM_SHARE,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 
 # The names and defaults live apart so the launcher's parsers read them without numpy.
-from gregory.ml.queue_defaults import (  # noqa: F401 (re-exported)
+from gregory.ml.review.queue_defaults import (  # noqa: F401 (re-exported)
     COLD_START_LABELS,
     DEFAULT_COUNT,
     DEFAULT_RANDOM_SHARE,
