@@ -24,20 +24,12 @@ from gregory.flags import FlagError
 from launcher import db, review_cli
 from launcher.backends.base import Backend, BackendError, Partial, RunState, Submission
 from launcher.backends.select import CHOICES, choose, make_backend
-from launcher.configuration import ConfigurationError, OneLineArgumentParser
 from launcher.engine import JOBS, Engine, Overview, RowView, RunView, command_preview
+from launcher.errors import ConfigurationError, LauncherError, OneLineArgumentParser
 from launcher.safe_text import PlainWriter
 
 # Part of Job names (DNS-1123) and of local run directories.
 RUN_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$")
-
-
-class LauncherError(Exception):
-    """A failure to report in one line; `code` is the exit status."""
-
-    def __init__(self, message: str, code: int = 1) -> None:
-        super().__init__(message)
-        self.code = code
 
 
 def build_parser(job: str = "train") -> argparse.ArgumentParser:

@@ -15,6 +15,7 @@ from typing import TextIO
 
 from gregory import exit_codes
 from gregory.flags import DEFAULT_WINDOW_DAYS, FlagError
+from launcher.errors import LauncherError
 from launcher.safe_text import plain
 
 ANSWERS = {"yes": True, "no": False}
@@ -90,12 +91,6 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     _scope_arguments(label)
     label.add_argument("--article", required=True, type=int, metavar="ID")
     label.add_argument("--relevant", required=True, choices=tuple(ANSWERS))
-
-
-def _failure(message: str, code: int) -> Exception:
-    from launcher.cli import LauncherError
-
-    return LauncherError(message, code)
 
 
 def queue_json(queue) -> dict:
@@ -195,23 +190,23 @@ def run(options: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> 
         flags = review.scope_flags(options.team, options.subject, all_articles=True)
         written = review.write_label(flags, options.article, ANSWERS[options.relevant])
     except FlagError as error:
-        raise _failure(str(error), exit_codes.USAGE) from error
+        raise LauncherError(str(error), exit_codes.USAGE) from error
     except ModuleNotFoundError as error:
         # The slim launcher image has no ML stack: the queue is scored where the job's extras are.
-        raise _failure(
+        raise LauncherError(
             f"{options.command} needs the job's ML stack ({error.name} is not installed): "
             "pip install 'gregory-train[train]'",
             exit_codes.USAGE,
         ) from error
     except VersionUnusable as error:
         # The queue leaves a damaged algorithm out with a note; this is a store it cannot read.
-        raise _failure(one_line(error), 1) from error
+        raise LauncherError(one_line(error), 1) from error
     except OSError as error:  # e.g. the summariser's model cannot be loaded to score the rest
-        raise _failure(f"{options.command}: {one_line(error)}", 1) from error
+        raise LauncherError(f"{options.command}: {one_line(error)}", 1) from error
     except AlreadyLabelled as error:
-        raise _failure(str(error), 1) from error
+        raise LauncherError(str(error), 1) from error
     except LabelError as error:
-        raise _failure(str(error), exit_codes.USAGE) from error
+        raise LauncherError(str(error), exit_codes.USAGE) from error
     made = " (new relevance row)" if written.created_row else ""
     relevance = "relevant" if written.relevant else "not relevant"
     print(

@@ -40,7 +40,7 @@ from launcher.backends.base import (
     last_line,
     lines_of,
 )
-from launcher.configuration import ConfigurationError
+from launcher.errors import ConfigurationError
 from launcher.kube.job_builder import (
     ALL_SUBJECTS,
     APP,

@@ -41,8 +41,8 @@ from launcher.backends.base import (
     last_line,
     lines_of,
 )
-from launcher.configuration import ConfigurationError
 from launcher.db import job_home
+from launcher.errors import ConfigurationError
 
 # The job's commands, run by this interpreter from the installed package.
 JOB_ARGV = (sys.executable, "-m", JOB_MODULE)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from launcher.backends.base import Backend
-from launcher.configuration import ConfigurationError
+from launcher.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from launcher.kube.job_builder import JobSettings

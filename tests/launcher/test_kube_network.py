@@ -16,8 +16,8 @@ from gregory.flags import TrainFlags
 from launcher.app import LauncherApp
 from launcher.backends.base import BackendError
 from launcher.backends.kubernetes import ApiPolicy, KubernetesBackend
-from launcher.configuration import ConfigurationError
 from launcher.engine import Engine
+from launcher.errors import ConfigurationError
 from launcher.kube.job_builder import JobSettings
 from launcher.screens.log import LogScreen
 from tests.launcher.faulty_proxy import FaultyProxy

@@ -1,7 +1,8 @@
-"""Failures of the launcher's own configuration: retrying the same command cannot help.
+"""How the launcher fails: in one line, with the exit status that says whether trying again
+can help.
 
-The CLI exits 2 for these (as for a usage error), 1 for a run that failed or a database or
-cluster that could not be reached.
+The CLI exits 2 for a usage or configuration error (retrying the same command cannot help), 1
+for a run that failed or a database or cluster that could not be reached.
 """
 
 from __future__ import annotations
@@ -11,6 +12,14 @@ from typing import NoReturn
 
 from gregory import exit_codes
 from launcher.backends.base import BackendError
+
+
+class LauncherError(Exception):
+    """A failure to report in one line; `code` is the exit status."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class ConfigurationError(BackendError):
