@@ -8,7 +8,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from launcher.engine import Engine
+from launcher.operations import Operations
 from launcher.safe_text import plain
 from launcher.screens.form import FormScreen
 from launcher.screens.history import HistoryScreen
@@ -36,16 +36,16 @@ class LauncherApp(App[None]):
         Binding("question_mark", "help", "Help"),
     ]
 
-    def __init__(self, engine: Engine, *, refresh_seconds: float = 2.0) -> None:
+    def __init__(self, operations: Operations, *, refresh_seconds: float = 2.0) -> None:
         super().__init__()
-        self.engine = engine
+        self.operations = operations
         # 0 turns the interval off (snapshot tests refresh by hand).
         self.refresh_seconds = refresh_seconds
         # The run the runs screen should highlight next (set by the form after a submit).
         self.select_run: str | None = None
         # What the backend says meanwhile (an API call tried again) is a notification here:
         # standard error is the screen. notify is safe from the workers' threads.
-        engine.backend.listener = self.backend_notice
+        operations.backend.listener = self.backend_notice
 
     def backend_notice(self, line: str) -> None:
         self.notify(plain(line), title="backend", severity="warning", markup=False)
@@ -107,6 +107,6 @@ def run_tui(backend_name: str | None = None) -> int:
     from launcher.backends.select import choose, make_backend
 
     choice = choose(backend_name)
-    app = LauncherApp(Engine(make_backend(choice), choice.reason))
+    app = LauncherApp(Operations(make_backend(choice), choice.reason))
     app.run()
     return 0

@@ -24,8 +24,8 @@ from gregory.flags import FlagError
 from launcher import db, review_cli
 from launcher.backends.base import Backend, BackendError, Partial, RunState, Submission
 from launcher.backends.select import CHOICES, choose, make_backend
-from launcher.engine import JOBS, Engine, Overview, RowView, RunView, command_preview
 from launcher.errors import ConfigurationError, LauncherError, OneLineArgumentParser
+from launcher.operations import JOBS, Operations, Overview, RowView, RunView, command_preview
 from launcher.safe_text import PlainWriter
 
 # Part of Job names (DNS-1123) and of local run directories.
@@ -119,13 +119,13 @@ def job_of(argv: Sequence[str]) -> str:
     return known.command if known.command in JOBS else "train"
 
 
-def make_engine(backend_name: str | None, err: TextIO) -> Engine:
+def make_operations(backend_name: str | None, err: TextIO) -> Operations:
     choice = choose(backend_name)
     backend = make_backend(choice)
-    engine = Engine(backend, choice.reason)
+    operations = Operations(backend, choice.reason)
     # A diagnostic, not output: `status -o json | jq` must see JSON only.
-    print(f"backend: {engine.describe()}", file=err)
-    return engine
+    print(f"backend: {operations.describe()}", file=err)
+    return operations
 
 
 def repeated_option(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str | None:
@@ -159,15 +159,15 @@ def repeated_option(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str
     return None
 
 
-def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
+def cmd_submit(operations: Operations, options: argparse.Namespace, out: TextIO) -> int:
     try:
         flags = JOBS[options.job].from_options(vars(options)).validate()
-        planned = engine.plan(flags)
+        planned = operations.plan(flags)
     except FlagError as error:
         raise LauncherError(str(error), exit_codes.USAGE) from error
     # Checked before the plan is shown: --dry-run must refuse what the real submit refuses.
     run_id = run_id_from(options.run_id)
-    refused = engine.refused(flags)
+    refused = operations.refused(flags)
     for line in refused:
         print(f"warning: {line}", file=sys.stderr)
     # As train_models: a team or subject left out for its slug makes the submission a failure.
@@ -183,15 +183,15 @@ def cmd_submit(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
         scope = f"{run.team}/{run.subject or '*'}"
         print(f"{verb} {run.name} ({scope}, {run.state})", file=out, flush=True)
 
-    submissions = engine.submit(planned, run_id, report)
+    submissions = operations.submit(planned, run_id, report)
     if not options.follow:
         return status
     failed = False
     for submission in submissions:
         name = submission.run.name
         print(f"--- {name}", file=out)
-        print_logs(engine.backend, name, follow=True, out=out)
-        final = wait_finished(engine.backend, name)
+        print_logs(operations.backend, name, follow=True, out=out)
+        final = wait_finished(operations.backend, name)
         print(f"--- {name}: {final.state} ({final.detail})", file=out)
         failed |= final.state is not RunState.SUCCEEDED
     return exit_codes.RUN_FAILED if failed else status
@@ -341,9 +341,9 @@ def render_overview(
         rows_table(overview.other_rows, "    ")
 
 
-def cmd_logs(engine: Engine, options: argparse.Namespace, out: TextIO) -> int:
-    print_logs(engine.backend, options.run, follow=options.follow, out=out)
-    run = engine.backend.status(options.run)
+def cmd_logs(operations: Operations, options: argparse.Namespace, out: TextIO) -> int:
+    print_logs(operations.backend, options.run, follow=options.follow, out=out)
+    run = operations.backend.status(options.run)
     print(f"--- {run.name}: {run.state} ({run.detail})", file=out)
     if not run.state.finished:
         return 0  # --no-follow on a running run: nothing to report yet
@@ -354,20 +354,20 @@ def run_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if options.command in ("review", "label"):
         # The database alone: no backend is chosen, so no "backend:" line either.
         return review_cli.run(options, out)
-    engine = make_engine(options.backend, err)
+    operations = make_operations(options.backend, err)
     if options.command == "submit":
-        return cmd_submit(engine, options, out)
+        return cmd_submit(operations, options, out)
     if options.command == "status":
-        overview = engine.overview()
+        overview = operations.overview()
         render_overview(overview, out, only=options.run, output=options.output)
         if overview.db_error:
             print(f"gregory-launch: no PredictionRunLog rows: {overview.db_error}", file=err)
             return 1
         return 0
     if options.command == "logs":
-        return cmd_logs(engine, options, out)
+        return cmd_logs(operations, options, out)
     if options.command == "cancel":
-        engine.backend.cancel(options.run)
+        operations.backend.cancel(options.run)
         print(f"cancelling {options.run}", file=out)
         return 0
     raise AssertionError(options.command)
@@ -398,7 +398,7 @@ def main(
         print(f"gregory-launch: error: {error}", file=err)
         return error.code
     except (BackendError, db.DatabaseUnavailable) as error:
-        # A fan-out's refusals (launcher.engine.SubmitRefused): one line each.
+        # A fan-out's refusals (launcher.operations.SubmitRefused): one line each.
         for line in str(error).splitlines() or [""]:
             print(f"gregory-launch: error: {line}", file=err)
         if isinstance(error, ConfigurationError | db.DatabaseMisconfigured):

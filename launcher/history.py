@@ -13,6 +13,7 @@ from typing import Any
 
 from launcher import db
 from launcher.backends.base import RunInfo
+from launcher.outcomes import row_outcome
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,6 @@ def read_metrics(path: Path | None) -> dict[str, Any]:
 
 def build(rows: Sequence[db.RunRow], runs: Sequence[RunInfo]) -> list[Entry]:
     """Entries newest first, as the rows come; each training version knows the one before."""
-    from launcher.engine import row_outcome
-
     names = {run.name: run for run in runs}
     entries: list[Entry] = []
     published: dict[tuple[str, str, str | None], list[Entry]] = {}

@@ -8,8 +8,8 @@ from textual.message import Message
 
 from gregory.scope import TeamScope
 from launcher.backends.base import Submission
-from launcher.engine import Overview
 from launcher.history import Entry
+from launcher.operations import Overview
 
 
 @dataclass

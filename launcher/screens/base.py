@@ -1,5 +1,5 @@
-"""What every screen of the launcher shares: its app, typed, and that app's engine; and that no
-worker's exception ends the app (it becomes one line in a notification)."""
+"""What every screen of the launcher shares: its app, typed, and that app's operations; and
+that no worker's exception ends the app (it becomes one line in a notification)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from launcher.engine import Engine
+from launcher.operations import Operations
 from launcher.safe_text import plain
 
 if TYPE_CHECKING:
@@ -32,8 +32,8 @@ class LauncherScreen(Screen[None]):
         app = getters.app(LauncherApp)
 
     @property
-    def engine(self) -> Engine:
-        return self.app.engine
+    def operations(self) -> Operations:
+        return self.app.operations
 
     def run_worker(self, work: Any, *args: Any, **kwargs: Any) -> Worker[Any]:
         # Every worker of a screen (the @work methods come through here): an exception it does

@@ -34,8 +34,8 @@ from gregory.flags import (
 from gregory.scope import TeamScope, active_teams
 from launcher import db
 from launcher.backends.base import BackendError
-from launcher.engine import command_preview
 from launcher.messages import Failed, Submitted, TeamsLoaded
+from launcher.operations import command_preview
 from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
@@ -94,7 +94,7 @@ class FormScreen(LauncherScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.engine.describe()
+        self.sub_title = self.operations.describe()
         self.query_one(CommandPreview).show(self.problems, [])
         self.load_teams()
 
@@ -201,7 +201,7 @@ class FormScreen(LauncherScreen):
             subjects = self.query_one("#subjects", SelectionList).selected or [None]
             try:
                 for subject in subjects:
-                    planned += self.engine.plan(replace(flags, subject=subject), self.teams)
+                    planned += self.operations.plan(replace(flags, subject=subject), self.teams)
             except FlagError as error:
                 problems.append(str(error))
                 planned = []
@@ -211,7 +211,7 @@ class FormScreen(LauncherScreen):
         self.query_one(CommandPreview).show(
             problems,
             [command_preview(f) for f in planned],
-            runs=len(self.engine.backend.batches(planned)),
+            runs=len(self.operations.backend.batches(planned)),
         )
         self.query_one("#submit", Button).disabled = bool(problems)
 
@@ -227,8 +227,8 @@ class FormScreen(LauncherScreen):
             return
         planned = list(self.planned)
         lines = [command_preview(flags) for flags in planned]
-        runs = len(self.engine.backend.batches(planned))
-        question = f"Submit {runs} run(s) to {self.engine.backend.name}?"
+        runs = len(self.operations.backend.batches(planned))
+        question = f"Submit {runs} run(s) to {self.operations.backend.name}?"
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -239,7 +239,7 @@ class FormScreen(LauncherScreen):
     @work(thread=True, exclusive=True, group="submit")
     def submit(self, planned: list[TrainFlags]) -> None:
         try:
-            self.post_message(Submitted(self.engine.submit(planned)))
+            self.post_message(Submitted(self.operations.submit(planned)))
         except (BackendError, db.DatabaseUnavailable, FlagError) as error:
             self.post_message(Failed("submit", str(error)))
 

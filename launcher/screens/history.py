@@ -100,7 +100,7 @@ class HistoryScreen(LauncherScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.engine.describe()
+        self.sub_title = self.operations.describe()
         self.query_one(HistoryTable).focus()
         self.action_refresh()
 
@@ -113,7 +113,7 @@ class HistoryScreen(LauncherScreen):
     @work(thread=True, exclusive=True, group="history")
     def load(self) -> None:
         try:
-            self.post_message(HistoryLoaded(self.engine.history()))
+            self.post_message(HistoryLoaded(self.operations.history()))
         except db.DatabaseUnavailable as error:
             self.post_message(Failed("history", str(error)))
 

@@ -38,7 +38,7 @@ class LogScreen(LauncherScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.engine.describe()
+        self.sub_title = self.operations.describe()
         self.show_title()
         self.follow()
 
@@ -62,7 +62,7 @@ class LogScreen(LauncherScreen):
     @work(thread=True, exclusive=True, group="log")
     def follow(self) -> None:
         try:
-            self.stream = self.engine.backend.stream_logs(self.run_name, follow=True)
+            self.stream = self.operations.backend.stream_logs(self.run_name, follow=True)
             if self.closed:  # the screen went away while the stream was being opened
                 self.stream.stop()
             for line in self.stream:

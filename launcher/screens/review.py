@@ -26,8 +26,8 @@ from gregory.ml.review.queue_defaults import DEFAULT_COUNT, DEFAULT_RANDOM_SHARE
 from gregory.scope import TeamScope, active_teams
 from launcher import db
 from launcher.backends.base import BackendError
-from launcher.engine import command_preview
 from launcher.messages import Failed, Submitted, TeamsLoaded
+from launcher.operations import command_preview
 from launcher.review import RETRAIN_AFTER, Session, scope_flags
 from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
@@ -330,7 +330,7 @@ class ReviewScreen(LauncherScreen):
         flags = self.session.flags
         retrain = TrainFlags(team=flags.team, subject=flags.subject)
         try:
-            planned = self.engine.plan(retrain, self.teams)
+            planned = self.operations.plan(retrain, self.teams)
         except (FlagError, db.DatabaseUnavailable) as error:
             self.notify(plain(error), title="cannot retrain", severity="error", markup=False)
             return
@@ -347,7 +347,7 @@ class ReviewScreen(LauncherScreen):
     @work(thread=True, exclusive=True, group="review-submit")
     def submit(self, planned: list[TrainFlags]) -> None:
         try:
-            self.post_message(Submitted(self.engine.submit(planned)))
+            self.post_message(Submitted(self.operations.submit(planned)))
         except BackendError as error:
             self.post_message(Failed("retrain", str(error)))
         except Exception as error:  # said, not fatal

@@ -9,8 +9,8 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from launcher import db
 from launcher.backends.base import BackendError
-from launcher.engine import Overview, RunView
 from launcher.messages import Cancelled, DetailsLoaded, Failed, OverviewLoaded
+from launcher.operations import Overview, RunView
 from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
@@ -44,7 +44,7 @@ class RunsScreen(LauncherScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = self.engine.describe()
+        self.sub_title = self.operations.describe()
         # No load here: the screen is resumed when first shown too, and two loads racing would
         # fill the tables twice.
         seconds = self.app.refresh_seconds
@@ -60,7 +60,7 @@ class RunsScreen(LauncherScreen):
     @work(thread=True, exclusive=True, group="overview")
     def load_overview(self) -> None:
         try:
-            self.post_message(OverviewLoaded(self.engine.overview()))
+            self.post_message(OverviewLoaded(self.operations.overview()))
         except (BackendError, db.DatabaseUnavailable) as error:
             self.post_message(Failed("refresh", str(error)))
 
@@ -145,7 +145,7 @@ class RunsScreen(LauncherScreen):
     def load_details(self, row_id: int) -> None:
         # Through the history, so the row's version is compared with the one before it.
         try:
-            entry = next((e for e in self.engine.history() if e.row.id == row_id), None)
+            entry = next((e for e in self.operations.history() if e.row.id == row_id), None)
         except db.DatabaseUnavailable as error:
             self.post_message(Failed("details", str(error)))
             return
@@ -188,7 +188,7 @@ class RunsScreen(LauncherScreen):
     @work(thread=True, exclusive=True, group="cancel")
     def cancel_run(self, name: str) -> None:
         try:
-            self.engine.backend.cancel(name)
+            self.operations.backend.cancel(name)
             self.post_message(Cancelled(name))
         except BackendError as error:
             self.post_message(Failed("cancel", str(error)))

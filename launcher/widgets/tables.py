@@ -9,7 +9,7 @@ from datetime import datetime
 from rich.text import Text
 from textual.widgets import DataTable
 
-from launcher.engine import RowView, RunView
+from launcher.operations import RowView, RunView
 from launcher.safe_text import plain
 
 STYLES = {

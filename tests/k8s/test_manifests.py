@@ -13,8 +13,8 @@ import pytest
 from gregory import exit_codes
 from gregory.flags import PredictFlags, TrainFlags
 from launcher.cli import build_parser, job_of, run_id_from
-from launcher.engine import JOBS
 from launcher.kube.job_builder import CONTAINER_NAME, JobSettings
+from launcher.operations import JOBS
 from tests.support.k8s import KUBERNETES_VERSION, OVERLAYS, find, pod_specs
 
 TEMPLATE = "gregory-train-template"

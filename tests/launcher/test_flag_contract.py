@@ -1,7 +1,7 @@
 """One table of flag sets, fed to every side that judges them.
 
 - `TrainFlags.from_argv` (the launcher's model, no database),
-- the launcher's planning with the database (`Engine.plan`: slugs must exist),
+- the launcher's planning with the database (`Operations.plan`: slugs must exist),
 - `gregory-launch submit --dry-run` (the same parser definition, plus the database),
 - `train_models` itself through `call_command`.
 
@@ -21,7 +21,7 @@ from gregory.flags import FlagError, TrainFlags
 from gregory.scope import plan
 from launcher.backends.local import LocalBackend
 from launcher.cli import main
-from launcher.engine import Engine
+from launcher.operations import Operations
 from tests.support.launcher import make_scope
 
 LGBM = ["--algo", "lgbm_tfidf"]
@@ -90,17 +90,17 @@ def test_flag_model(argv: list[str], kind: str) -> None:
 
 @pytest.mark.parametrize(("argv", "kind"), CASES)
 def test_launcher_planning(argv: list[str], kind: str, demo, tmp_path) -> None:
-    engine = Engine(LocalBackend(tmp_path))
+    operations = Operations(LocalBackend(tmp_path))
     if kind == "valid":
         flags = TrainFlags.from_argv(argv)
-        planned = engine.plan(flags)
+        planned = operations.plan(flags)
         if flags.all_teams:
             assert planned == [flags]  # locally one process trains every team in turn
         else:
             assert planned and all(flags.team == "demo" for flags in planned)
     else:
         with pytest.raises(FlagError):
-            engine.plan(TrainFlags.from_argv(argv))
+            operations.plan(TrainFlags.from_argv(argv))
 
 
 @pytest.mark.parametrize(("argv", "kind"), CASES)

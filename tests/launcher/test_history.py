@@ -9,7 +9,7 @@ import pytest
 from textual.widgets import DataTable, Input
 
 from launcher.app import LauncherApp
-from launcher.engine import Engine
+from launcher.operations import Operations
 from launcher.screens.detail import DetailScreen
 from launcher.screens.history import HistoryScreen, HistoryTable
 from launcher.screens.runs import RunsScreen
@@ -67,7 +67,7 @@ async def settle(app: LauncherApp, pilot) -> None:
 
 
 def test_history_joins_rows_runs_and_metrics(history: Path) -> None:
-    newest, latest_ok, first = Engine(sleeper_backend(history)).history()
+    newest, latest_ok, first = Operations(sleeper_backend(history)).history()
     assert (newest.outcome, newest.row.triggered_by, newest.run) == ("failed", "make-demo", None)
     assert latest_ok.run is not None and latest_ok.run.name == RUN
     assert (latest_ok.roc_auc, latest_ok.f1, latest_ok.n_train) == (
@@ -86,7 +86,7 @@ def test_history_joins_rows_runs_and_metrics(history: Path) -> None:
 async def test_history_screen_filters_sorts_and_opens_a_row(history: Path, monkeypatch) -> None:
     opened: list[str] = []
     monkeypatch.setattr("webbrowser.open", opened.append)
-    app = LauncherApp(Engine(sleeper_backend(history), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(history), "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("f4")
@@ -131,7 +131,7 @@ async def test_history_screen_filters_sorts_and_opens_a_row(history: Path, monke
 
 @pytest.mark.asyncio
 async def test_the_runs_screen_opens_a_rows_details(history: Path) -> None:
-    app = LauncherApp(Engine(sleeper_backend(history), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(history), "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
         await settle(app, pilot)

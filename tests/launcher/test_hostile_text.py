@@ -13,7 +13,7 @@ from textual.geometry import Region
 from textual.widgets import Select, Static
 
 from launcher.app import LauncherApp
-from launcher.engine import Engine
+from launcher.operations import Operations
 from launcher.screens.base import LauncherScreen
 from launcher.screens.history import COLUMNS, HistoryScreen, HistoryTable
 from launcher.screens.text import TextScreen
@@ -69,7 +69,7 @@ def marked_up_team(transactional_db) -> None:
 async def test_markup_in_a_trigger_is_shown_literally_and_clicking_it_does_nothing(
     click_to_quit, tmp_path: Path
 ) -> None:
-    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         table = await history_of(app, pilot)
         column = COLUMNS.index("triggered by")
@@ -86,7 +86,7 @@ async def test_markup_in_a_trigger_is_shown_literally_and_clicking_it_does_nothi
 async def test_a_trigger_with_brackets_and_an_error_with_escapes_render(
     not_a_tag, tmp_path: Path
 ) -> None:
-    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         table = await history_of(app, pilot)
         column = COLUMNS.index("triggered by")
@@ -107,7 +107,7 @@ async def test_a_trigger_with_brackets_and_an_error_with_escapes_render(
 async def test_a_team_name_with_markup_is_an_option_as_written(
     marked_up_team, tmp_path: Path
 ) -> None:
-    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         select = app.screen.query_one("#team", Select)
@@ -135,7 +135,7 @@ class Failing(LauncherScreen):
 async def test_a_worker_exception_is_a_notification_not_the_end_of_the_app(
     transactional_db, tmp_path: Path
 ) -> None:
-    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         app.push_screen(Failing())

@@ -16,9 +16,9 @@ from gregory.flags import TrainFlags
 from launcher.app import LauncherApp
 from launcher.backends.base import BackendError
 from launcher.backends.kubernetes import ApiPolicy, KubernetesBackend
-from launcher.engine import Engine
 from launcher.errors import ConfigurationError
 from launcher.kube.job_builder import JobSettings
+from launcher.operations import Operations
 from launcher.screens.log import LogScreen
 from tests.launcher.faulty_proxy import FaultyProxy
 
@@ -187,7 +187,7 @@ def test_a_bad_policy_setting_is_one_line(env):
 async def test_the_log_screen_reopens_a_cut_stream_and_the_app_goes_on(kube, kube_backend, cutter):
     name = kube_backend.submit(FLAGS, "0102-tui").run.name
     kube.start_container(name)
-    app = LauncherApp(Engine(through(cutter), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(through(cutter), "test"), refresh_seconds=0)
     async with app.run_test(size=(100, 24)) as pilot:
         await app.push_screen(LogScreen(name))
         screen = app.screen
@@ -221,7 +221,7 @@ async def test_a_silent_api_server_is_a_line_on_the_log_screen_and_notifications
     kube, kube_backend, silent
 ):
     name = kube_backend.submit(FLAGS, "0102-tuis").run.name
-    app = LauncherApp(Engine(through(silent), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(through(silent), "test"), refresh_seconds=0)
     async with app.run_test(size=(100, 24)) as pilot:
         await app.push_screen(LogScreen(name))
         screen = app.screen

@@ -11,7 +11,7 @@ import pytest
 
 from gregory.flags import PredictFlags, TrainFlags
 from launcher.backends.base import BackendError, RunNotFound, RunState
-from launcher.engine import Engine
+from launcher.operations import Operations
 from tests.support.launcher import add_row, make_scope
 
 FLAGS = TrainFlags(team="demo", subject="ms-research", algos=("lgbm_tfidf",))
@@ -132,7 +132,7 @@ def test_a_failed_job_is_failed_and_its_running_rows_are_lost(kube, kube_backend
     assert run.detail.startswith("BackoffLimitExceeded")
     assert run.finished is not None
 
-    overview = Engine(kube_backend).overview()
+    overview = Operations(kube_backend).overview()
     (view,) = overview.runs
     assert sorted(row.outcome for row in view.rows) == ["failed", "lost"]
 

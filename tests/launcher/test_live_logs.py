@@ -16,7 +16,7 @@ from gregory.flags import TrainFlags
 from launcher.app import LauncherApp
 from launcher.backends.base import IDLE, LogStream, Partial, lines_of
 from launcher.backends.local import LocalBackend
-from launcher.engine import Engine
+from launcher.operations import Operations
 from launcher.screens.log import LogScreen
 
 FLAGS = TrainFlags(team="demo", subject="ms-research", algos=("lgbm_tfidf",))
@@ -101,7 +101,7 @@ async def test_the_log_screen_shows_the_line_being_written_below_the_log(
 ) -> None:
     backend = LocalBackend(tmp_path, manage_argv=[sys.executable, "-c", PROGRESS])
     run = backend.submit(FLAGS, "screen").run
-    app = LauncherApp(Engine(backend, "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(backend, "test"), refresh_seconds=0)
     async with app.run_test(size=(100, 24)) as pilot:
         await app.push_screen(LogScreen(run.name))
         screen = app.screen
@@ -159,5 +159,5 @@ def test_the_runs_table_shows_a_running_runs_progress(
         name, "Started lstm for demo/ms-research\nlstm:  20%|##  | 2/10\rlstm:  30%|### | 3/10"
     )
     assert kube_backend.progress(name) == "lstm:  30%|### | 3/10"
-    (view,) = [v for v in Engine(kube_backend).overview().runs if v.run.name == name]
+    (view,) = [v for v in Operations(kube_backend).overview().runs if v.run.name == name]
     assert view.progress == "lstm:  30%|### | 3/10"

@@ -17,7 +17,7 @@ from launcher.app import LauncherApp
 from launcher.backends.base import BackendError, RunState
 from launcher.backends.local import LocalBackend
 from launcher.cli import main
-from launcher.engine import Engine
+from launcher.operations import Operations
 from launcher.widgets.tables import RowsTable, RunsTable
 from tests.support.launcher import add_row, import_demo, make_scope, sleeper_backend
 
@@ -39,9 +39,9 @@ async def test_real_job_end_to_end_then_status_and_the_tui_show_its_rows(
 
     await sync_to_async(import_demo)(tmp_path)
     backend = LocalBackend(launcher_dir, env=job_env)
-    engine = Engine(backend, "test")
-    planned = await sync_to_async(engine.plan)(TrainFlags(team="demo", algos=("lgbm_tfidf",)))
-    (submission,) = engine.submit(planned)
+    operations = Operations(backend, "test")
+    planned = await sync_to_async(operations.plan)(TrainFlags(team="demo", algos=("lgbm_tfidf",)))
+    (submission,) = operations.submit(planned)
     name = submission.run.name
     assert submission.run.argv[-5:] == ("train_models", "--team", "demo", "--algo", "lgbm_tfidf")
 
@@ -50,7 +50,7 @@ async def test_real_job_end_to_end_then_status_and_the_tui_show_its_rows(
     assert run.state is RunState.SUCCEEDED, log
     assert "Started lgbm_tfidf for demo/ms-research" in log
 
-    overview = await sync_to_async(engine.overview)()
+    overview = await sync_to_async(operations.overview)()
     (view,) = overview.runs
     (row,) = view.rows
     assert (row.outcome, row.row.algorithm, row.row.triggered_by) == ("ok", "lgbm_tfidf", name)
@@ -61,7 +61,7 @@ async def test_real_job_end_to_end_then_status_and_the_tui_show_its_rows(
     assert f"{name}  succeeded" in text
     assert "demo/ms-research  lgbm_tfidf   ok" in text
 
-    app = LauncherApp(engine, refresh_seconds=0)
+    app = LauncherApp(operations, refresh_seconds=0)
     async with app.run_test(size=(140, 36)) as pilot:
         await pilot.press("f3")  # the runs screen
         await app.workers.wait_for_complete()
@@ -91,7 +91,7 @@ def test_train_then_predict_through_the_cli_with_the_real_job(
     )
     assert "--- predict-demo-all-p1: succeeded (exit 0)" in predicted.getvalue()
 
-    views = {view.run.name: view for view in Engine(LocalBackend(launcher_dir)).overview().runs}
+    views = {view.run.name: view for view in Operations(LocalBackend(launcher_dir)).overview().runs}
     (train_row,) = views["demo-all-t1"].rows
     (predict_row,) = views["predict-demo-all-p1"].rows
     assert (train_row.row.run_type, predict_row.row.run_type) == ("train", "predict")
@@ -149,7 +149,7 @@ def test_a_killed_job_fails_and_a_vanished_supervisor_is_lost(tmp_path: Path, db
     )
     wait_for(lambda: backend.status(gone.name).state is RunState.LOST)
 
-    overview = Engine(backend).overview()
+    overview = Operations(backend).overview()
     outcomes = {view.run.name: [row.outcome for row in view.rows] for view in overview.runs}
     assert outcomes == {oom.name: ["lost"], gone.name: ["lost"]}
 

@@ -15,7 +15,7 @@ from textual.widgets import Footer, Input, Select, SelectionList
 from launcher.app import LauncherApp
 from launcher.cli import main
 from launcher.db import headline
-from launcher.engine import Engine
+from launcher.operations import Operations
 from launcher.screens.confirm import ConfirmScreen
 from launcher.screens.form import FormScreen
 from launcher.screens.runs import RunsScreen
@@ -65,7 +65,7 @@ async def test_submit_selects_the_new_run_whatever_was_highlighted(teams, tmp_pa
     write_run(tmp_path, "demo-all-0102-aaaa", created=FIXED)
     write_run(tmp_path, "demo-all-0102-bbbb", created=FIXED - dt.timedelta(hours=1))
     backend = sleeper_backend(tmp_path)
-    app = LauncherApp(Engine(backend, "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(backend, "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await pilot.press("f3")
@@ -114,7 +114,7 @@ async def test_a_refresh_keeps_the_rows_cursor_and_horizontal_scroll(teams, tmp_
             )
 
     await asyncio.to_thread(rows)
-    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
         await settle(app, pilot)
@@ -144,7 +144,7 @@ async def test_the_full_error_opens_from_the_rows_table(teams, tmp_path: Path) -
     await asyncio.to_thread(
         add_row, "demo", "ms-research", triggered_by=run, success=False, error=TRACEBACK
     )
-    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
         await settle(app, pilot)
@@ -165,7 +165,7 @@ async def test_the_full_error_opens_from_the_rows_table(teams, tmp_path: Path) -
 @pytest.mark.asyncio
 async def test_confirm_defaults_to_no(teams, tmp_path: Path) -> None:
     backend = sleeper_backend(tmp_path)
-    app = LauncherApp(Engine(backend, "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(backend, "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         app.screen.query_one("#team", Select).value = "demo"
@@ -186,7 +186,7 @@ async def test_an_existing_version_is_refused_by_the_form(
     teams, tmp_path: Path, models_dir: Path
 ) -> None:
     (models_dir / "demo" / "ms-imaging" / "lstm" / "20260102").mkdir(parents=True)
-    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         form = app.screen
@@ -226,7 +226,7 @@ def test_ticked_subjects_run_in_turn_as_one_local_run(tmp_path: Path) -> None:
 
     backend = LocalBackend(tmp_path, manage_argv=[sys.executable, "-c", ECHO])
     planned = [TrainFlags(team="demo", subject=s) for s in ("ms-imaging", "ms-research")]
-    (submission,) = Engine(backend).submit(planned, "r1")
+    (submission,) = Operations(backend).submit(planned, "r1")
     run = backend.wait(submission.run.name, timeout=20)
     assert (run.name, run.subject, run.state) == (
         "demo-2-subjects-r1",
@@ -247,7 +247,7 @@ def test_cancel_stops_the_whole_chain(tmp_path: Path) -> None:
 
     backend = sleeper_backend(tmp_path)
     planned = [TrainFlags(team="demo", subject=s) for s in ("ms-imaging", "ms-research")]
-    (submission,) = Engine(backend).submit(planned, "r2")
+    (submission,) = Operations(backend).submit(planned, "r2")
     backend.cancel(submission.run.name)
     assert backend.wait(submission.run.name, timeout=20).state is RunState.CANCELLED
     log = list(backend.stream_logs(submission.run.name, follow=False))
@@ -256,7 +256,7 @@ def test_cancel_stops_the_whole_chain(tmp_path: Path) -> None:
 
 @pytest.mark.asyncio
 async def test_the_form_says_ticked_subjects_run_in_turn_locally(teams, tmp_path: Path) -> None:
-    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         form = app.screen
@@ -276,7 +276,7 @@ async def test_help_lists_the_screens_keys_and_the_palette_has_the_screens(
     teams, tmp_path: Path
 ) -> None:
     write_run(tmp_path, "demo-all-0102-a1b2")  # finished: nothing to cancel
-    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("f3")
         await settle(app, pilot)

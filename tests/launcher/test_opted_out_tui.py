@@ -10,7 +10,7 @@ import pytest
 from textual.widgets import Select, SelectionList
 
 from launcher.app import LauncherApp
-from launcher.engine import Engine
+from launcher.operations import Operations
 from launcher.screens.form import FormScreen
 from launcher.screens.review import ReviewScreen
 from launcher.widgets.preview import CommandPreview
@@ -29,7 +29,7 @@ def app(transactional_db, models_dir: Path, launcher_dir: Path, tmp_path: Path) 
     make_scope("demo", "ms-research", opted_out=("ms-off",))
     make_scope("quiet", opted_out=("cardio",))
     add_articles(Subject.objects.get(subject_slug="ms-off"), [None, None, True])
-    return LauncherApp(Engine(sleeper_backend(tmp_path / "runs"), "test"), refresh_seconds=0)
+    return LauncherApp(Operations(sleeper_backend(tmp_path / "runs"), "test"), refresh_seconds=0)
 
 
 def options(widget: SelectionList) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import Select
 
 from launcher.app import LauncherApp
-from launcher.engine import Engine
+from launcher.operations import Operations
 from tests.support.launcher import sleeper_backend
 from tests.support.review import import_and_train
 
@@ -40,5 +40,5 @@ def test_review_screen(snap_compare, trained, tmp_path: Path) -> None:
             await pilot.pause(0.05)
         await pilot.pause()
 
-    app = LauncherApp(Engine(sleeper_backend(tmp_path / "runs"), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(tmp_path / "runs"), "test"), refresh_seconds=0)
     assert snap_compare(app, terminal_size=(120, 32), run_before=open_review)

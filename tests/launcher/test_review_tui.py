@@ -13,7 +13,7 @@ from textual.widgets import Select, Static
 
 from gregory.models import ArticleSubjectRelevance
 from launcher.app import LauncherApp
-from launcher.engine import Engine
+from launcher.operations import Operations
 from launcher.screens.confirm import ConfirmScreen
 from launcher.screens.review import ReviewScreen
 from tests.support.launcher import sleeper_backend
@@ -31,7 +31,7 @@ def trained(transactional_db, models_dir: Path, launcher_dir: Path, tmp_path: Pa
 
 @pytest.fixture
 def app(trained, tmp_path: Path) -> LauncherApp:
-    return LauncherApp(Engine(sleeper_backend(tmp_path / "runs"), "test"), refresh_seconds=0)
+    return LauncherApp(Operations(sleeper_backend(tmp_path / "runs"), "test"), refresh_seconds=0)
 
 
 def off_the_loop(query):
@@ -125,7 +125,7 @@ async def test_a_label_someone_gave_first_is_kept_and_the_reviewer_told(app: Lau
 
 
 async def test_retrain_submits_train_models_for_the_subject(app: LauncherApp) -> None:
-    backend = app.engine.backend
+    backend = app.operations.backend
     async with app.run_test(size=SIZE) as pilot:
         await open_review(app, pilot)
         await pilot.press("t")

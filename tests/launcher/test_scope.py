@@ -24,7 +24,7 @@ from gregory.scope import (
 from launcher import db as launcher_db
 from launcher.backends.local import LocalBackend
 from launcher.cli import main
-from launcher.engine import Engine
+from launcher.operations import Operations
 from tests.support.launcher import make_scope
 
 LGBM = ("lgbm_tfidf",)
@@ -44,7 +44,7 @@ def test_an_inactive_team_is_refused_by_name(teams, tmp_path, flag_class) -> Non
     with pytest.raises(ScopeError, match=r"^team 'idle' is inactive$"):
         resolve_scope(flags)
     with pytest.raises(FlagError, match=r"^team 'idle' is inactive$"):
-        Engine(LocalBackend(tmp_path)).plan(flags)
+        Operations(LocalBackend(tmp_path)).plan(flags)
 
 
 def test_the_job_and_the_cli_refuse_an_inactive_team_as_a_usage_error(
@@ -171,9 +171,9 @@ def test_load_teams_reads_auto_predict(opted) -> None:
 def test_the_launcher_plan_and_the_nightly_fan_out_leave_opted_out_subjects_out(
     opted, tmp_path
 ) -> None:
-    engine = Engine(LocalBackend(tmp_path))
+    operations = Operations(LocalBackend(tmp_path))
     with pytest.raises(FlagError) as refused:
-        engine.plan(TrainFlags(team="demo", subject="ms-off"))
+        operations.plan(TrainFlags(team="demo", subject="ms-off"))
     assert str(refused.value) == OPTED_OUT
     out = StringIO()
     code = main(["--backend", "local", "submit", "--dry-run", "--all-teams"], out=out)

@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Select, SelectionList
 
 from launcher.app import LauncherApp
 from launcher.backends.base import RunState
-from launcher.engine import Engine
+from launcher.operations import Operations
 from launcher.screens.confirm import ConfirmScreen
 from launcher.screens.form import FormScreen
 from launcher.screens.log import LogScreen
@@ -38,7 +38,7 @@ def teams(transactional_db) -> None:
 
 @pytest.fixture
 def app(teams, tmp_path: Path) -> LauncherApp:
-    return LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    return LauncherApp(Operations(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
 
 
 async def settle(app: LauncherApp, pilot) -> None:
@@ -128,7 +128,7 @@ async def test_form_validates_live_and_previews_the_exact_command(app: LauncherA
 async def test_submit_asks_first_then_shows_the_run_and_cancel_stops_it(
     app: LauncherApp,
 ) -> None:
-    backend = app.engine.backend
+    backend = app.operations.backend
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         form = app.screen
@@ -178,7 +178,7 @@ async def test_submit_asks_first_then_shows_the_run_and_cancel_stops_it(
 
 
 async def test_log_screen_follows_the_run_and_toggles_autoscroll(app: LauncherApp) -> None:
-    backend = app.engine.backend
+    backend = app.operations.backend
     from gregory.flags import TrainFlags
 
     run = backend.submit(TrainFlags(team="demo"), "log").run
@@ -215,7 +215,7 @@ async def test_an_unreachable_database_is_a_message_in_the_form(
 
     monkeypatch.setitem(connection.settings_dict, "NAME", "/nonexistent/dir/gregory.sqlite3")
     write_run(tmp_path, "demo-all-0102-a1b2")
-    app = LauncherApp(Engine(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(sleeper_backend(tmp_path), "test"), refresh_seconds=0)
     with django_db_blocker.unblock():
         async with app.run_test(size=SIZE) as pilot:
             await settle(app, pilot)
@@ -234,7 +234,7 @@ async def test_an_unreachable_database_is_a_message_in_the_form(
 
 
 async def test_the_same_screens_drive_the_kubernetes_backend(teams, kube, kube_backend) -> None:
-    app = LauncherApp(Engine(kube_backend, "test"), refresh_seconds=0)
+    app = LauncherApp(Operations(kube_backend, "test"), refresh_seconds=0)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         await choose_lgbm_for(app.screen, pilot, None)

@@ -1,0 +1,24 @@
+"""A PredictionRunLog row's outcome as the launcher shows it: ok, failed, running or lost.
+
+The runs screen, `status` and the history all judge rows this one way.
+"""
+
+from __future__ import annotations
+
+from launcher import db
+from launcher.backends.base import RunInfo
+
+# The job closes the rows of runs that died with this prefix (gregory.ml.runs.liveness).
+LOST_PREFIX = "lost: "
+
+
+def row_outcome(row: db.RunRow, run: RunInfo | None) -> str:
+    if row.success is False and (row.error or "").startswith(LOST_PREFIX):
+        return "lost"
+    if row.success is not None:
+        return row.outcome
+    # The job updates its row on every normal exit and on SIGTERM; a run that is over while the
+    # row still says running died without the chance (OOM kill, SIGKILL, node loss).
+    if run is not None and run.state.finished:
+        return "lost"
+    return "running"
