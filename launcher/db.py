@@ -1,7 +1,8 @@
-"""The launcher's window on the database: the teams to plan with, PredictionRunLog rows.
+"""The launcher's window on the database: the teams to plan with, PredictionRunLog rows, and
+the one write the launcher makes: closing as lost the open rows of runs it sees are over.
 
 Scope rules and planning live in `gregory.scope`; this module sets Django up, runs the few
-read-only queries the launcher needs and turns any failure to reach the database into
+queries the launcher needs and turns any failure to reach the database into
 `DatabaseUnavailable` with one line, worded by the job's own `describe`. Django's ORM is
 synchronous, so the TUI calls these from thread workers; each call closes its connection
 afterwards because a worker thread's connection would otherwise outlive the thread.
