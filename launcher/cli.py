@@ -47,6 +47,14 @@ def build_parser(job: str = "train") -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("tui", help="the terminal UI (default)")
+    _add_submit(commands, job)
+    _add_status(commands)
+    _add_logs_and_cancel(commands)
+    review_cli.add_parsers(commands)
+    return parser
+
+
+def _add_submit(commands: argparse._SubParsersAction, job: str) -> None:
     submit = commands.add_parser(
         "submit",
         help="validate a flag set and submit it (one run per team, or per team/subject on "
@@ -84,6 +92,9 @@ def build_parser(job: str = "train") -> argparse.ArgumentParser:
         action="store_true",
         help="stream the logs until the runs end; exit 1 if any failed",
     )
+
+
+def _add_status(commands: argparse._SubParsersAction) -> None:
     status = commands.add_parser("status", help="runs and their PredictionRunLog rows")
     status.add_argument("run", nargs="?", help="only this run")
     status.add_argument(
@@ -94,6 +105,9 @@ def build_parser(job: str = "train") -> argparse.ArgumentParser:
         help="table (default); wide: also each row's trigger, duration and full first error "
         "line; json: every run with its rows, for scripts",
     )
+
+
+def _add_logs_and_cancel(commands: argparse._SubParsersAction) -> None:
     logs = commands.add_parser(
         "logs",
         help="print a run's log, then its state; exit 0 if it succeeded, 1 if it failed",
@@ -104,8 +118,6 @@ def build_parser(job: str = "train") -> argparse.ArgumentParser:
     )
     cancel = commands.add_parser("cancel", help="stop a run")
     cancel.add_argument("run")
-    review_cli.add_parsers(commands)
-    return parser
 
 
 def job_of(argv: Sequence[str]) -> str:

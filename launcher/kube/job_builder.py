@@ -262,14 +262,50 @@ def _toleration(spec: Mapping[str, Any]) -> client.V1Toleration:
     )
 
 
-def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
-    """The pod of a Job: GPU if asked, volumes, least privilege."""
+def _resources(settings: JobSettings) -> client.V1ResourceRequirements:
     requests = {"cpu": settings.cpu_request, "memory": settings.memory_request}
     limits = {"cpu": settings.cpu_limit, "memory": settings.memory_limit}
     if settings.gpu:
         # Written in both, as the API server would default it: requests == limits throughout.
         requests[settings.gpu_resource] = limits[settings.gpu_resource] = str(settings.gpu_count)
-    container = client.V1Container(
+    return client.V1ResourceRequirements(requests=requests, limits=limits)
+
+
+def _env(settings: JobSettings) -> list[client.V1EnvVar]:
+    """The database's URL from its Secret, the run's identity, the CPU limit, then `env`."""
+    return [
+        client.V1EnvVar(
+            name="DATABASE_URL",
+            value_from=client.V1EnvVarSource(
+                secret_key_ref=client.V1SecretKeySelector(
+                    name=settings.database_secret, key=settings.database_secret_key
+                )
+            ),
+        ),
+        client.V1EnvVar(
+            name="GREGORY_TRIGGERED_BY",
+            value_from=client.V1EnvVarSource(
+                field_ref=client.V1ObjectFieldSelector(
+                    field_path=f"metadata.labels['{POD_JOB_NAME_LABEL}']"
+                )
+            ),
+        ),
+        # Whole cores, rounded up: the job's thread pools, not the node's core count.
+        client.V1EnvVar(
+            name=CPU_LIMIT_ENV,
+            value_from=client.V1EnvVarSource(
+                resource_field_ref=client.V1ResourceFieldSelector(
+                    container_name=CONTAINER_NAME, resource="limits.cpu"
+                )
+            ),
+        ),
+        *(client.V1EnvVar(name=k, value=v) for k, v in sorted(settings.env.items())),
+    ]
+
+
+def _container(settings: JobSettings, args: list[str]) -> client.V1Container:
+    """The job's one container: its settings ConfigMap and env, and least privilege."""
+    return client.V1Container(
         name=CONTAINER_NAME,
         image=settings.image,
         image_pull_policy=settings.image_pull_policy or None,
@@ -279,35 +315,8 @@ def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
                 config_map_ref=client.V1ConfigMapEnvSource(name=settings.settings_configmap)
             )
         ],
-        env=[
-            client.V1EnvVar(
-                name="DATABASE_URL",
-                value_from=client.V1EnvVarSource(
-                    secret_key_ref=client.V1SecretKeySelector(
-                        name=settings.database_secret, key=settings.database_secret_key
-                    )
-                ),
-            ),
-            client.V1EnvVar(
-                name="GREGORY_TRIGGERED_BY",
-                value_from=client.V1EnvVarSource(
-                    field_ref=client.V1ObjectFieldSelector(
-                        field_path=f"metadata.labels['{POD_JOB_NAME_LABEL}']"
-                    )
-                ),
-            ),
-            # Whole cores, rounded up: the job's thread pools, not the node's core count.
-            client.V1EnvVar(
-                name=CPU_LIMIT_ENV,
-                value_from=client.V1EnvVarSource(
-                    resource_field_ref=client.V1ResourceFieldSelector(
-                        container_name=CONTAINER_NAME, resource="limits.cpu"
-                    )
-                ),
-            ),
-            *(client.V1EnvVar(name=k, value=v) for k, v in sorted(settings.env.items())),
-        ],
-        resources=client.V1ResourceRequirements(requests=requests, limits=limits),
+        env=_env(settings),
+        resources=_resources(settings),
         volume_mounts=[
             client.V1VolumeMount(name="models", mount_path=MODELS_MOUNT),
             client.V1VolumeMount(name="cache", mount_path=CACHE_MOUNT),
@@ -321,49 +330,60 @@ def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
             capabilities=client.V1Capabilities(drop=["ALL"]),
         ),
     )
+
+
+def _pod_security(settings: JobSettings) -> client.V1PodSecurityContext:
+    return client.V1PodSecurityContext(
+        run_as_non_root=True,
+        run_as_user=settings.run_as_user,
+        run_as_group=settings.run_as_user,
+        fs_group=settings.run_as_user,
+        # Walking a large models volume to chown it on every start would cost minutes.
+        fs_group_change_policy="OnRootMismatch",
+        seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
+    )
+
+
+def _volumes(settings: JobSettings) -> list[client.V1Volume]:
+    """The volumes `_container` mounts: the models and cache claims, /tmp and /dev/shm."""
+    return [
+        client.V1Volume(
+            name="models",
+            persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
+                claim_name=settings.models_pvc
+            ),
+        ),
+        client.V1Volume(
+            name="cache",
+            persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
+                claim_name=settings.cache_pvc
+            ),
+        ),
+        client.V1Volume(
+            name="tmp", empty_dir=client.V1EmptyDirVolumeSource(size_limit=settings.tmp_size)
+        ),
+        # torch DataLoader workers share tensors through /dev/shm; the runtime gives 64Mi.
+        client.V1Volume(
+            name="dshm",
+            empty_dir=client.V1EmptyDirVolumeSource(medium="Memory", size_limit=settings.shm_size),
+        ),
+    ]
+
+
+def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
+    """The pod of a Job: GPU if asked, volumes, least privilege."""
     return client.V1PodSpec(
         restart_policy="Never",
         service_account_name=settings.service_account,
         # The training pod talks to the database, never to the API server.
         automount_service_account_token=False,
         enable_service_links=False,
-        security_context=client.V1PodSecurityContext(
-            run_as_non_root=True,
-            run_as_user=settings.run_as_user,
-            run_as_group=settings.run_as_user,
-            fs_group=settings.run_as_user,
-            # Walking a large models volume to chown it on every start would cost minutes.
-            fs_group_change_policy="OnRootMismatch",
-            seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"),
-        ),
+        security_context=_pod_security(settings),
         node_selector=(dict(settings.gpu_node_selector) or None) if settings.gpu else None,
         tolerations=[_toleration(t) for t in settings.gpu_tolerations] if settings.gpu else None,
         runtime_class_name=settings.runtime_class_name or None,
-        containers=[container],
-        volumes=[
-            client.V1Volume(
-                name="models",
-                persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
-                    claim_name=settings.models_pvc
-                ),
-            ),
-            client.V1Volume(
-                name="cache",
-                persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
-                    claim_name=settings.cache_pvc
-                ),
-            ),
-            client.V1Volume(
-                name="tmp", empty_dir=client.V1EmptyDirVolumeSource(size_limit=settings.tmp_size)
-            ),
-            # torch DataLoader workers share tensors through /dev/shm; the runtime gives 64Mi.
-            client.V1Volume(
-                name="dshm",
-                empty_dir=client.V1EmptyDirVolumeSource(
-                    medium="Memory", size_limit=settings.shm_size
-                ),
-            ),
-        ],
+        containers=[_container(settings, args)],
+        volumes=_volumes(settings),
     )
 
 
