@@ -18,10 +18,10 @@ import contextlib
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import urllib3
 from kubernetes import client, watch
@@ -234,7 +234,7 @@ class KubernetesBackend(Backend):
             job = build_job(flags, run_id=run_id, settings=self.settings)
         except ValueError as error:  # e.g. a team whose queue name cannot be a label
             raise BackendError(str(error)) from error
-        queue = (job.metadata.labels or {}).get(LABEL_QUEUE)
+        queue = (_meta(job).labels or {}).get(LABEL_QUEUE)
         if queue is not None:
             self._ensure_queue(queue, flags.team or "")
             # Last night's Job for this scope still waits for quota: it will read the data as
@@ -246,7 +246,7 @@ class KubernetesBackend(Backend):
         except AlreadyExists:
             # Same command, team, subject and run id: submitted before (or by a try of ours
             # whose answer was lost); do not start another.
-            existing = self._call(self.batch.read_namespaced_job, job.metadata.name, self.namespace)
+            existing = self._call(self.batch.read_namespaced_job, _name(job), self.namespace)
             return Submission(_run_info(existing), already_existed=True)
         return Submission(_run_info(created))
 
@@ -283,7 +283,7 @@ class KubernetesBackend(Backend):
 
     def _still_queued(self, job: client.V1Job) -> client.V1Job | None:
         """Another Job of the same command and scope that Kueue has not admitted yet."""
-        labels = job.metadata.labels or {}
+        labels = _meta(job).labels or {}
         selector = ",".join(
             f"{key}={labels[key]}"
             for key in (LABEL_APP, LABEL_COMPONENT, LABEL_TEAM, LABEL_SUBJECT)
@@ -292,10 +292,10 @@ class KubernetesBackend(Backend):
         waiting = [
             other
             for other in found.items
-            if other.metadata.name != job.metadata.name
+            if _name(other) != _name(job)
             and other.spec is not None
             and other.spec.suspend
-            and other.metadata.deletion_timestamp is None
+            and _meta(other).deletion_timestamp is None
             and not {
                 c.type
                 for c in ((other.status and other.status.conditions) or [])
@@ -303,7 +303,7 @@ class KubernetesBackend(Backend):
             }
             & {"Complete", "Failed"}
         ]
-        return max(waiting, key=lambda other: str(other.metadata.creation_timestamp), default=None)
+        return max(waiting, key=lambda other: str(_meta(other).creation_timestamp), default=None)
 
     def list_runs(self) -> list[RunInfo]:
         jobs = self._call(
@@ -314,10 +314,9 @@ class KubernetesBackend(Backend):
         )
         by_job: dict[str, list[client.V1Pod]] = {}
         for pod in pods.items:
-            by_job.setdefault((pod.metadata.labels or {}).get(POD_JOB_NAME_LABEL, ""), []).append(
-                pod
-            )
-        runs = [_run_info(job, by_job.get(job.metadata.name, [])) for job in jobs.items]
+            job_name = (_meta(pod).labels or {}).get(POD_JOB_NAME_LABEL, "")
+            by_job.setdefault(job_name, []).append(pod)
+        runs = [_run_info(job, by_job.get(_name(job), [])) for job in jobs.items]
         return sorted(runs, key=lambda run: (run.created, run.name), reverse=True)
 
     def status(self, name: str) -> RunInfo:
@@ -353,20 +352,26 @@ class KubernetesBackend(Backend):
         if pod is None or waiting is not None:
             return ""
         try:
-            tail = self._call(
-                self.core.read_namespaced_pod_log,
-                pod,
-                self.namespace,
-                container=CONTAINER_NAME,
-                limit_bytes=4096,
-                _preload_content=False,
-            )
+            tail = self._raw_log(pod, limit_bytes=4096)
         except BackendError:
             return ""
         try:
             return last_line(tail.data)
         finally:
             tail.release_conn()
+
+    def _raw_log(self, pod: str, **options: Any) -> urllib3.BaseHTTPResponse:
+        """The job container's log in `pod` as the HTTP response itself, read as it comes."""
+        answer = self._call(
+            self.core.read_namespaced_pod_log,
+            pod,
+            self.namespace,
+            container=CONTAINER_NAME,
+            _preload_content=False,
+            **options,
+        )
+        # The client declares str, what it returns with _preload_content=True.
+        return cast(urllib3.BaseHTTPResponse, answer)
 
     def stream_logs(self, name: str, *, follow: bool = True) -> LogStream:
         self.status(name)  # RunNotFound early, in the caller's thread
@@ -411,20 +416,14 @@ class KubernetesBackend(Backend):
 
     def _pod_log(
         self, pod: str, follow: bool, stop: threading.Event, shown: dict[str, int]
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, str | None]:
         """Lines of one opening of `pod`'s log. Returns None when the log ended, or why the
         stream was cut while following (the caller opens it again)."""
         # A followed log may stay quiet for long while the job works; only its opening must
         # answer within the read timeout.
         timeout = (self.policy.connect, max(self.policy.read, self.policy.log_idle))
-        response = self._call(
-            self.core.read_namespaced_pod_log,
-            pod,
-            self.namespace,
-            container=CONTAINER_NAME,
-            follow=follow,
-            _preload_content=False,
-            _request_timeout=timeout if follow else self.policy.timeout,
+        response = self._raw_log(
+            pod, follow=follow, _request_timeout=timeout if follow else self.policy.timeout
         )
         finished = threading.Event()
 
@@ -456,7 +455,9 @@ class KubernetesBackend(Backend):
                 response.release_conn()
         return None
 
-    def _wait_for_container(self, name: str, stop: threading.Event, follow: bool) -> Iterator[str]:
+    def _wait_for_container(
+        self, name: str, stop: threading.Event, follow: bool
+    ) -> Generator[str, None, str | None]:
         """Yield status lines until the run's newest pod has a container out of waiting.
 
         Returns the pod name, or None when there is nothing to read. Lists, then watches from
@@ -496,7 +497,7 @@ class KubernetesBackend(Backend):
                     self.core.list_namespaced_pod,
                     self.namespace,
                     label_selector=selector,
-                    resource_version=pods.metadata.resource_version,
+                    resource_version=pods.metadata.resource_version if pods.metadata else None,
                     timeout_seconds=WATCH_SECONDS,
                     _request_timeout=(self.policy.connect, WATCH_SECONDS + self.policy.read),
                 ):
@@ -518,7 +519,7 @@ class KubernetesBackend(Backend):
         return None
 
 
-def _chunks(response: Any, follow: bool) -> Iterator[bytes]:
+def _chunks(response: urllib3.BaseHTTPResponse, follow: bool) -> Iterator[bytes]:
     """The log's bytes as they arrive; while following, each chunk is all there is for now."""
     for chunk in response.stream(amt=None, decode_content=False):
         yield chunk.encode() if isinstance(chunk, str) else chunk
@@ -541,7 +542,7 @@ def _unseen(chunks: Iterator[bytes], pod: str, shown: dict[str, int]) -> Iterato
         yield chunk
 
 
-def _shutdown(response: Any) -> None:
+def _shutdown(response: urllib3.BaseHTTPResponse) -> None:
     # urllib3 ≥ 2.3 can interrupt a read in progress from another thread; close() otherwise.
     shutdown = getattr(response, "shutdown", None)
     # Closing a connection that is already gone is not worth reporting.
@@ -554,15 +555,16 @@ def _newest_pod(pods: list[client.V1Pod]) -> tuple[str | None, str | None]:
     if not pods:
         return None, None
     epoch = datetime.min.replace(tzinfo=UTC)
-    pod = max(pods, key=lambda item: item.metadata.creation_timestamp or epoch)
+    pod = max(pods, key=lambda item: _meta(item).creation_timestamp or epoch)
     statuses = (pod.status and pod.status.container_statuses) or []
     if not statuses:
-        return pod.metadata.name, (pod.status and pod.status.phase) or "Pending"
+        return _name(pod), (pod.status and pod.status.phase) or "Pending"
     for status in statuses:
-        if status.state is None or status.state.waiting is not None:
-            reason = status.state.waiting.reason if status.state else None
-            return pod.metadata.name, reason or "ContainerCreating"
-    return pod.metadata.name, None
+        waiting = status.state.waiting if status.state is not None else None
+        if status.state is None or waiting is not None:
+            reason = waiting.reason if waiting is not None else None
+            return _name(pod), reason or "ContainerCreating"
+    return _name(pod), None
 
 
 def _pod_story(pods: list[client.V1Pod]) -> tuple[str | None, str]:
@@ -573,7 +575,7 @@ def _pod_story(pods: list[client.V1Pod]) -> tuple[str | None, str]:
     if not pods:
         return None, ""
     epoch = datetime.min.replace(tzinfo=UTC)
-    pod = max(pods, key=lambda item: item.metadata.creation_timestamp or epoch)
+    pod = max(pods, key=lambda item: _meta(item).creation_timestamp or epoch)
     status = pod.status or client.V1PodStatus()
     for condition in status.conditions or []:
         if condition.type == "PodScheduled" and condition.status == "False":
@@ -588,11 +590,11 @@ def _pod_story(pods: list[client.V1Pod]) -> tuple[str | None, str]:
             waiting = state.waiting
             return ": ".join(filter(None, [waiting.reason or "waiting", waiting.message])), ""
         if state.terminated is not None:
-            code, reason = state.terminated.exit_code, state.terminated.reason
-            if reason == "OOMKilled" or code == 137:
+            code, cause = state.terminated.exit_code, state.terminated.reason
+            if cause == "OOMKilled" or code == 137:
                 ended = f"OOMKilled (exit {code}): the container ran out of memory"
             elif code:
-                ended = f"exit {code}" + (f" ({reason})" if reason and reason != "Error" else "")
+                ended = f"exit {code}" + (f" ({cause})" if cause and cause != "Error" else "")
     return None, ended
 
 
@@ -605,8 +607,23 @@ def _queued_detail(labels: dict[str, str], retries: str) -> str:
     return f"Kueue queue {queue}: waits for quota to be admitted{retries}"
 
 
+def _meta(item: client.V1Job | client.V1Pod) -> client.V1ObjectMeta:
+    """The object's metadata: optional in the client's models (a request body may leave it
+    out), always there on what the API server answers and on what build_job makes."""
+    if item.metadata is None:
+        raise BackendError(f"the API answered a {type(item).__name__} without metadata")
+    return item.metadata
+
+
+def _name(item: client.V1Job | client.V1Pod) -> str:
+    name = _meta(item).name
+    if name is None:
+        raise BackendError(f"the API answered a {type(item).__name__} without a name")
+    return name
+
+
 def _run_info(job: client.V1Job, pods: list[client.V1Pod] | None = None) -> RunInfo:
-    meta = job.metadata
+    meta = _meta(job)
     # The annotations hold the exact slugs; labels may be sanitised forms of them.
     notes = {**(meta.labels or {}), **(meta.annotations or {})}
     subject = notes.get(LABEL_SUBJECT)
@@ -639,9 +656,10 @@ def _run_info(job: client.V1Job, pods: list[client.V1Pod] | None = None) -> RunI
         state, detail = RunState.RUNNING, f"{status.active} pod(s) active{retries}"
     else:
         state, detail = RunState.PENDING, "no pod running yet" + retries
-    container = (job.spec.template.spec.containers or [None])[0] if job.spec else None
+    pod = job.spec.template.spec if job.spec is not None else None
+    container = pod.containers[0] if pod is not None and pod.containers else None
     return RunInfo(
-        name=meta.name,
+        name=_name(job),
         team=notes.get(LABEL_TEAM, ""),
         subject=None if subject in (None, "", ALL_SUBJECTS) else subject,
         state=state,

@@ -388,10 +388,10 @@ def pod_spec(settings: JobSettings, args: list[str]) -> client.V1PodSpec:
 
 
 def job_spec(
-    settings: JobSettings, args: list[str], component: str = COMPONENT_TRAINING
+    settings: JobSettings, args: list[str], pod_labels: Mapping[str, str]
 ) -> client.V1JobSpec:
     """Job-level policy: no restarts in place, bounded retries, disruptions retried without
-    counting, a usage error or an out-of-memory kill fails at once."""
+    counting, a usage error or an out-of-memory kill fails at once. Pods carry `pod_labels`."""
     return client.V1JobSpec(
         backoff_limit=settings.backoff_limit,
         # Counts from the (last) start, never while suspended: Kueue queue time is free. It
@@ -426,7 +426,7 @@ def job_spec(
         ),
         template=client.V1PodTemplateSpec(
             metadata=client.V1ObjectMeta(
-                labels={LABEL_APP: APP, LABEL_COMPONENT: component},
+                labels=dict(pod_labels),
                 annotations=dict(settings.pod_annotations) or None,
             ),
             spec=pod_spec(settings, args),
@@ -449,9 +449,8 @@ def build_job(flags: JobFlags, *, run_id: str, settings: JobSettings) -> client.
         LABEL_SUBJECT: label_value(subject),
         LABEL_RUN_ID: label_value(run_id),
     }
-    spec = job_spec(settings, [flags.command, *flags.to_argv()], kind.component)
     # Pods carry the run labels too, so the launcher finds pods and logs by run id.
-    spec.template.metadata.labels = dict(labels)
+    spec = job_spec(settings, [flags.command, *flags.to_argv()], labels)
     queue = queue_for(settings, flags.team)
     if queue is not None:
         # Created suspended: Kueue resumes it once the team's queue has quota for it.
