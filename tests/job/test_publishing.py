@@ -77,20 +77,20 @@ def test_a_signal_during_the_reservation_leaves_no_staging_behind(tmp_path):
     import os
     import signal
 
-    from gregory.ml.runs import lifecycle
+    from gregory.ml.runs import signals
     from gregory.ml.store.publishing import publishing
 
     @contextlib.contextmanager
     def held_with_a_signal_inside():
         # SIGTERM lands in the middle of the held steps, as a Kubernetes stop can.
-        with lifecycle.held_signals():
+        with signals.held_signals():
             os.kill(os.getpid(), signal.SIGTERM)
             yield
 
     body_ran = False
     with (
-        lifecycle.stop_on_signals(),
-        pytest.raises(lifecycle.Interrupted, match="SIGTERM"),
+        signals.stop_on_signals(),
+        pytest.raises(signals.Interrupted, match="SIGTERM"),
         publishing(tmp_path, "v1", held_with_a_signal_inside),
     ):
         body_ran = True

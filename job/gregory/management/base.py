@@ -16,7 +16,7 @@ from gregory.flags import FlagError, JobFlags
 from gregory.management.database import database_errors_as_command_errors
 from gregory.management.usage import OneLineUsageErrors
 from gregory.ml.core.devices import DeviceUnavailable, check_required_device
-from gregory.ml.runs import lifecycle
+from gregory.ml.runs import output, signals
 from gregory.models import Subject
 from gregory.scope import ScopeError, resolve
 
@@ -48,7 +48,7 @@ class JobCommand(OneLineUsageErrors):
                 outcomes = self.run(flags, scope.subjects)
             except (FlagError, ScopeError, UsageError, DeviceUnavailable) as error:
                 raise CommandError(str(error), returncode=exit_codes.USAGE) from None
-            except lifecycle.Interrupted as stop:
+            except signals.Interrupted as stop:
                 raise CommandError(
                     f"interrupted by {stop}", returncode=exit_codes.for_signal(stop.signum)
                 ) from None
@@ -61,13 +61,13 @@ class JobCommand(OneLineUsageErrors):
         if problems:
             raise CommandError("; ".join(problems), returncode=exit_codes.RUN_FAILED)
 
-    def run(self, flags, subjects: Sequence[Subject]) -> list[lifecycle.Outcome]:
+    def run(self, flags, subjects: Sequence[Subject]) -> list[output.Outcome]:
         raise NotImplementedError
 
-    def summary(self, outcomes: Sequence[lifecycle.Outcome]) -> list[str]:
+    def summary(self, outcomes: Sequence[output.Outcome]) -> list[str]:
         raise NotImplementedError
 
-    def say(self, level: int, message: str, style: lifecycle.Style | None = None) -> None:
+    def say(self, level: int, message: str, style: output.Style | None = None) -> None:
         if self.verbose >= level:
             styled = getattr(self.style, style.upper()) if style else str
             self.stdout.write(styled(message))

@@ -20,11 +20,12 @@ from gregory.ml.data import dataset, summariser, text
 from gregory.ml.data.splits import SEED, DatasetSplits, stratified_split
 from gregory.ml.evaluation import bootstrap, calibration, gate, report
 from gregory.ml.evaluation.metrics import classification_metrics
-from gregory.ml.runs import lifecycle
+from gregory.ml.runs import db_retry
 from gregory.ml.store import loading, provenance
 from gregory.ml.store.publishing import Reservation
 from gregory.ml.trainers import checkpoints, get_trainer
 from gregory.models import Subject
+from gregory.reasons import first_line
 
 
 class SubjectDataError(RuntimeError):
@@ -77,9 +78,8 @@ class SubjectData:
         except Exception as error:
             # The later runs of this subject fail with the same reason first, then the
             # traceback of the one that happened, so each row explains itself.
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else ""
             self._error = (
-                f"preparing the data failed: {reason or type(error).__name__}\n"
+                f"preparing the data failed: {first_line(error)}\n"
                 + "".join(traceback.format_exception(error)).rstrip()
             )
             raise
@@ -93,12 +93,12 @@ class SubjectData:
         since = dataset.window_start(self.flags.window_days)
         # Reads only: safe to retry over a database restart.
         labelled = self._prepare(
-            lifecycle.database_retry(dataset.labelled_articles)(self.subject, since)
+            db_retry.database_retry(dataset.labelled_articles)(self.subject, since)
         )
         self.n_too_short = len(labelled.dropped_ids)
         pool = None
         if self.flags.pseudo_label:
-            unlabelled = lifecycle.database_retry(dataset.unlabelled_articles)
+            unlabelled = db_retry.database_retry(dataset.unlabelled_articles)
             pool = self._prepare(unlabelled(self.subject, since))
         return labelled, pool
 
@@ -280,7 +280,7 @@ def _gate(
     try:
         current_predictor = loading.load_version(current_dir, algo_dir.name)
     except Exception as error:  # a broken promoted version must not fail the new one's run
-        problem = f"version {current} could not be loaded: {error}".splitlines()[0]
+        problem = f"version {current} could not be loaded: {first_line(error)}"
         return gate.decide(test_roc_auc, flagged, None, problem), None
     if current_predictor.preparation != text.PREPARATION:
         problem = f"version {current} prepared its texts differently: not comparable"

@@ -23,7 +23,7 @@ from gregory.flags import PredictFlags
 from gregory.ml import derived_fields
 from gregory.ml.core import layout
 from gregory.ml.data import dataset, summariser, text
-from gregory.ml.runs import lifecycle
+from gregory.ml.runs import db_retry, lifecycle, output, signals
 from gregory.ml.store import loading
 from gregory.models import MLPredictions, Subject
 
@@ -62,7 +62,7 @@ class SubjectTexts:
         """(ids that have a text, their texts, how many were dropped) for `ids`."""
         missing = [i for i in ids if i not in self.prepared]
         if missing:
-            raw = lifecycle.database_retry(dataset.articles_by_id)(missing)  # a read: safe to retry
+            raw = db_retry.database_retry(dataset.articles_by_id)(missing)  # a read: safe to retry
             prepared = dataset.prepare_articles(raw, self.summarise)
             self.prepared.update(dict.fromkeys(missing))
             self.prepared.update(zip(prepared.article_ids, prepared.texts, strict=True))
@@ -71,16 +71,16 @@ class SubjectTexts:
 
 
 def predict_subjects(
-    flags: PredictFlags, subjects: Sequence[Subject], say: lifecycle.Say
-) -> list[lifecycle.Outcome]:
+    flags: PredictFlags, subjects: Sequence[Subject], say: output.Say
+) -> list[output.Outcome]:
     """Every selected algorithm for every subject, in turn; a failed run does not stop the rest."""
     trigger = lifecycle.triggered_by(COMMAND)
-    outcomes: list[lifecycle.Outcome] = []
+    outcomes: list[output.Outcome] = []
 
     def summarise(texts: Sequence[str]) -> list[str]:
         return summariser.summarise_bulk(texts, progress=flags.verbose >= 1)
 
-    with lifecycle.stop_on_signals():
+    with signals.stop_on_signals():
         if not flags.dry_run:
             lifecycle.resolve_lost(subjects, say)
         for subject in subjects:
@@ -96,8 +96,8 @@ def _predict_one(
     texts: SubjectTexts,
     flags: PredictFlags,
     trigger: str,
-    say: lifecycle.Say,
-) -> lifecycle.Outcome:
+    say: output.Say,
+) -> output.Outcome:
     label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
     row = None if flags.dry_run else lifecycle.start(subject, algorithm, "predict", trigger)
@@ -116,20 +116,20 @@ def _predict_one(
                     lifecycle.close(row, str(error))
                 say(1, f"Failed {label}: {error}", "error")
                 version = path.name if path is not None else flags.model_version or ""
-                return lifecycle.Outcome(subject, algorithm, version, False, error=str(error))
+                return output.Outcome(subject, algorithm, version, False, error=str(error))
             if row is not None:
                 lifecycle.record_version(row, path.name)
             dry = " (dry run: nothing is written)" if flags.dry_run else ""
             say(1, f"Started {label} (version {path.name}){dry}", None)
             predictor = _load(loaded, flags, say)
             _score(subject, predictor, texts, flags, counts, say)
-    except lifecycle.Interrupted as stop:
+    except signals.Interrupted as stop:
         say(1, f"Interrupted {label} by {stop}", "error")
         raise
     except Exception as error:
-        reason = lifecycle.report_failure(label, error, row, say)
+        reason = output.report_failure(label, error, row, say)
         version = path.name if path is not None else flags.model_version or ""
-        return lifecycle.Outcome(subject, algorithm, version, False, asdict(counts), reason)
+        return output.Outcome(subject, algorithm, version, False, asdict(counts), reason)
     if counts.dropped:
         say(
             2,
@@ -153,12 +153,10 @@ def _predict_one(
         f"{counts.scored} scored, {written}, {counts.dropped} too short{readers}",
         "success",
     )
-    return lifecycle.Outcome(subject, algorithm, path.name, True, asdict(counts))
+    return output.Outcome(subject, algorithm, path.name, True, asdict(counts))
 
 
-def _load(
-    predictor: loading.Predictor, flags: PredictFlags, say: lifecycle.Say
-) -> loading.Predictor:
+def _load(predictor: loading.Predictor, flags: PredictFlags, say: output.Say) -> loading.Predictor:
     """The loaded version, if this job may serve it; warnings for what it does not record."""
     if not predictor.preparation:
         say(
@@ -210,10 +208,10 @@ def _score(
     texts: SubjectTexts,
     flags: PredictFlags,
     counts: Counts,
-    say: lifecycle.Say,
+    say: output.Say,
 ) -> None:
     since = dataset.window_start(flags.window_days)
-    candidates = lifecycle.database_retry(dataset.article_ids_to_score)
+    candidates = db_retry.database_retry(dataset.article_ids_to_score)
     ids = candidates(subject, since, predictor.algorithm, predictor.version)
     counts.candidates = len(ids)
     for start in range(0, len(ids), BATCH_SIZE):
@@ -242,7 +240,7 @@ def _score(
             counts.refreshed += refreshed
 
 
-@lifecycle.database_retry
+@db_retry.database_retry
 def _commit_batch(rows: list[MLPredictions], kept: list[int]) -> tuple[int, int, int]:
     """One batch's scores and its articles' derived fields, in one transaction: (inserted,
     refreshed, articles changed). Retried whole over a lost connection: the transaction that
@@ -280,5 +278,5 @@ def _write(rows: list[MLPredictions]) -> tuple[int, int]:
     return existing.count() - len(row_ids), refreshed
 
 
-def summary_table(outcomes: Sequence[lifecycle.Outcome]) -> list[str]:
-    return lifecycle.summary_table(outcomes, SUMMARY_COUNTS, str)
+def summary_table(outcomes: Sequence[output.Outcome]) -> list[str]:
+    return output.summary_table(outcomes, SUMMARY_COUNTS, str)

@@ -14,7 +14,7 @@ from django.utils import timezone
 from gregory.flags import TrainFlags
 from gregory.ml.core import layout
 from gregory.ml.core.job_identity import job_name
-from gregory.ml.runs import lifecycle
+from gregory.ml.runs import db_retry, lifecycle, output, signals
 from gregory.ml.store.publishing import (
     VersionTakenError,
     publishing,
@@ -38,7 +38,7 @@ def version_user(subject: Subject, algorithm: str, version: str) -> PredictionRu
     rows = PredictionRunLog.objects.filter(
         subject=subject, algorithm=algorithm, run_type="train", model_version=version
     )
-    return lifecycle.database_retry(rows.first)()
+    return db_retry.database_retry(rows.first)()
 
 
 def check_version_free(flags: TrainFlags, subjects: Sequence[Subject]) -> None:
@@ -63,15 +63,15 @@ def check_version_free(flags: TrainFlags, subjects: Sequence[Subject]) -> None:
 
 
 def train_subjects(
-    flags: TrainFlags, subjects: Sequence[Subject], say: lifecycle.Say
-) -> list[lifecycle.Outcome]:
+    flags: TrainFlags, subjects: Sequence[Subject], say: output.Say
+) -> list[output.Outcome]:
     """Every selected algorithm for every subject, in turn; a failed run does not stop the rest."""
     # Imported here: a usage error should not pay for numpy, scipy and scikit-learn.
     from gregory.ml.algorithm_run import SubjectData
 
     trigger = lifecycle.triggered_by("train_models")
-    outcomes: list[lifecycle.Outcome] = []
-    with lifecycle.stop_on_signals():
+    outcomes: list[output.Outcome] = []
+    with signals.stop_on_signals():
         lifecycle.resolve_lost(subjects, say)
         for subject in subjects:
             data = SubjectData(subject, flags, progress=flags.verbose >= 1)
@@ -89,9 +89,7 @@ def train_subjects(
     return outcomes
 
 
-def _done_by_this_job(
-    subject: Subject, algorithm: str, say: lifecycle.Say
-) -> lifecycle.Outcome | None:
+def _done_by_this_job(subject: Subject, algorithm: str, say: output.Say) -> output.Outcome | None:
     """A retried pod of a Job does not train again what an earlier pod of it published."""
     job = job_name()
     if job is None:
@@ -99,7 +97,7 @@ def _done_by_this_job(
     rows = PredictionRunLog.objects.filter(
         subject=subject, algorithm=algorithm, run_type="train", success=True, triggered_by=job
     ).order_by("-pk")
-    row = lifecycle.database_retry(rows.first)()
+    row = db_retry.database_retry(rows.first)()
     if row is None:
         return None
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
@@ -115,12 +113,12 @@ def _done_by_this_job(
         f"this Job ({job}) {did} version {row.model_version} (run #{row.pk})",
         None,
     )
-    return lifecycle.Outcome(subject, algorithm, row.model_version, True, metrics)
+    return output.Outcome(subject, algorithm, row.model_version, True, metrics)
 
 
 def _pointer_damaged(
-    subject: Subject, algorithm: str, trigger: str, say: lifecycle.Say
-) -> lifecycle.Outcome | None:
+    subject: Subject, algorithm: str, trigger: str, say: output.Say
+) -> output.Outcome | None:
     """A current.json that cannot be read is refused before any training or version name.
 
     Not taken as "nothing promoted": the gate would have nothing trustworthy to compare with,
@@ -139,13 +137,13 @@ def _pointer_damaged(
         lifecycle.close(row, str(damage))
         label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
         say(1, f"Failed {label}: {damage}", "error")
-        return lifecycle.Outcome(subject, algorithm, "", False, error=str(damage))
+        return output.Outcome(subject, algorithm, "", False, error=str(damage))
     return None
 
 
 def _unchanged(
-    subject: Subject, algorithm: str, data, flags: TrainFlags, trigger: str, say: lifecycle.Say
-) -> lifecycle.Outcome | None:
+    subject: Subject, algorithm: str, data, flags: TrainFlags, trigger: str, say: output.Say
+) -> output.Outcome | None:
     """With --skip-unchanged: when the training data's fingerprint equals the current version's
     (or the newest one's, which the gate may have held back), a closed successful row says so
     and nothing is trained, published or reserved."""
@@ -178,7 +176,7 @@ def _unchanged(
         f"Skipped {algorithm} for {subject.team.slug}/{subject.subject_slug}: training data "
         f"unchanged since version {version} (fingerprint {fresh[:12]}…)"
     )
-    row = lifecycle.database_retry(PredictionRunLog.objects.create)(
+    row = db_retry.database_retry(PredictionRunLog.objects.create)(
         team=subject.team,
         subject=subject,
         model_version=version,
@@ -191,26 +189,26 @@ def _unchanged(
     )
     # Closed after run_started was stamped, so the row never ends before it began.
     row.run_finished = timezone.now()
-    lifecycle.database_retry(row.save)(update_fields=["run_finished"])
+    db_retry.database_retry(row.save)(update_fields=["run_finished"])
     say(1, f"{sentence} (run #{row.pk})", None)
-    return lifecycle.Outcome(subject, algorithm, version, True)
+    return output.Outcome(subject, algorithm, version, True)
 
 
-def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: lifecycle.Say):
+def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: output.Say):
     from gregory.ml.algorithm_run import train_into
     from gregory.ml.store.publishing import OWNER_FILE
 
     label = f"{algorithm} for {subject.team.slug}/{subject.subject_slug}"
     algo_dir = layout.algorithm_dir(subject.team.slug, subject.subject_slug, algorithm)
     row = lifecycle.start(subject, algorithm, "train", trigger)
-    stop: lifecycle.Interrupted | None = None
+    stop: signals.Interrupted | None = None
     try:
         with (
             lifecycle.closing(row),
             publishing(
                 algo_dir,
                 flags.version,
-                lifecycle.held_signals,
+                signals.held_signals,
                 taken=lambda version: version_user(subject, algorithm, version) is not None,
                 commit=lambda: lifecycle.close(row),
             ) as reservation,
@@ -219,15 +217,15 @@ def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: l
             lifecycle.heartbeat(row).watch(reservation.staging / OWNER_FILE)
             say(1, f"Started {label} (version {reservation.version})", None)
             metrics = train_into(reservation, algorithm, data, flags)
-    except lifecycle.Interrupted as signal_received:
+    except signals.Interrupted as signal_received:
         if not row.success:
             say(1, f"Interrupted {label} by {signal_received}", "error")
             raise
         # Held while the version was published: finish its bookkeeping, then stop.
         stop = signal_received
     except Exception as error:
-        reason = lifecycle.report_failure(label, error, row, say)
-        return lifecycle.Outcome(subject, algorithm, row.model_version, False, error=reason)
+        reason = output.report_failure(label, error, row, say)
+        return output.Outcome(subject, algorithm, row.model_version, False, error=reason)
     outcome = _finish(label, algo_dir, reservation.final, row, metrics, trigger, say)
     if stop is not None:
         say(1, f"Interrupted after {label} by {stop}", "error")
@@ -235,9 +233,7 @@ def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: l
     return outcome
 
 
-def _finish(
-    label, algo_dir, where, row, metrics, trigger: str, say: lifecycle.Say
-) -> lifecycle.Outcome:
+def _finish(label, algo_dir, where, row, metrics, trigger: str, say: output.Say) -> output.Outcome:
     """Promotion as the gate decided, and what the operator is told, for a published version."""
     subject, algorithm, version = row.subject, row.algorithm, row.model_version
     from gregory.ml.store.provenance import PointerDamaged
@@ -248,12 +244,12 @@ def _finish(
         # Published but not promoted as decided: the operator must know, and the exit status too.
         reason = f"version {version} published, but current.json not written: {error}"
         say(1, f"Failed {label}: {reason}", "error")
-        return lifecycle.Outcome(subject, algorithm, version, False, metrics, error=reason)
+        return output.Outcome(subject, algorithm, version, False, metrics, error=reason)
     roc_auc = metrics["test_roc_auc"]
     say(1, f"Finished {label}: version {version}, test roc_auc {roc_auc:.3f} → {where}", "success")
     reasons = "; ".join(metrics["decision_reasons"])
     say(1, f"Decision for {label} {version}: {metrics['decision']} ({reasons}); {moved}", None)
-    return lifecycle.Outcome(subject, algorithm, version, True, metrics)
+    return output.Outcome(subject, algorithm, version, True, metrics)
 
 
 def _promote(algo_dir, version: str, metrics: dict, trigger: str) -> str:
@@ -276,8 +272,8 @@ def _promote(algo_dir, version: str, metrics: dict, trigger: str) -> str:
     return f"current stays {current['version'] if current else 'unset (newest is used)'}"
 
 
-def summary_table(outcomes: Sequence[lifecycle.Outcome]) -> list[str]:
-    return lifecycle.summary_table(outcomes, ("n_train", *SUMMARY_METRICS), _cell)
+def summary_table(outcomes: Sequence[output.Outcome]) -> list[str]:
+    return output.summary_table(outcomes, ("n_train", *SUMMARY_METRICS), _cell)
 
 
 def _cell(value) -> str:

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError
 from gregory import exit_codes
 from gregory.ml.core import config
 from gregory.ml.data.summariser import summariser_enabled
+from gregory.reasons import first_line
 
 # The job's two models: (label, model setting, revision setting).
 MODELS = (
@@ -49,9 +50,8 @@ class Command(BaseCommand):
             try:
                 where = fetch(label, name, revision)
             except Exception as error:  # the hub, the network, the cache: all told in one line
-                first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
                 raise CommandError(
-                    f"{label} model {name}: {first_line}", returncode=exit_codes.RUN_FAILED
+                    f"{label} model {name}: {first_line(error)}", returncode=exit_codes.RUN_FAILED
                 ) from None
             if options["verbosity"] >= 1:
                 self.stdout.write(f"{label}: {describe(name, revision)} → {where}")

@@ -25,6 +25,7 @@ from django.db.models import QuerySet
 
 from gregory.ml.core import layout
 from gregory.models import PredictionRunLog
+from gregory.reasons import lost
 
 RUNS_DIR = ".runs"
 HEARTBEAT_SECONDS = 30.0
@@ -120,7 +121,7 @@ def judge(row: PredictionRunLog, now: float | None = None, job: str | None = Non
 def resolve_lost(rows: QuerySet[PredictionRunLog], job: str | None = None) -> list[Verdict]:
     """Close as failed every open row among `rows` whose run is gone; the verdicts reached."""
     verdicts = [
-        Verdict(row, f"lost: {reason}")
+        Verdict(row, lost(reason))
         for row in rows.filter(success__isnull=True)
         if (reason := judge(row, job=job)) is not None
     ]

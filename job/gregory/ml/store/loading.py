@@ -34,6 +34,7 @@ from gregory.ml.store.provenance import (
     VersionUnusable,
 )
 from gregory.ml.trainers import Trainer, trainer_class
+from gregory.reasons import first_line
 
 # The errors are provenance's; readers may name them from here too.
 __all__ = [
@@ -171,8 +172,7 @@ def load_version(path: Path, algorithm: str | None = None) -> Predictor:
     except Exception as error:
         culprit = _culprit(path, trainer.artifacts)
         raise VersionDamaged(
-            f"{culprit} could not be loaded ({_first_line(error)}): version {path.name} "
-            "is unusable",
+            f"{culprit} could not be loaded ({first_line(error)}): version {path.name} is unusable",
             culprit,
         ) from error
     return Predictor(
@@ -203,8 +203,7 @@ def split_record(path: Path) -> dict[str, list[int]]:
         ) from None
     except (OSError, ValueError) as error:
         raise VersionDamaged(
-            f"{split_path} cannot be read ({_first_line(error)}): its training articles are "
-            "unknown",
+            f"{split_path} cannot be read ({first_line(error)}): its training articles are unknown",
             split_path,
         ) from None
     if not isinstance(record, dict) or not all(
@@ -226,7 +225,7 @@ def _calibrator(path: Path) -> Calibrator | None:
         calibrator = joblib.load(path)
     except Exception as error:
         raise VersionDamaged(
-            f"{path} could not be loaded ({_first_line(error)}): version "
+            f"{path} could not be loaded ({first_line(error)}): version "
             f"{path.parent.name} is unusable",
             path,
         ) from error
@@ -237,11 +236,6 @@ def _calibrator(path: Path) -> Calibrator | None:
             path,
         )
     return calibrator
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _culprit(path: Path, artifacts: Sequence[str]) -> Path:
