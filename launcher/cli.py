@@ -26,7 +26,7 @@ from launcher.backends.base import Backend, BackendError, Partial, RunState, Sub
 from launcher.backends.select import CHOICES, choose, make_backend
 from launcher.errors import ConfigurationError, LauncherError, OneLineArgumentParser
 from launcher.operations import JOBS, Operations, Overview, RowView, RunView, command_preview
-from launcher.safe_text import PlainWriter
+from launcher.safe_text import Output, PlainWriter
 
 # Part of Job names (DNS-1123) and of local run directories.
 RUN_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$")
@@ -131,7 +131,7 @@ def job_of(argv: Sequence[str]) -> str:
     return known.command if known.command in JOBS else "train"
 
 
-def make_operations(backend_name: str | None, err: TextIO) -> Operations:
+def make_operations(backend_name: str | None, err: Output) -> Operations:
     choice = choose(backend_name)
     backend = make_backend(choice)
     operations = Operations(backend, choice.reason)
@@ -171,7 +171,7 @@ def repeated_option(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str
     return None
 
 
-def cmd_submit(operations: Operations, options: argparse.Namespace, out: TextIO) -> int:
+def cmd_submit(operations: Operations, options: argparse.Namespace, out: Output) -> int:
     try:
         flags = JOBS[options.job].from_options(vars(options)).validate()
         planned = operations.plan(flags)
@@ -231,7 +231,7 @@ def wait_finished(backend: Backend, name: str):
     return run
 
 
-def print_logs(backend: Backend, name: str, *, follow: bool, out: TextIO) -> None:
+def print_logs(backend: Backend, name: str, *, follow: bool, out: Output) -> None:
     stream = backend.stream_logs(name, follow=follow)
     # A terminal shows the line being written in place; a pipe gets complete lines only.
     live = out.isatty()
@@ -308,7 +308,7 @@ def overview_json(overview: Overview, runs: Sequence[RunView]) -> dict:
 
 
 def render_overview(
-    overview: Overview, out: TextIO, only: str | None = None, output: str = "table"
+    overview: Overview, out: Output, only: str | None = None, output: str = "table"
 ) -> None:
     runs = [view for view in overview.runs if only in (None, view.run.name)]
     if only is not None and not runs:
@@ -353,7 +353,7 @@ def render_overview(
         rows_table(overview.other_rows, "    ")
 
 
-def cmd_logs(operations: Operations, options: argparse.Namespace, out: TextIO) -> int:
+def cmd_logs(operations: Operations, options: argparse.Namespace, out: Output) -> int:
     print_logs(operations.backend, options.run, follow=options.follow, out=out)
     run = operations.backend.status(options.run)
     print(f"--- {run.name}: {run.state} ({run.detail})", file=out)
@@ -362,7 +362,7 @@ def cmd_logs(operations: Operations, options: argparse.Namespace, out: TextIO) -
     return 0 if run.state is RunState.SUCCEEDED else 1
 
 
-def run_command(options: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def run_command(options: argparse.Namespace, out: Output, err: Output) -> int:
     if options.command in ("review", "label"):
         # The database alone: no backend is chosen, so no "backend:" line either.
         return review_cli.run(options, out)
@@ -391,13 +391,13 @@ def main(
     stdout = out or sys.stdout
     # Names, titles and errors come from the database, the models dir and the cluster: no
     # escape sequence or control character in them reaches the terminal.
-    out = PlainWriter(stdout)
-    err = PlainWriter(err or sys.stderr)
+    plain_out = PlainWriter(stdout)
+    plain_err = PlainWriter(err or sys.stderr)
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(job_of(argv))
     options = parser.parse_args(argv)
     if problem := repeated_option(parser, argv):
-        print(f"gregory-launch: error: {problem}", file=err)
+        print(f"gregory-launch: error: {problem}", file=plain_err)
         return exit_codes.USAGE
     try:
         db.check_configuration()
@@ -405,14 +405,14 @@ def main(
             from launcher.app import run_tui
 
             return run_tui(options.backend)
-        return run_command(options, out, err)
+        return run_command(options, plain_out, plain_err)
     except LauncherError as error:
-        print(f"gregory-launch: error: {error}", file=err)
+        print(f"gregory-launch: error: {error}", file=plain_err)
         return error.code
     except (BackendError, db.DatabaseUnavailable) as error:
         # A fan-out's refusals (launcher.operations.SubmitRefused): one line each.
         for line in str(error).splitlines() or [""]:
-            print(f"gregory-launch: error: {line}", file=err)
+            print(f"gregory-launch: error: {line}", file=plain_err)
         if isinstance(error, ConfigurationError | db.DatabaseMisconfigured):
             return exit_codes.USAGE
         return 1

@@ -16,10 +16,15 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gregory.flags import TrainFlags
 from launcher import db
 from launcher.backends.local import default_root
+
+if TYPE_CHECKING:
+    # For types alone: at run time the ranking is imported once a queue is asked for.
+    from gregory.ml.review.ranking import Queue
 
 LOG_FILE = "labels.jsonl"
 # The offer to retrain comes after this many new labels: one batch of the measured loop.
@@ -59,9 +64,9 @@ def load_queue(
     random_share: float,
     seed: int | None = None,
     progress: Callable[[int, int], None] | None = None,
-):
-    """The review queue of the flags' subject (gregory.ml.review.ranking.Queue); `progress` is told
-    (scored, to score) while articles without a stored prediction are scored."""
+) -> Queue:
+    """The review queue of the flags' subject; `progress` is told (scored, to score) while
+    articles without a stored prediction are scored."""
     from gregory.ml.data import dataset
     from gregory.ml.review import ranking
 

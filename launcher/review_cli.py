@@ -11,12 +11,15 @@ import argparse
 import json
 import sys
 import time
-from typing import TextIO
+from typing import TYPE_CHECKING
 
 from gregory import exit_codes
 from gregory.flags import DEFAULT_WINDOW_DAYS, FlagError
 from launcher.errors import LauncherError
-from launcher.safe_text import plain
+from launcher.safe_text import Output, plain
+
+if TYPE_CHECKING:
+    from launcher.review import Queue
 
 ANSWERS = {"yes": True, "no": False}
 # Seconds between two progress lines while the queue scores articles itself.
@@ -93,7 +96,7 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     label.add_argument("--relevant", required=True, choices=tuple(ANSWERS))
 
 
-def queue_json(queue) -> dict:
+def queue_json(queue: Queue) -> dict:
     return {
         "unreviewed": queue.unreviewed,
         "labels": queue.labels,
@@ -120,7 +123,7 @@ def one_line(value: object) -> str:
     return " ".join(plain(value).split())
 
 
-def print_queue(queue, out: TextIO) -> None:
+def print_queue(queue: Queue, out: Output) -> None:
     versions = ", ".join(f"{a} {v}" for a, v in queue.versions.items()) or "none"
     print(
         f"{queue.unreviewed} unreviewed, {queue.labels} labels ({queue.positives} relevant); "
@@ -141,7 +144,7 @@ class ProgressLines:
     """The queue's scoring progress as lines on stderr: what is to score, then how far, at
     most one line every PROGRESS_EVERY seconds, and the last."""
 
-    def __init__(self, err: TextIO) -> None:
+    def __init__(self, err: Output) -> None:
         self.err = err
         self.last = 0.0
 
@@ -160,7 +163,7 @@ class ProgressLines:
         print(line, file=self.err, flush=True)
 
 
-def run(options: argparse.Namespace, out: TextIO, err: TextIO | None = None) -> int:
+def run(options: argparse.Namespace, out: Output, err: Output | None = None) -> int:
     from gregory.labels import AlreadyLabelled, LabelError
     from gregory.ml.store.provenance import VersionUnusable
     from launcher import review

@@ -8,7 +8,7 @@ title, hide text) or other control characters; printed raw they act on the opera
 from __future__ import annotations
 
 import re
-from typing import TextIO
+from typing import Protocol, TextIO
 
 # Whole escape sequences first, so their parameters do not survive as visible junk:
 # CSI (ESC [ or C1 0x9b), OSC (ESC ] or 0x9d, ended by BEL or ST), DCS/SOS/PM/APC strings,
@@ -29,6 +29,16 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 def plain(text: object) -> str:
     """`text` as a string without escape sequences or control characters (\\n and \\t kept)."""
     return _CONTROLS.sub("", _SEQUENCES.sub("", str(text)))
+
+
+class Output(Protocol):
+    """What the CLI writes to: a text stream, or a `PlainWriter` over one."""
+
+    def write(self, text: str, /) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def isatty(self) -> bool: ...
 
 
 class PlainWriter:

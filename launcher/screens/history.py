@@ -126,14 +126,14 @@ class HistoryScreen(LauncherScreen):
     def failed(self, message: Failed) -> None:
         self.query_one("#history-status", Static).update(f"history failed: {plain(message.text)}")
 
-    def visible(self) -> list[Entry]:
+    def shown_entries(self) -> list[Entry]:
         shown = [entry for entry in self.entries if matches(entry, self.query_text)]
         if self.sort_column is not None:
             shown = sort_entries(shown, self.sort_column, self.sort_reverse)
         return shown
 
     def show(self) -> None:
-        shown = self.visible()
+        shown = self.shown_entries()
         self.query_one(HistoryTable).refill([(str(e.row.id), cells(e)) for e in shown])
         status = f"{len(shown)} of {len(self.entries)} rows"
         if self.sort_column is not None:

@@ -12,6 +12,7 @@ launcher's backend, as the form would submit it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -33,10 +34,13 @@ from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
 
+if TYPE_CHECKING:
+    from launcher.review import Queue
+
 
 @dataclass
 class QueueLoaded(Message):
-    queue: object  # gregory.ml.review.ranking.Queue
+    queue: Queue
 
 
 @dataclass
@@ -83,7 +87,7 @@ class ReviewScreen(LauncherScreen):
         super().__init__()
         self.teams: list[TeamScope] = []
         self.session: Session | None = None
-        self.queue = None
+        self.queue: Queue | None = None
         self.position = 0
         self.labelled_at_load = 0
         # A label or undo is being written: keys wait for it, so one press is one write.
@@ -206,14 +210,17 @@ class ReviewScreen(LauncherScreen):
 
     def show(self) -> None:
         item = self.current
-        title, scores, reason, summary = "", "", "", ""
+        title: Text | str = ""
+        scores: Text | str = ""
+        reason: Text | str = ""
+        summary: Text | str = ""
         if item is not None:
             title = Text(f"{item.article_id}  {_line(item.title)}", style="bold")
-            scores = "  ".join(
+            each = "  ".join(
                 f"{s.algorithm} {s.probability:.2f} (threshold {s.threshold:g}, {s.version})"
                 for s in item.scores
             )
-            scores = Text(_line(scores) or "no model scored this article", style="cyan")
+            scores = Text(_line(each) or "no model scored this article", style="cyan")
             reason = Text(f"why: {_line(item.reason)}", style="italic")
             summary = Text(plain(item.summary) or "(no summary)")
         elif self.queue is not None:
