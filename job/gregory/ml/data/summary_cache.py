@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from gregory.atomic_write import write_atomic
 from gregory.ml.core import config
 
 SETTING = "GREGORY_SUMMARY_CACHE_DIR"
@@ -77,17 +76,7 @@ class SummaryCache:
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            write_atomic(path, json.dumps({"key": key, "summary": summary}))
         except OSError:
             return False
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                json.dump({"key": key, "summary": summary}, stream)
-            os.replace(temporary, path)
-        except OSError:
-            Path(temporary).unlink(missing_ok=True)
-            return False
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
         return True

@@ -17,11 +17,11 @@ import fcntl
 import getpass
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from gregory.atomic_write import write_atomic
 from gregory.flags import VERSION_RE
 from gregory.ml.core import layout
 from gregory.ml.core.job_identity import job_name
@@ -82,19 +82,6 @@ def read_current(algo_dir: Path) -> dict[str, Any] | None:
     return pointer
 
 
-def _umask() -> int:
-    """The process umask, read without setting it (os.umask would race the heartbeat thread)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 @contextlib.contextmanager
 def _locked(algo_dir: Path) -> Iterator[None]:
     with open(Path(algo_dir) / layout.CURRENT_LOCK_FILE, "a") as handle:
@@ -125,19 +112,7 @@ def write_current(algo_dir: Path, version: str, by: str, reason: str) -> dict:
             "reason": reason,
         }
         pointer = {**entry, "history": [*previous.get("history", []), entry]}
-        fd, tmp = tempfile.mkstemp(dir=algo_dir, prefix=".current-", suffix=".tmp")
-        try:
-            # mkstemp makes it 0600; the site and the launcher read it like the versions.
-            os.fchmod(fd, 0o666 & ~_umask())
-            with os.fdopen(fd, "w") as handle:
-                json.dump(pointer, handle, indent=2)
-                handle.write("\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, algo_dir / layout.CURRENT_FILE)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(algo_dir / layout.CURRENT_FILE, json.dumps(pointer, indent=2) + "\n")
     return pointer
 
 

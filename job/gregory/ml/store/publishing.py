@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from gregory.atomic_write import fsync_directory, fsync_tree
 from gregory.ml.runs.liveness import file_owner_gone
 
 STAGING_PREFIX = ".staging-"
@@ -69,9 +70,9 @@ class Reservation:
     def publish(self) -> Path:
         """Move the finished staging directory into place; one rename, so all or nothing."""
         (self.staging / OWNER_FILE).unlink(missing_ok=True)
-        _fsync_tree(self.staging)
+        fsync_tree(self.staging)
         os.rename(self.staging, self.final)
-        _fsync_dir(self.algo_dir)
+        fsync_directory(self.algo_dir)
         return self.final
 
     def discard(self) -> None:
@@ -191,20 +192,3 @@ def publishing(
             with shield():
                 reservation.discard()
         raise
-
-
-def _fsync_tree(root: Path) -> None:
-    # The rename must not become visible before the files it publishes reach the disk.
-    for path in root.rglob("*"):
-        if path.is_file():
-            with open(path, "rb") as handle:
-                os.fsync(handle.fileno())
-    _fsync_dir(root)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
