@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
 from launcher.operations import Operations
 from launcher.safe_text import plain
+from launcher.screens.base import ScreensApp
 from launcher.screens.form import FormScreen
 from launcher.screens.history import HistoryScreen
 from launcher.screens.review import ReviewScreen
 from launcher.screens.runs import RunsScreen
 
 
-class LauncherApp(App[None]):
+class LauncherApp(ScreensApp):
     CSS_PATH = "launcher.tcss"
     TITLE = "gregory-launch"
     MODES = {

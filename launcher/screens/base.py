@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from textual.app import App
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -13,8 +14,6 @@ from launcher.safe_text import plain
 
 if TYPE_CHECKING:
     from textual import getters
-
-    from launcher.app import LauncherApp
 
 
 def one_line(error: BaseException | None) -> str:
@@ -25,11 +24,21 @@ def one_line(error: BaseException | None) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+class ScreensApp(App[None]):
+    """What the screens use of their app, declared here so that they need not import
+    launcher.app (which imports them); launcher.app.LauncherApp sets these."""
+
+    operations: Operations
+    # Seconds between the runs screen's refreshes; 0: none.
+    refresh_seconds: float
+    # The run the runs screen should highlight next (set by the form after a submit).
+    select_run: str | None
+
+
 class LauncherScreen(Screen[None]):
     if TYPE_CHECKING:
-        # Type checkers see our app class; at run time Textual's own `app` property answers
-        # (a run-time import of launcher.app would be circular: it imports the screens).
-        app = getters.app(LauncherApp)
+        # Type checkers see our app class; at run time Textual's own `app` property answers.
+        app = getters.app(ScreensApp)
 
     @property
     def operations(self) -> Operations:
