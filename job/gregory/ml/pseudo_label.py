@@ -87,7 +87,7 @@ def add_pseudo_labels(
     progress: bool = False,
     trainer_options: Mapping[str, Any] | None = None,
     checkpoint_dir: Path | None = None,
-    notify: checkpoints.Say | None = None,
+    notify: checkpoints.Note | None = None,
 ) -> tuple[DatasetSplits, Path]:
     """Splits whose train holds the pseudo-labelled rows too, and the CSV that lists them.
 

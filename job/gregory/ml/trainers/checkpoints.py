@@ -40,7 +40,8 @@ if TYPE_CHECKING:
 
 PREFIX = "checkpoint-"
 SUFFIX = ".pt"
-Say = Callable[[str], None]
+# A one-line note for the operator (a resumed checkpoint, an unreadable one ignored).
+Note = Callable[[str], None]
 
 
 def job_key() -> str | None:
@@ -78,10 +79,10 @@ def data_fingerprint(*splits: TextSplit) -> str:
 class Checkpoint:
     """One stage's checkpoint directory and the fingerprint a resumable file must carry."""
 
-    def __init__(self, directory: Path, fingerprint: str, say: Say | None = None) -> None:
+    def __init__(self, directory: Path, fingerprint: str, note: Note | None = None) -> None:
         self.directory = Path(directory)
         self.fingerprint = fingerprint
-        self._say = say
+        self._note = note
 
     @property
     def path(self) -> Path:
@@ -129,8 +130,8 @@ class Checkpoint:
         clear_stage(self.directory)
 
     def tell(self, message: str) -> None:
-        if self._say is not None:
-            self._say(message)
+        if self._note is not None:
+            self._note(message)
 
 
 def clear_stage(directory: Path) -> None:
@@ -155,19 +156,19 @@ RESUMABLE = ("pubmed_bert", "lstm", layout.PSEUDO_LABELS)
 STALE_SECONDS = 7 * 24 * 3600
 
 
-def stage_options(team: str, subject: str, stage: str, say: Say | None) -> dict[str, Any]:
+def stage_options(team: str, subject: str, stage: str, note: Note | None) -> dict[str, Any]:
     """`checkpoint_dir` and `notify` for a stage of this Job; empty for a manual run."""
     job = job_key()
     if job is None or stage not in RESUMABLE:
         return {}
     sweep_stale(layout.models_dir() / layout.CHECKPOINTS, keep=job)
-    return {"checkpoint_dir": layout.checkpoint_dir(job, team, subject, stage), "notify": say}
+    return {"checkpoint_dir": layout.checkpoint_dir(job, team, subject, stage), "notify": note}
 
 
 def sweep_stale(root: Path, *, keep: str, now: float | None = None) -> list[str]:
     """Remove the Job directories under `root` whose newest file is older than STALE_SECONDS."""
     now = time.time() if now is None else now
-    removed = []
+    removed: list[str] = []
     try:
         jobs = [entry for entry in root.iterdir() if entry.is_dir() and entry.name != keep]
     except FileNotFoundError:
@@ -193,7 +194,10 @@ def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
     """Python, numpy and torch (CPU, CUDA, the data loader's generator) RNG states."""
     import torch
 
-    kind, keys, position, has_gauss, cached = np.random.get_state()
+    legacy = np.random.get_state(legacy=True)
+    # The global RandomState is MT19937, whose legacy state is always this 5-tuple.
+    assert isinstance(legacy, tuple)
+    kind, keys, position, has_gauss, cached = legacy
     state: dict[str, Any] = {
         "python": random.getstate(),
         # numpy's state as plain values, so torch.load(weights_only=True) accepts it.

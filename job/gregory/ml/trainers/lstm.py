@@ -89,7 +89,7 @@ class LstmTrainer(Trainer):
         learning_rate: float = 1e-3,
         device: str | None = None,
         checkpoint_dir: Path | None = None,
-        notify: checkpoints.Say | None = None,
+        notify: checkpoints.Note | None = None,
     ) -> None:
         super().__init__(seed=seed, progress=progress)
         self.vocab_size = vocab_size

@@ -79,7 +79,7 @@ class PubMedBertTrainer(Trainer):
         device: str | None = None,
         revision: str | None = None,
         checkpoint_dir: Path | None = None,
-        notify: checkpoints.Say | None = None,
+        notify: checkpoints.Note | None = None,
     ) -> None:
         super().__init__(seed=seed, progress=progress)
         self.model_name = model_name or default_model_name()
