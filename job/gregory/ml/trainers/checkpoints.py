@@ -8,8 +8,9 @@ no checkpoint: two manual runs have nothing that would tell them apart.
 Each file holds one fingerprint (the training data, model and hyper-parameters) in its name and
 its contents; a checkpoint whose fingerprint differs from the run's is deleted, never resumed.
 Files are written to a temporary name and renamed (os.replace), so a kill mid-write leaves the
-previous epoch's checkpoint intact. A trainer removes its checkpoint when train() completes: what
-follows (evaluation, publishing) is short and the published version then holds the result.
+previous epoch's checkpoint intact. The deep trainers' epoch loop (ml.trainers.epochs) saves one
+after each epoch and removes it when training completes: what follows (evaluation, publishing) is
+short and the published version then holds the result.
 Pseudo-labelling's finished result stays until every algorithm of the subject has succeeded
 (training.train_subjects calls SubjectData.release_checkpoints), so a retry reuses it.
 """
@@ -229,62 +230,3 @@ def _tuples(value: Any) -> Any:
     if isinstance(value, Sequence) and not isinstance(value, str):
         return tuple(_tuples(item) for item in value)
     return value
-
-
-# -- an epoch loop's state ----------------------------------------------------------------------
-
-
-def resume_epochs(
-    checkpoint: Checkpoint | None,
-    algorithm: str,
-    *,
-    model: torch.nn.Module,
-    optimiser: torch.optim.Optimizer,
-    best: Any,
-    generator: torch.Generator | None = None,
-    scheduler: Any = None,
-) -> tuple[int, dict[str, list[float]]]:
-    """Epochs already done and their history, restored from `checkpoint` (0 and empty without).
-
-    `best` is a torch_utils.BestEpoch. The RNG states are restored last, so whatever building
-    the model drew from them is overwritten with the state after the saved epoch.
-    """
-    state = checkpoint.load() if checkpoint is not None else None
-    if state is None:
-        return 0, {"train_loss": [], "val_loss": []}
-    model.load_state_dict(state["model"])
-    optimiser.load_state_dict(state["optimiser"])
-    if scheduler is not None and state.get("scheduler") is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    best.load_state_dict(state["best"])
-    restore_rng(state["rng"], generator)
-    epoch = int(state["epoch"])
-    checkpoint.tell(f"Resumed {algorithm} from epoch {epoch} checkpoint")
-    return epoch, {key: list(values) for key, values in state["history"].items()}
-
-
-def save_epoch(
-    checkpoint: Checkpoint | None,
-    epoch: int,
-    *,
-    model: torch.nn.Module,
-    optimiser: torch.optim.Optimizer,
-    best: Any,
-    history: Mapping[str, list[float]],
-    generator: torch.Generator | None = None,
-    scheduler: Any = None,
-) -> None:
-    """Checkpoint a finished epoch (1-based) with everything resume_epochs() restores."""
-    if checkpoint is None:
-        return
-    checkpoint.save(
-        {
-            "epoch": epoch,
-            "model": model.state_dict(),
-            "optimiser": optimiser.state_dict(),
-            "scheduler": scheduler.state_dict() if scheduler is not None else None,
-            "best": best.state_dict(),
-            "history": {key: list(values) for key, values in history.items()},
-            "rng": rng_state(generator),
-        }
-    )

@@ -25,6 +25,7 @@ from gregory.ml.core import torch_utils
 from gregory.ml.data.splits import SEED, TextSplit
 from gregory.ml.trainers import checkpoints
 from gregory.ml.trainers.base import Trainer
+from gregory.ml.trainers.epochs import fit_epochs
 
 WEIGHTS = "lstm_weights.h5"
 TOKENIZER = "tokenizer.json"
@@ -104,7 +105,7 @@ class LstmTrainer(Trainer):
         self.tokenizer: Any = None
         self.model: BiLstmClassifier | None = None
         self.best_epoch: int | None = None
-        # Per-epoch checkpoints (ml.checkpoints) go here when set; `notify` hears of a resume.
+        # Per-epoch checkpoints go here when set (ml.trainers.epochs); `notify` hears of a resume.
         self.checkpoint_dir = checkpoint_dir
         self.notify = notify
         self.resumed_from_epoch: int | None = None
@@ -122,48 +123,45 @@ class LstmTrainer(Trainer):
             yield idx, pad_sequence(seqs, batch_first=True).to(self.device), lengths
 
     def train(self, train: TextSplit, val: TextSplit) -> dict[str, list[float]]:
-
         generator = torch_utils.seed_everything(self.seed)
         self.tokenizer = build_tokenizer(train.texts, self.vocab_size, self.seq_len)
-        self.model = BiLstmClassifier(
+        model = self.model = BiLstmClassifier(
             self.tokenizer.get_vocab_size(), self.embedding_dim, self.units, self.dropout
         ).to(self.device)
         train_x, val_x = self._encode(train.texts), self._encode(val.texts)
         train_y = torch.as_tensor(np.asarray(train.labels, dtype=np.int64))
         val_y = torch.as_tensor(np.asarray(val.labels, dtype=np.int64))
-        optimiser = torch.optim.Adam(self.model.parameters(), lr=self.learning_rate)
+        optimiser = torch.optim.Adam(model.parameters(), lr=self.learning_rate)
         loss_fn = nn.CrossEntropyLoss(reduction="sum")
-        best = torch_utils.BestEpoch()
-        checkpoint = self._checkpoint(train, val)
-        state = {"model": self.model, "optimiser": optimiser, "best": best, "generator": generator}
-        done, history = checkpoints.resume_epochs(checkpoint, self.algorithm, **state)
-        self.resumed_from_epoch = done or None
-        epochs = torch_utils.epoch_bar("lstm", self.epochs, self.progress, start=done)
-        for epoch in epochs:
-            self.model.train()
+
+        def train_epoch() -> float:
             total = 0.0
             order = torch.randperm(len(train_x), generator=generator).tolist()
             for idx, ids, lengths in self._batches(train_x, order):
-                logits = self.model(ids, lengths)
-                loss = loss_fn(logits, train_y[idx].to(self.device))
+                loss = loss_fn(model(ids, lengths), train_y[idx].to(self.device))
                 optimiser.zero_grad(set_to_none=True)
                 (loss / len(idx)).backward()
                 optimiser.step()
                 total += loss.item()
-            val_loss = self._loss(val_x, val_y, loss_fn)
-            history["train_loss"].append(total / max(len(train_x), 1))
-            history["val_loss"].append(val_loss)
-            epochs.set_postfix(
-                train_loss=f"{history['train_loss'][-1]:.4f}", val_loss=f"{val_loss:.4f}"
-            )
-            best.update(self.model, epoch + 1, val_loss)
-            checkpoints.save_epoch(checkpoint, epoch + 1, history=history, **state)
-        best.restore(self.model)
-        self.best_epoch = best.epoch
-        self.model.eval()
-        if checkpoint is not None:
-            checkpoint.clear()
-        return history
+            return total / max(len(train_x), 1)
+
+        fitted = fit_epochs(
+            self.algorithm,
+            epochs=self.epochs,
+            model=model,
+            optimiser=optimiser,
+            train_epoch=train_epoch,
+            # An empty validation split scores NaN (pubmed_bert's scores 0.0): no epoch is best,
+            # so the last epoch's weights stay.
+            validate=lambda: self._loss(val_x, val_y, loss_fn),
+            best=torch_utils.BestEpoch(),
+            checkpoint=self._checkpoint(train, val),
+            generator=generator,
+            progress=self.progress,
+        )
+        self.best_epoch = fitted.best_epoch
+        self.resumed_from_epoch = fitted.resumed_from_epoch
+        return fitted.history
 
     def _checkpoint(self, train: TextSplit, val: TextSplit) -> checkpoints.Checkpoint | None:
         """This run's checkpoint, fingerprinted by its data and hyper-parameters."""

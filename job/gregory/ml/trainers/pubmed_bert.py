@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
@@ -27,6 +27,10 @@ from gregory.ml.core import config, torch_utils
 from gregory.ml.data.splits import SEED, TextSplit
 from gregory.ml.trainers import checkpoints
 from gregory.ml.trainers.base import Trainer
+from gregory.ml.trainers.epochs import fit_epochs
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
 
 WEIGHTS = "bert_weights.h5"
 CONFIG = "bert_config.json"
@@ -44,7 +48,11 @@ def default_revision() -> str | None:
 class BertClassifier(nn.Module):
     """The encoder's [CLS] state through Dense(dense_units, ReLU), dropout and a 2-way output."""
 
-    def __init__(self, encoder: nn.Module, dense_units: int = 48, dropout: float = 0.2) -> None:
+    encoder: PreTrainedModel
+
+    def __init__(
+        self, encoder: PreTrainedModel, dense_units: int = 48, dropout: float = 0.2
+    ) -> None:
         super().__init__()
         self.encoder = encoder
         self.dense = nn.Linear(encoder.config.hidden_size, dense_units)
@@ -100,14 +108,14 @@ class PubMedBertTrainer(Trainer):
         self.model: BertClassifier | None = None
         self.tokenizer: Any = None
         self.best_epoch: int | None = None
-        # Per-epoch checkpoints (ml.checkpoints) go here when set; `notify` hears of a resume.
+        # Per-epoch checkpoints go here when set (ml.trainers.epochs); `notify` hears of a resume.
         self.checkpoint_dir = checkpoint_dir
         self.notify = notify
         self.resumed_from_epoch: int | None = None
 
     # -- building -------------------------------------------------------------------------------
 
-    def _build(self) -> None:
+    def _build(self) -> BertClassifier:
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -119,6 +127,7 @@ class PubMedBertTrainer(Trainer):
                 self.model_name, revision=self.revision, dtype=torch.float32
             )
         self.model = BertClassifier(encoder, self.dense_units, self.dropout).to(self.device)
+        return self.model
 
     def _encode(self, texts: Sequence[str]) -> list[dict[str, list[int]]]:
         encoded = self.tokenizer(
@@ -150,7 +159,8 @@ class PubMedBertTrainer(Trainer):
             lengths = [len(f["input_ids"]) for f in features]
             sampler = LengthGroupedSampler(size, lengths=lengths, generator=generator)
         return DataLoader(
-            features,
+            # A list is a map-style dataset (__getitem__, __len__), which torch's stubs do not say.
+            features,  # type: ignore[arg-type]
             batch_size=size,
             sampler=sampler,
             shuffle=shuffle and sampler is None,
@@ -166,54 +176,51 @@ class PubMedBertTrainer(Trainer):
     # -- training -------------------------------------------------------------------------------
 
     def train(self, train: TextSplit, val: TextSplit) -> dict[str, list[float]]:
-
         generator = torch_utils.seed_everything(self.seed)
-        self._build()
-        assert self.model is not None
-        train_features = self._encode(train.texts)
-        for feature, label in zip(train_features, train.labels, strict=True):
-            feature["labels"] = int(label)
-        val_features = self._encode(val.texts)
-        for feature, label in zip(val_features, val.labels, strict=True):
-            feature["labels"] = int(label)
-
+        model = self._build()
+        train_features = self._labelled(train)
+        val_features = self._labelled(val)
+        # Built before any validation loader: bench/gpu.py times the first loader a trainer builds.
         loader = self._loader(train_features, shuffle=True, generator=generator)
-        optimiser = torch.optim.AdamW(self.model.parameters(), lr=self.learning_rate)
+        optimiser = torch.optim.AdamW(model.parameters(), lr=self.learning_rate)
         loss_fn = nn.CrossEntropyLoss()
-        best = torch_utils.BestEpoch(self.patience)
-        checkpoint = self._checkpoint(train, val)
-        state = {"model": self.model, "optimiser": optimiser, "best": best, "generator": generator}
-        done, history = checkpoints.resume_epochs(checkpoint, self.algorithm, **state)
-        self.resumed_from_epoch = done or None
-        epochs = torch_utils.epoch_bar("pubmed_bert", self.epochs, self.progress, start=done)
-        for epoch in epochs:
-            self.model.train()
+
+        def train_epoch() -> float:
             total, count = 0.0, 0
             for batch in loader:
                 batch = {key: value.to(self.device) for key, value in batch.items()}
                 with torch_utils.autocast(self.device):
-                    logits = self.model(batch["input_ids"], batch["attention_mask"])
+                    logits = model(batch["input_ids"], batch["attention_mask"])
                 loss = loss_fn(logits.float(), batch["labels"])
                 optimiser.zero_grad(set_to_none=True)
                 loss.backward()
                 optimiser.step()
                 total += loss.item() * len(batch["labels"])
                 count += len(batch["labels"])
-            val_loss = self._loss(val_features, loss_fn)
-            history["train_loss"].append(total / max(count, 1))
-            history["val_loss"].append(val_loss)
-            epochs.set_postfix(
-                train_loss=f"{total / max(count, 1):.4f}", val_loss=f"{val_loss:.4f}"
-            )
-            if best.update(self.model, epoch + 1, val_loss):
-                break
-            checkpoints.save_epoch(checkpoint, epoch + 1, history=history, **state)
-        best.restore(self.model)
-        self.best_epoch = best.epoch
-        self.model.eval()
-        if checkpoint is not None:
-            checkpoint.clear()
-        return history
+            return total / max(count, 1)
+
+        fitted = fit_epochs(
+            self.algorithm,
+            epochs=self.epochs,
+            model=model,
+            optimiser=optimiser,
+            train_epoch=train_epoch,
+            validate=lambda: self._loss(val_features, loss_fn),
+            best=torch_utils.BestEpoch(self.patience),
+            checkpoint=self._checkpoint(train, val),
+            generator=generator,
+            progress=self.progress,
+        )
+        self.best_epoch = fitted.best_epoch
+        self.resumed_from_epoch = fitted.resumed_from_epoch
+        return fitted.history
+
+    def _labelled(self, split: TextSplit) -> list[dict[str, Any]]:
+        """The split's encodings, each with its label: what the loaders batch."""
+        features: list[dict[str, Any]] = []
+        for feature, label in zip(self._encode(split.texts), split.labels, strict=True):
+            features.append({**feature, "labels": int(label)})
+        return features
 
     def _checkpoint(self, train: TextSplit, val: TextSplit) -> checkpoints.Checkpoint | None:
         """This run's checkpoint, fingerprinted by its data, base model and hyper-parameters."""

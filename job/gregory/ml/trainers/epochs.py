@@ -1,0 +1,126 @@
+"""The epoch loop both deep trainers run: resume, train, validate, keep the best, checkpoint.
+
+A trainer builds its model, optimiser and data, then hands `fit_epochs` two callables: one epoch
+of training (returning the epoch's mean training loss) and the validation loss. Everything around
+them lives here once: resuming from a checkpoint (ml.trainers.checkpoints), the learning curve
+(`train_loss`, `val_loss`: training_history.json), choosing the epoch with the lowest validation
+loss and restoring its weights, early stopping when the trainer gave `best` a patience, a
+checkpoint after each finished epoch and removing it when training completes.
+
+The order of what draws random numbers is part of the contract (a resumed run must match an
+uninterrupted one weight for weight): the RNG states are restored after the trainer has built
+everything, and each epoch runs train step, validation, best-epoch update, checkpoint, in turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from gregory.ml.core import torch_utils
+from gregory.ml.trainers.checkpoints import Checkpoint, restore_rng, rng_state
+
+History = dict[str, list[float]]
+
+
+@dataclass(frozen=True)
+class Fitted:
+    """What the loop leaves a trainer: its learning curve and where it started and ended."""
+
+    history: History
+    # The 1-based epoch whose weights the model now holds (None: no finite validation loss).
+    best_epoch: int | None
+    # The epochs a checkpoint already held when this run started; None for a fresh start.
+    resumed_from_epoch: int | None
+
+
+def fit_epochs(
+    name: str,
+    *,
+    epochs: int,
+    model: torch.nn.Module,
+    optimiser: torch.optim.Optimizer,
+    train_epoch: Callable[[], float],
+    validate: Callable[[], float],
+    best: torch_utils.BestEpoch,
+    checkpoint: Checkpoint | None,
+    generator: torch.Generator | None = None,
+    progress: bool = False,
+) -> Fitted:
+    """Run epochs up to `epochs` (fewer when `best`'s patience runs out); the best epoch's weights
+    are in `model`, in eval mode, when this returns.
+
+    `name` labels the progress bar and the resume note. `generator` is the data order's generator,
+    saved and restored with the other RNG states.
+    """
+    done, history = _resume(checkpoint, name, model, optimiser, best, generator)
+    bar = torch_utils.epoch_bar(name, epochs, progress, start=done)
+    for epoch in bar:
+        model.train()
+        train_loss = train_epoch()
+        val_loss = validate()
+        history["train_loss"].append(train_loss)
+        history["val_loss"].append(val_loss)
+        bar.set_postfix(train_loss=f"{train_loss:.4f}", val_loss=f"{val_loss:.4f}")
+        if best.update(model, epoch + 1, val_loss):
+            # Patience ran out: training ends here, so this epoch needs no checkpoint.
+            break
+        _save(checkpoint, epoch + 1, model, optimiser, best, history, generator)
+    best.restore(model)
+    model.eval()
+    if checkpoint is not None:
+        checkpoint.clear()
+    return Fitted(history, best.epoch, done or None)
+
+
+def _resume(
+    checkpoint: Checkpoint | None,
+    name: str,
+    model: torch.nn.Module,
+    optimiser: torch.optim.Optimizer,
+    best: torch_utils.BestEpoch,
+    generator: torch.Generator | None,
+) -> tuple[int, History]:
+    """Epochs already done and their history, restored from `checkpoint` (0 and empty without).
+
+    The RNG states are restored last, so whatever building the model drew from them is
+    overwritten with the state after the saved epoch.
+    """
+    state = checkpoint.load() if checkpoint is not None else None
+    if checkpoint is None or state is None:
+        return 0, {"train_loss": [], "val_loss": []}
+    model.load_state_dict(state["model"])
+    optimiser.load_state_dict(state["optimiser"])
+    best.load_state_dict(state["best"])
+    restore_rng(state["rng"], generator)
+    epoch = int(state["epoch"])
+    checkpoint.tell(f"Resumed {name} from epoch {epoch} checkpoint")
+    return epoch, {key: list(values) for key, values in state["history"].items()}
+
+
+def _save(
+    checkpoint: Checkpoint | None,
+    epoch: int,
+    model: torch.nn.Module,
+    optimiser: torch.optim.Optimizer,
+    best: torch_utils.BestEpoch,
+    history: Mapping[str, list[float]],
+    generator: torch.Generator | None,
+) -> None:
+    """Checkpoint a finished epoch (1-based) with everything _resume() restores."""
+    if checkpoint is None:
+        return
+    state: dict[str, Any] = {
+        "epoch": epoch,
+        "model": model.state_dict(),
+        "optimiser": optimiser.state_dict(),
+        # Neither trainer schedules its learning rate; the key keeps the file's layout as it was.
+        "scheduler": None,
+        "best": best.state_dict(),
+        "history": {key: list(values) for key, values in history.items()},
+        "rng": rng_state(generator),
+    }
+    checkpoint.save(state)
