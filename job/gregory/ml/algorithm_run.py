@@ -50,6 +50,7 @@ class SubjectData:
     _prepared: tuple[dataset.PreparedArticles, dataset.PreparedArticles | None] | None = field(
         default=None, init=False, repr=False
     )
+    _texts: dataset.PreparedTexts | None = field(default=None, init=False, repr=False)
 
     def splits(self) -> DatasetSplits:
         if self._splits is None:
@@ -85,9 +86,11 @@ class SubjectData:
             raise
 
     def _prepare(self, raw: dataset.RawArticles) -> dataset.PreparedArticles:
-        return dataset.prepare_articles(
-            raw, lambda texts: summariser.summarise_bulk(texts, progress=self.progress)
-        )
+        if self._texts is None:
+            self._texts = dataset.PreparedTexts(
+                lambda texts: summariser.summarise_bulk(texts, progress=self.progress)
+            )
+        return self._texts.prepare(raw)
 
     def _prepare_all(self) -> tuple[dataset.PreparedArticles, dataset.PreparedArticles | None]:
         since = dataset.window_start(self.flags.window_days)

@@ -51,25 +51,6 @@ class Counts:
     changed: int = 0  # articles whose ml_score or relevant the recompute changed
 
 
-class SubjectTexts:
-    """Prepared texts of one subject's articles, kept for its next algorithm (None: dropped)."""
-
-    def __init__(self, summarise: text.Summarise) -> None:
-        self.summarise = summarise
-        self.prepared: dict[int, str | None] = {}
-
-    def get(self, ids: Sequence[int]) -> tuple[list[int], list[str], int]:
-        """(ids that have a text, their texts, how many were dropped) for `ids`."""
-        missing = [i for i in ids if i not in self.prepared]
-        if missing:
-            raw = db_retry.database_retry(dataset.articles_by_id)(missing)  # a read: safe to retry
-            prepared = dataset.prepare_articles(raw, self.summarise)
-            self.prepared.update(dict.fromkeys(missing))
-            self.prepared.update(zip(prepared.article_ids, prepared.texts, strict=True))
-        kept = [i for i in ids if self.prepared[i] is not None]
-        return kept, [self.prepared[i] for i in kept], len(ids) - len(kept)
-
-
 def predict_subjects(
     flags: PredictFlags, subjects: Sequence[Subject], say: output.Say
 ) -> list[output.Outcome]:
@@ -84,7 +65,9 @@ def predict_subjects(
         if not flags.dry_run:
             lifecycle.resolve_lost(subjects, say)
         for subject in subjects:
-            texts = SubjectTexts(summarise)
+            # A read: safe to retry over a database restart.
+            load = db_retry.database_retry(dataset.articles_by_id)
+            texts = dataset.PreparedTexts(summarise, load)
             for algorithm in flags.algos:
                 outcomes.append(_predict_one(subject, algorithm, texts, flags, trigger, say))
     return outcomes
@@ -93,7 +76,7 @@ def predict_subjects(
 def _predict_one(
     subject: Subject,
     algorithm: str,
-    texts: SubjectTexts,
+    texts: dataset.PreparedTexts,
     flags: PredictFlags,
     trigger: str,
     say: output.Say,
@@ -205,7 +188,7 @@ def _load(predictor: loading.Predictor, flags: PredictFlags, say: output.Say) ->
 def _score(
     subject: Subject,
     predictor: loading.Predictor,
-    texts: SubjectTexts,
+    texts: dataset.PreparedTexts,
     flags: PredictFlags,
     counts: Counts,
     say: output.Say,
@@ -215,7 +198,9 @@ def _score(
     ids = candidates(subject, since, predictor.algorithm, predictor.version)
     counts.candidates = len(ids)
     for start in range(0, len(ids), BATCH_SIZE):
-        kept, batch_texts, dropped = texts.get(ids[start : start + BATCH_SIZE])
+        prepared = texts.by_id(ids[start : start + BATCH_SIZE])
+        kept, batch_texts = prepared.article_ids, prepared.texts
+        dropped = len(prepared.dropped_ids)
         counts.dropped += dropped
         if not kept:
             continue

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -128,6 +128,53 @@ def prepare_articles(raw: RawArticles, summarise: Summarise) -> PreparedArticles
         labels=[raw.labels[i] for i in prepared.kept],
         dropped_ids=[raw.article_ids[i] for i in prepared.dropped],
     )
+
+
+class PreparedTexts:
+    """One subject's prepared texts by article id: each article is prepared (and summarised) once
+    however many algorithms or batches of that subject ask for it; dropped ones are remembered."""
+
+    def __init__(
+        self, summarise: Summarise, load: Callable[[Sequence[int]], RawArticles] = articles_by_id
+    ) -> None:
+        self.summarise = summarise
+        self.load = load
+        self._texts: dict[int, str | None] = {}
+
+    def prepare(self, raw: RawArticles) -> PreparedArticles:
+        """`raw` prepared, the articles not seen before through the summariser and the cleaning."""
+        new = [n for n, article in enumerate(raw.article_ids) if article not in self._texts]
+        if new:
+            fresh = RawArticles(
+                [raw.article_ids[n] for n in new],
+                [raw.titles[n] for n in new],
+                [raw.summaries[n] for n in new],
+                [raw.labels[n] for n in new],
+            )
+            prepared = prepare_articles(fresh, self.summarise)
+            self._texts.update(dict.fromkeys(fresh.article_ids))
+            self._texts.update(zip(prepared.article_ids, prepared.texts, strict=True))
+        kept = [n for n, article in enumerate(raw.article_ids) if self._texts[article] is not None]
+        return PreparedArticles(
+            article_ids=[raw.article_ids[n] for n in kept],
+            texts=[self._texts[raw.article_ids[n]] or "" for n in kept],
+            labels=[raw.labels[n] for n in kept],
+            dropped_ids=[a for a in raw.article_ids if self._texts[a] is None],
+        )
+
+    def by_id(self, ids: Sequence[int]) -> PreparedArticles:
+        """These articles prepared, in the order given; those not seen before are loaded first."""
+        missing = [i for i in ids if i not in self._texts]
+        if missing:
+            self.prepare(self.load(missing))
+            self._texts.update((i, None) for i in missing if i not in self._texts)  # deleted
+        kept = [i for i in ids if self._texts[i] is not None]
+        return PreparedArticles(
+            article_ids=kept,
+            texts=[self._texts[i] or "" for i in kept],
+            labels=[None] * len(kept),
+            dropped_ids=[i for i in ids if self._texts[i] is None],
+        )
 
 
 def as_split(prepared: PreparedArticles) -> TextSplit:
