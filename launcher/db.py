@@ -18,7 +18,9 @@ from functools import wraps
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
+from gregory.reasons import lost
 from gregory.scope import TeamScope
+from launcher.safe_text import error_line
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -46,7 +48,7 @@ def _setup() -> None:
     try:
         setup_django()
     except Exception as error:  # settings or driver problems are just as fatal here
-        raise DatabaseMisconfigured(f"database not configured: {_one_line(error)}") from error
+        raise DatabaseMisconfigured(f"database not configured: {error_line(error)}") from error
 
 
 def check_configuration() -> None:
@@ -60,11 +62,6 @@ def job_home() -> Path:
     from django.conf import settings
 
     return Path(settings.BASE_DIR)
-
-
-def _one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text or type(error).__name__
 
 
 def _database(func: Callable[P, T]) -> Callable[P, T]:
@@ -82,7 +79,7 @@ def _database(func: Callable[P, T]) -> Callable[P, T]:
             return func(*args, **kwargs)
         except (DatabaseError, ImproperlyConfigured) as error:
             where = connection.settings_dict.get("NAME") or "?"
-            text = describe(error) if isinstance(error, DatabaseError) else _one_line(error)
+            text = describe(error) if isinstance(error, DatabaseError) else error_line(error)
             raise DatabaseUnavailable(
                 f"database unavailable ({connection.vendor} {where}): {text}"
             ) from error
@@ -191,6 +188,6 @@ def close_lost(ended: dict[int, tuple[str, datetime | None]], judge: Iterable[in
     for row in PredictionRunLog.objects.filter(pk__in=ids, success__isnull=True):
         reason, when = ended.get(row.pk) or (liveness.judge(row), None)
         if reason is not None:
-            liveness.mark_lost(row, f"lost: {reason}", when)
+            liveness.mark_lost(row, lost(reason), when)
     closed = PredictionRunLog.objects.filter(pk__in=ids, success__isnull=False)
     return [_run_row(row) for row in closed.select_related("team", "subject")]

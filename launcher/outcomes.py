@@ -5,11 +5,9 @@ The runs screen, `status` and the history all judge rows this one way.
 
 from __future__ import annotations
 
+from gregory.reasons import LOST_PREFIX
 from launcher import db
 from launcher.backends.base import RunInfo
-
-# The job closes the rows of runs that died with this prefix (gregory.ml.runs.liveness).
-LOST_PREFIX = "lost: "
 
 
 def row_outcome(row: db.RunRow, run: RunInfo | None) -> str:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from gregory import exit_codes
 from gregory.flags import DEFAULT_WINDOW_DAYS, FlagError
 from launcher.errors import LauncherError
-from launcher.safe_text import Output, plain
+from launcher.safe_text import Output, one_line
 
 if TYPE_CHECKING:
     from launcher.review import Queue
@@ -115,12 +115,6 @@ def queue_json(queue: Queue) -> dict:
             for item in queue.items
         ],
     }
-
-
-def one_line(value: object) -> str:
-    """`value` safe for one terminal line: escapes and control characters removed (a feed
-    title can carry them), newlines and tabs as spaces."""
-    return " ".join(plain(value).split())
 
 
 def print_queue(queue: Queue, out: Output) -> None:

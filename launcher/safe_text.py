@@ -31,6 +31,17 @@ def plain(text: object) -> str:
     return _CONTROLS.sub("", _SEQUENCES.sub("", str(text)))
 
 
+def one_line(value: object) -> str:
+    """`value` as one line of plain text: escapes and control characters removed, newlines
+    and tabs as spaces."""
+    return " ".join(plain(value).split())
+
+
+def error_line(error: BaseException) -> str:
+    """An error as one line of plain text: its message, else its type's name."""
+    return one_line(error) or type(error).__name__
+
+
 class Output(Protocol):
     """What the CLI writes to: a text stream, or a `PlainWriter` over one."""
 

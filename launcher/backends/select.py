@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from launcher.backends.base import Backend
 from launcher.errors import ConfigurationError
+from launcher.safe_text import error_line
 
 if TYPE_CHECKING:
     from launcher.kube.job_builder import JobSettings
@@ -91,22 +92,18 @@ def make_backend(choice: Choice, env: Mapping[str, str] | None = None) -> Backen
     except yaml.YAMLError as error:
         raise ConfigurationError(
             f"cannot load the Kubernetes configuration: {files} is not valid YAML "
-            f"({_one_line(error)})"
+            f"({error_line(error)})"
         ) from error
     except (ConfigException, OSError) as error:
         raise ConfigurationError(
-            f"cannot load the Kubernetes configuration: {_one_line(error)}"
+            f"cannot load the Kubernetes configuration: {error_line(error)}"
         ) from error
     except (TypeError, KeyError, ValueError, AttributeError) as error:
         # YAML, but not shaped like a kubeconfig: the client fails deep inside on it.
         raise ConfigurationError(
             f"cannot load the Kubernetes configuration: {files} is not a kubeconfig "
-            f"({type(error).__name__}: {_one_line(error)})"
+            f"({type(error).__name__}: {error_line(error)})"
         ) from error
     # No silent retries inside urllib3: the backend retries, one line each (ApiPolicy).
     configuration.retries = False
     return KubernetesBackend(job_settings(env), client.ApiClient(configuration), source=source)
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__

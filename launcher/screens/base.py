@@ -10,17 +10,17 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from launcher.operations import Operations
-from launcher.safe_text import plain
+from launcher.safe_text import one_line
 
 if TYPE_CHECKING:
     from textual import getters
 
 
-def one_line(error: BaseException | None) -> str:
-    """An exception as the one line an operator reads."""
+def worker_error_line(error: BaseException | None) -> str:
+    """A worker's exception as the one line an operator reads, its type named."""
     if error is None:
         return "unknown error"
-    text = " ".join(plain(str(error)).split())
+    text = one_line(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
@@ -54,7 +54,7 @@ class LauncherScreen(Screen[None]):
         if event.state is not WorkerState.ERROR:
             return
         worker = event.worker
-        line = one_line(worker.error)
+        line = worker_error_line(worker.error)
         self.worker_failed(worker.group, line)
         self.notify(line, title=f"{worker.group} failed", severity="error", markup=False)
 

@@ -30,7 +30,7 @@ from launcher.backends.base import BackendError
 from launcher.messages import Failed, Submitted, TeamsLoaded
 from launcher.operations import command_preview
 from launcher.review import RETRAIN_AFTER, Session, scope_flags
-from launcher.safe_text import plain
+from launcher.safe_text import error_line, one_line, plain
 from launcher.screens.base import LauncherScreen
 from launcher.screens.confirm import ConfirmScreen
 
@@ -62,15 +62,6 @@ class LabelDone(Message):
 class UndoDone(Message):
     article_id: int | None
     restored: bool
-
-
-def _line(value: object) -> str:
-    """One line of plain text: escapes and control characters removed, newlines as spaces."""
-    return " ".join(plain(value).split())
-
-
-def _one_line(error: BaseException) -> str:
-    return _line(error) or type(error).__name__
 
 
 class ReviewScreen(LauncherScreen):
@@ -117,7 +108,7 @@ class ReviewScreen(LauncherScreen):
         try:
             self.post_message(TeamsLoaded(db.teams()))
         except Exception as error:  # DatabaseUnavailable, or anything else: said, not fatal
-            self.post_message(Failed("teams", _one_line(error)))
+            self.post_message(Failed("teams", error_line(error)))
 
     @on(TeamsLoaded)
     def teams_loaded(self, message: TeamsLoaded) -> None:
@@ -170,7 +161,7 @@ class ReviewScreen(LauncherScreen):
                 progress=progress,
             )
         except Exception as error:  # the screen says it; a worker's exception would end the app
-            self.post_message(Failed("queue", _one_line(error)))
+            self.post_message(Failed("queue", error_line(error)))
             return
         self.post_message(QueueLoaded(queue))
 
@@ -215,13 +206,13 @@ class ReviewScreen(LauncherScreen):
         reason: Text | str = ""
         summary: Text | str = ""
         if item is not None:
-            title = Text(f"{item.article_id}  {_line(item.title)}", style="bold")
+            title = Text(f"{item.article_id}  {one_line(item.title)}", style="bold")
             each = "  ".join(
                 f"{s.algorithm} {s.probability:.2f} (threshold {s.threshold:g}, {s.version})"
                 for s in item.scores
             )
-            scores = Text(_line(each) or "no model scored this article", style="cyan")
-            reason = Text(f"why: {_line(item.reason)}", style="italic")
+            scores = Text(one_line(each) or "no model scored this article", style="cyan")
+            reason = Text(f"why: {one_line(item.reason)}", style="italic")
             summary = Text(plain(item.summary) or "(no summary)")
         elif self.queue is not None:
             title = Text("Nothing left in this queue: r loads the next one.", style="bold")
@@ -271,7 +262,7 @@ class ReviewScreen(LauncherScreen):
         except LabelError as error:
             self.post_message(LabelDone(article_id, refused=str(error)))
         except Exception as error:  # DatabaseUnavailable, or anything else: said, not fatal
-            self.post_message(Failed("label", _one_line(error)))
+            self.post_message(Failed("label", error_line(error)))
         else:
             self.post_message(LabelDone(article_id))
 
@@ -312,7 +303,7 @@ class ReviewScreen(LauncherScreen):
         try:
             written, restored = session.undo()
         except Exception as error:  # DatabaseUnavailable, or anything else: said, not fatal
-            self.post_message(Failed("undo", _one_line(error)))
+            self.post_message(Failed("undo", error_line(error)))
             return
         self.post_message(UndoDone(written.article_id if written else None, restored))
 
@@ -358,7 +349,7 @@ class ReviewScreen(LauncherScreen):
         except BackendError as error:
             self.post_message(Failed("retrain", str(error)))
         except Exception as error:  # said, not fatal
-            self.post_message(Failed("retrain", _one_line(error)))
+            self.post_message(Failed("retrain", error_line(error)))
 
     @on(Submitted)
     def submitted(self, message: Submitted) -> None:
