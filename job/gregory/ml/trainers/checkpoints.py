@@ -19,10 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -30,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from gregory.atomic_write import atomic_file
 from gregory.flags import is_slug
 from gregory.ml.core import layout
 from gregory.ml.core.job_identity import job_name
@@ -112,20 +111,12 @@ class Checkpoint:
         return state
 
     def save(self, state: Mapping[str, Any]) -> None:
-        """Write atomically: a temporary file in the same directory, then one rename."""
+        """Write atomically (gregory.atomic_write): a kill mid-write keeps the last epoch's."""
         import torch
 
         self.directory.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".tmp-", suffix=SUFFIX)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                torch.save({**state, "fingerprint": self.fingerprint}, stream)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_file(self.path, text=False) as stream:
+            torch.save({**state, "fingerprint": self.fingerprint}, stream)
 
     def clear(self) -> None:
         clear_stage(self.directory)
