@@ -138,7 +138,7 @@ def build_bart(out: Path, train_steps: int = 600) -> None:
         bos_token_id=tokenizer.bos_token_id,
         eos_token_id=tokenizer.eos_token_id,
         decoder_start_token_id=tokenizer.eos_token_id,
-        forced_bos_token_id=tokenizer.bos_token_id,
+        forced_bos_token_id=tokenizer.bos_token_id,  # type: ignore[call-arg]  # via **kwargs at run time
         forced_eos_token_id=tokenizer.eos_token_id,
     )
     model = BartForConditionalGeneration(config)

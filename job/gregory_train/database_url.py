@@ -29,4 +29,4 @@ def database_settings(url: str) -> dict[str, Any]:
     if settings["ENGINE"] == "django.db.backends.sqlite3":
         # Concurrent runs (the launcher, two Jobs on one node) share the file: wait, not fail.
         settings.setdefault("OPTIONS", {})["timeout"] = 30
-    return settings
+    return dict(settings)

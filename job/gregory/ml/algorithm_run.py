@@ -107,7 +107,8 @@ class SubjectData:
 
     def _build(self) -> DatasetSplits:
         labelled, pool = self.prepared()
-        splits = stratified_split(labelled.texts, labelled.labels, labelled.article_ids, seed=SEED)
+        labels = [int(label) for label in labelled.labels]  # type: ignore[arg-type]  # labelled: never None
+        splits = stratified_split(labelled.texts, labels, labelled.article_ids, seed=SEED)
         if pool is not None:
             from gregory.ml.pseudo_label import add_pseudo_labels
 
@@ -200,7 +201,7 @@ def train_into(
         **devices.device_metrics(getattr(trainer, "device", None)),
         **{f"lib_{name}": version for name, version in trainer.library_versions().items()},
     }
-    if getattr(trainer, "resumed_from_epoch", None):
+    if trainer.resumed_from_epoch:
         metrics["resumed_from_epoch"] = trainer.resumed_from_epoch
     if data.pseudo_label_csv is not None:
         metrics["pseudo_label_csv"] = str(data.pseudo_label_csv)

@@ -117,8 +117,7 @@ def add_pseudo_labels(
     # Adopted rows as (index into the pool, label, confidence, iteration).
     adopted: list[tuple[int, int, float, int]] = []
     first, finished = 1, False
-    saved = checkpoint.load() if checkpoint is not None else None
-    if saved is not None:
+    if checkpoint is not None and (saved := checkpoint.load()) is not None:
         adopted = [(int(k), int(lab), float(c), int(it)) for k, lab, c, it in saved["adopted"]]
         first, finished = int(saved["iteration"]) + 1, bool(saved["finished"])
         checkpoint.tell(f"Resumed pseudo-labelling from iteration {saved['iteration']} checkpoint")

@@ -84,4 +84,5 @@ def prepare(
     cleaned = [clean(text) for text in composed]
     kept = [i for i, text in enumerate(cleaned) if text is not None]
     dropped = [i for i, text in enumerate(cleaned) if text is None]
-    return PreparedTexts(texts=[cleaned[i] for i in kept], kept=kept, dropped=dropped)
+    texts = [text for text in cleaned if text is not None]
+    return PreparedTexts(texts=texts, kept=kept, dropped=dropped)

@@ -20,6 +20,8 @@ class Trainer(ABC):
 
     def __init__(self, *, seed: int = SEED, progress: bool = False) -> None:
         self.seed = seed
+        # Set by a trainer that resumed from a checkpoint (recorded in metrics.json).
+        self.resumed_from_epoch: int | None = None
         # tqdm bars on stderr when True (verbosity >= 1).
         self.progress = progress
 

@@ -108,7 +108,6 @@ class LstmTrainer(Trainer):
         # Per-epoch checkpoints go here when set (ml.trainers.epochs); `notify` hears of a resume.
         self.checkpoint_dir = checkpoint_dir
         self.notify = notify
-        self.resumed_from_epoch: int | None = None
 
     def _encode(self, texts: Sequence[str]) -> list[torch.Tensor]:
         encodings = self.tokenizer.encode_batch([text or "" for text in texts])

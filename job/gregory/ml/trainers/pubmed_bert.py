@@ -111,7 +111,6 @@ class PubMedBertTrainer(Trainer):
         # Per-epoch checkpoints go here when set (ml.trainers.epochs); `notify` hears of a resume.
         self.checkpoint_dir = checkpoint_dir
         self.notify = notify
-        self.resumed_from_epoch: int | None = None
 
     # -- building -------------------------------------------------------------------------------
 
