@@ -491,32 +491,42 @@ class KubernetesBackend(Backend):
                 yield message
             if not follow:
                 return None
-            watcher = watch.Watch()
-            try:
-                for event in watcher.stream(
-                    self.core.list_namespaced_pod,
-                    self.namespace,
-                    label_selector=selector,
-                    resource_version=pods.metadata.resource_version if pods.metadata else None,
-                    timeout_seconds=WATCH_SECONDS,
-                    _request_timeout=(self.policy.connect, WATCH_SECONDS + self.policy.read),
-                ):
-                    if stop.is_set() or event["type"] in ("ADDED", "MODIFIED", "DELETED"):
-                        break  # something changed (or we are asked to stop): list again
-                broken = 0
-            except ApiException as error:
-                if error.status != 410:
-                    raise self._failure(error) from error
-                # 410 Gone: our resourceVersion expired; the loop lists again and resumes.
-            except (urllib3.exceptions.HTTPError, OSError) as error:
-                broken += 1
-                if broken > self.policy.retries:
-                    raise self._failure(error, broken - 1) from error
-                self.notice(f"kubernetes: watch pods: {why_failed(error, self.policy)}; again")
-                stop.wait(self.policy.backoff)
-            finally:
-                watcher.stop()
+            version = pods.metadata.resource_version if pods.metadata else None
+            broken = self._watch_for_change(selector, version, stop, broken)
         return None
+
+    def _watch_for_change(
+        self, selector: str, version: str | None, stop: threading.Event, broken: int
+    ) -> int:
+        """Wait until a pod of `selector` changes after `version` (or a stop, or the watch's
+        end); returns how many watches in a row broke, this one counted."""
+        watcher = watch.Watch()
+        try:
+            for event in watcher.stream(
+                self.core.list_namespaced_pod,
+                self.namespace,
+                label_selector=selector,
+                resource_version=version,
+                timeout_seconds=WATCH_SECONDS,
+                _request_timeout=(self.policy.connect, WATCH_SECONDS + self.policy.read),
+            ):
+                if stop.is_set() or event["type"] in ("ADDED", "MODIFIED", "DELETED"):
+                    break  # something changed (or we are asked to stop): list again
+            return 0
+        except ApiException as error:
+            if error.status != 410:
+                raise self._failure(error) from error
+            # 410 Gone: our resourceVersion expired; the caller lists again and resumes.
+            return broken
+        except (urllib3.exceptions.HTTPError, OSError) as error:
+            broken += 1
+            if broken > self.policy.retries:
+                raise self._failure(error, broken - 1) from error
+            self.notice(f"kubernetes: watch pods: {why_failed(error, self.policy)}; again")
+            stop.wait(self.policy.backoff)
+            return broken
+        finally:
+            watcher.stop()
 
 
 def _chunks(response: urllib3.BaseHTTPResponse, follow: bool) -> Iterator[bytes]:

@@ -184,17 +184,7 @@ class LocalBackend(Backend):
     def submit_batch(self, batch: Sequence[JobFlags], run_id: str) -> Submission:
         for flags in batch:
             flags.validate()
-        flags = batch[0]
-        subjects = [item.subject for item in batch]
-        if flags.all_teams:
-            scope = "all-teams"
-        elif flags.team is None:
-            raise BackendError("give a team or all teams")
-        elif len(batch) > 1:
-            scope = f"{flags.team}-{len(batch)}-subjects"
-        else:
-            scope = f"{flags.team}-{flags.subject or 'all'}"
-        name = f"{NAME_PREFIXES[flags.command]}{scope}-{run_id}"
+        name = _run_name(batch, run_id)
         run_dir = self._dir(name)
         try:
             run_dir.mkdir(parents=True)
@@ -206,23 +196,7 @@ class LocalBackend(Backend):
                 f"{error.strerror or error}{_SET_BY}"
             ) from error
         argvs = [[*self.manage_argv, item.command, *item.to_argv()] for item in batch]
-        argv = argvs[0]
-        env = dict(self.env if self.env is not None else os.environ)
-        env.update(GREGORY_TRIGGERED_BY=name, PYTHONUNBUFFERED="1")
-        chain = [arg for command in argvs for arg in ("--", *command)]
-        supervisor = [sys.executable, "-m", "launcher.backends.runner", str(run_dir), *chain]
-        meta = {
-            "name": name,
-            "team": "*" if flags.all_teams else flags.team,
-            "subject": None if flags.all_teams else ",".join(s for s in subjects if s) or None,
-            "argv": argv,
-            # Every command of the run, in the order they run (one per ticked subject).
-            "argvs": argvs,
-            # None until the process is started: `status` shows such a run as starting.
-            "pid": None,
-            "pid_start": None,
-            "created": datetime.now(UTC).isoformat(),
-        }
+        meta = _new_meta(name, batch, argvs)
         # Recorded before anything starts: a directory that cannot take the record (full,
         # read-only) must not leave a process running that `status` cannot see.
         try:
@@ -233,6 +207,18 @@ class LocalBackend(Backend):
             raise BackendError(
                 _unrecorded(name, self.runs_dir, error, "nothing started")
             ) from error
+        process = self._start_supervisor(name, run_dir, argvs)
+        self._record_process(name, run_dir, meta, process)
+        return Submission(self._read(run_dir))
+
+    def _start_supervisor(
+        self, name: str, run_dir: Path, argvs: list[list[str]]
+    ) -> subprocess.Popen[bytes]:
+        """The runner that runs the run's commands in turn (launcher/backends/runner.py)."""
+        env = dict(self.env if self.env is not None else os.environ)
+        env.update(GREGORY_TRIGGERED_BY=name, PYTHONUNBUFFERED="1")
+        chain = [arg for command in argvs for arg in ("--", *command)]
+        supervisor = [sys.executable, "-m", "launcher.backends.runner", str(run_dir), *chain]
         try:
             process = subprocess.Popen(
                 supervisor,
@@ -247,6 +233,12 @@ class LocalBackend(Backend):
             raise BackendError(f"cannot start run {name}: {error.strerror or error}") from error
         with self._lock:
             self._children[name] = process
+        return process
+
+    def _record_process(
+        self, name: str, run_dir: Path, meta: dict, process: subprocess.Popen[bytes]
+    ) -> None:
+        """Write the started process into the run's record, or stop it if that fails."""
         meta.update(pid=process.pid, pid_start=_process_start(process.pid))
         try:
             _write_meta(run_dir, meta)
@@ -262,7 +254,6 @@ class LocalBackend(Backend):
             raise BackendError(
                 _unrecorded(name, self.runs_dir, error, "its process was stopped")
             ) from error
-        return Submission(self._read(run_dir))
 
     def list_runs(self) -> list[RunInfo]:
         if not self.runs_dir.is_dir():
@@ -344,6 +335,38 @@ class LocalBackend(Backend):
             if deadline is not None and time.monotonic() > deadline:
                 raise BackendError(f"run {name} still {run.state} after {timeout}s")
             time.sleep(POLL_SECONDS)
+
+
+def _run_name(batch: Sequence[JobFlags], run_id: str) -> str:
+    """The run's name (its directory): the command, the team and its subjects, the run id."""
+    flags = batch[0]
+    if flags.all_teams:
+        scope = "all-teams"
+    elif flags.team is None:
+        raise BackendError("give a team or all teams")
+    elif len(batch) > 1:
+        scope = f"{flags.team}-{len(batch)}-subjects"
+    else:
+        scope = f"{flags.team}-{flags.subject or 'all'}"
+    return f"{NAME_PREFIXES[flags.command]}{scope}-{run_id}"
+
+
+def _new_meta(name: str, batch: Sequence[JobFlags], argvs: list[list[str]]) -> dict:
+    """The run's record (meta.json) before its process is started."""
+    flags = batch[0]
+    subjects = [item.subject for item in batch]
+    return {
+        "name": name,
+        "team": "*" if flags.all_teams else flags.team,
+        "subject": None if flags.all_teams else ",".join(s for s in subjects if s) or None,
+        "argv": argvs[0],
+        # Every command of the run, in the order they run (one per ticked subject).
+        "argvs": argvs,
+        # None until the process is started: `status` shows such a run as starting.
+        "pid": None,
+        "pid_start": None,
+        "created": datetime.now(UTC).isoformat(),
+    }
 
 
 def _write_meta(run_dir: Path, meta: dict) -> None:
