@@ -188,7 +188,7 @@ def bench_evaluation_share(work: Path) -> dict:
 
     from django.core.management import call_command
 
-    from gregory.ml import algorithm_run
+    from gregory.ml import algorithm_run, gate
     from gregory.ml.evaluation import calibration, report
     from gregory.models import Subject, Team
     from tests.support.articles import sample_as_import_csv
@@ -211,7 +211,7 @@ def bench_evaluation_share(work: Path) -> dict:
 
     originals = {
         (algorithm_run, "_evaluation"): algorithm_run._evaluation,
-        (algorithm_run, "_gate"): algorithm_run._gate,
+        (gate, "against_promoted"): gate.against_promoted,
         (calibration, "choose_scale"): calibration.choose_scale,
         (report, "write_report"): report.write_report,
     }

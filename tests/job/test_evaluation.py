@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import average_precision_score, f1_score, roc_auc_score
 
+from gregory.ml import gate
 from gregory.ml.core import layout
-from gregory.ml.evaluation import bootstrap, calibration, gate
+from gregory.ml.evaluation import bootstrap, calibration
 from gregory.ml.store import promotion
 
 RNG = np.random.default_rng(3)

@@ -14,14 +14,13 @@ import joblib
 import numpy as np
 
 from gregory.flags import TrainFlags
-from gregory.ml import fingerprint
+from gregory.ml import fingerprint, gate
 from gregory.ml.core import config, devices, layout, threads
 from gregory.ml.data import dataset, summariser, text
 from gregory.ml.data.splits import SEED, DatasetSplits, stratified_split
-from gregory.ml.evaluation import bootstrap, calibration, gate, report
+from gregory.ml.evaluation import bootstrap, calibration, report
 from gregory.ml.evaluation.metrics import classification_metrics
 from gregory.ml.runs import db_retry
-from gregory.ml.store import loading, provenance
 from gregory.ml.store.publishing import Reservation
 from gregory.ml.trainers import checkpoints, get_trainer
 from gregory.models import Subject
@@ -212,7 +211,7 @@ def train_into(
     if flags.no_gate:
         decision, comparison = gate.skipped(), None
     else:
-        decision, comparison = _gate(reservation, splits, metrics)
+        decision, comparison = gate.against_promoted(reservation, splits, metrics)
     metrics.update(decision.as_metrics())
     report.write_report(
         staging,
@@ -257,61 +256,3 @@ def split_record(splits: DatasetSplits) -> dict[str, list[int]]:
         "test": splits.test.article_ids,
         "pseudo_labelled": splits.train.article_ids[n_labelled:],
     }
-
-
-def _gate(
-    reservation: Reservation, splits: DatasetSplits, metrics: dict
-) -> tuple[gate.Decision, gate.Comparison | None]:
-    """Compare with the promoted version on test articles it never saw, both via the loader."""
-    algo_dir = reservation.algo_dir
-    test_roc_auc, flagged = metrics["test_roc_auc"], metrics["val_n_flagged"]
-    try:
-        current = loading.promoted_version(algo_dir)
-    except loading.VersionNotFound:
-        # No version yet, or the pointer says none is promoted: nothing to compare with.
-        return gate.decide(test_roc_auc, flagged, None), None
-    except loading.PointerDamaged as damage:
-        # Damaged after train_models checked it: nothing trustworthy to compare with.
-        return gate.decide(test_roc_auc, flagged, None, str(damage)), None
-    metrics["gate_current_version"] = current
-    current_dir = algo_dir / current
-    if refused := provenance.foreign(current_dir):  # a pointer set by hand to GregoryAI's own
-        return gate.decide(test_roc_auc, flagged, None, refused), None
-    try:
-        seen_record = loading.split_record(current_dir)
-    except loading.VersionUnusable as error:  # none (an old version), or damaged: named
-        return gate.decide(test_roc_auc, flagged, None, str(error)), None
-    try:
-        current_predictor = loading.load_version(current_dir, algo_dir.name)
-    except Exception as error:  # a broken promoted version must not fail the new one's run
-        problem = f"version {current} could not be loaded: {first_line(error)}"
-        return gate.decide(test_roc_auc, flagged, None, problem), None
-    if current_predictor.preparation != text.PREPARATION:
-        problem = f"version {current} prepared its texts differently: not comparable"
-        return gate.decide(test_roc_auc, flagged, None, problem), None
-    recorded = current_predictor.metrics.get(summariser.PIPELINE_KEY)
-    if recorded is None:
-        # Trained before the pipeline was recorded: compared as if the same, and said so.
-        metrics["gate_text_pipeline"] = f"version {current} records no text pipeline"
-    elif difference := summariser.pipeline_difference(recorded, metrics[summariser.PIPELINE_KEY]):
-        # Its scores on texts from another pipeline say nothing of it, and prediction under this
-        # pipeline refuses it anyway: a person decides (promote_version), nothing is compared.
-        problem = (
-            f"version {current} was trained on another text pipeline ({difference}): "
-            "not comparable, and not served under this one"
-        )
-        return gate.decide(test_roc_auc, flagged, None, problem), None
-    # Validation counts as seen too: it chose the epochs and fitted the calibrator.
-    seen = {
-        i for key in ("train", "validation", "pseudo_labelled") for i in seen_record.get(key, [])
-    }
-    keep = [i for i, article in enumerate(splits.test.article_ids) if article not in seen]
-    texts = [splits.test.texts[i] for i in keep]
-    new_predictor = loading.load_version(reservation.staging)
-    comparison = gate.Comparison(
-        current_version=current,
-        labels=splits.test.labels[keep],
-        new=new_predictor.predict_proba(texts),
-        current=current_predictor.predict_proba(texts),
-    )
-    return gate.decide(test_roc_auc, flagged, comparison), comparison

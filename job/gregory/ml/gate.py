@@ -1,7 +1,10 @@
-"""The deploy gate: is a new version good enough to replace the subject's promoted one?
+"""The deploy gate, all of its policy: is a new version good enough to replace the subject's
+promoted one, and what each decision does to `current`.
 
-Pure rules over score arrays, so they are tested on constructed numbers; pipeline.py gathers the
-arrays (both versions scored through the loader on articles neither trained on).
+`decide` holds the rules, pure over score arrays, so they are tested on constructed numbers;
+`against_promoted` gathers those arrays (both versions scored through the loader on test articles
+the promoted one never saw) and says why when no comparison can be made; `move_current` applies
+the decision once the version is published.
 """
 
 from __future__ import annotations
@@ -10,7 +13,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from gregory.ml.data import summariser, text
+from gregory.ml.data.splits import DatasetSplits
 from gregory.ml.evaluation import bootstrap
+from gregory.ml.store import loading, promotion, provenance
+from gregory.ml.store.publishing import Reservation
+from gregory.reasons import first_line
 
 DEPLOY, REVIEW, FAIL, SKIPPED = "DEPLOY", "REVIEW", "FAIL", "SKIPPED"
 # Below this test ROC-AUC a version is not worth serving, whatever it replaces.
@@ -101,3 +109,79 @@ def decide(
 
 def skipped() -> Decision:
     return Decision(SKIPPED, ["--no-gate: not compared, the promoted version is unchanged"], {})
+
+
+def against_promoted(
+    reservation: Reservation, splits: DatasetSplits, metrics: dict
+) -> tuple[Decision, Comparison | None]:
+    """The decision for a version in staging: compared with the promoted version on test articles
+    that version never saw, both scored through the loader as prediction would."""
+    algo_dir = reservation.algo_dir
+    test_roc_auc, flagged = metrics["test_roc_auc"], metrics["val_n_flagged"]
+    try:
+        current = loading.promoted_version(algo_dir)
+    except loading.VersionNotFound:
+        # No version yet, or the pointer says none is promoted: nothing to compare with.
+        return decide(test_roc_auc, flagged, None), None
+    except loading.PointerDamaged as damage:
+        # Damaged after train_models checked it: nothing trustworthy to compare with.
+        return decide(test_roc_auc, flagged, None, str(damage)), None
+    metrics["gate_current_version"] = current
+    current_dir = algo_dir / current
+    if refused := provenance.foreign(current_dir):  # a pointer set by hand to GregoryAI's own
+        return decide(test_roc_auc, flagged, None, refused), None
+    try:
+        seen_record = loading.split_record(current_dir)
+    except loading.VersionUnusable as error:  # none (an old version), or damaged: named
+        return decide(test_roc_auc, flagged, None, str(error)), None
+    try:
+        current_predictor = loading.load_version(current_dir, algo_dir.name)
+    except Exception as error:  # a broken promoted version must not fail the new one's run
+        problem = f"version {current} could not be loaded: {first_line(error)}"
+        return decide(test_roc_auc, flagged, None, problem), None
+    if current_predictor.preparation != text.PREPARATION:
+        problem = f"version {current} prepared its texts differently: not comparable"
+        return decide(test_roc_auc, flagged, None, problem), None
+    recorded = current_predictor.metrics.get(summariser.PIPELINE_KEY)
+    if recorded is None:
+        # Trained before the pipeline was recorded: compared as if the same, and said so.
+        metrics["gate_text_pipeline"] = f"version {current} records no text pipeline"
+    elif difference := summariser.pipeline_difference(recorded, metrics[summariser.PIPELINE_KEY]):
+        # Its scores on texts from another pipeline say nothing of it, and prediction under this
+        # pipeline refuses it anyway: a person decides (promote_version), nothing is compared.
+        problem = (
+            f"version {current} was trained on another text pipeline ({difference}): "
+            "not comparable, and not served under this one"
+        )
+        return decide(test_roc_auc, flagged, None, problem), None
+    # Validation counts as seen too: it chose the epochs and fitted the calibrator.
+    seen = {
+        i for key in ("train", "validation", "pseudo_labelled") for i in seen_record.get(key, [])
+    }
+    keep = [i for i, article in enumerate(splits.test.article_ids) if article not in seen]
+    texts = [splits.test.texts[i] for i in keep]
+    new_predictor = loading.load_version(reservation.staging)
+    comparison = Comparison(
+        current_version=current,
+        labels=splits.test.labels[keep],
+        new=new_predictor.predict_proba(texts),
+        current=current_predictor.predict_proba(texts),
+    )
+    return decide(test_roc_auc, flagged, comparison), comparison
+
+
+def move_current(algo_dir, version: str, metrics: dict, trigger: str) -> str:
+    """Move `current` as the decision says, after the version is published; says what it did."""
+    decision = metrics["decision"]
+    reason = f"gate {decision}: " + "; ".join(metrics["decision_reasons"])
+    if decision == DEPLOY:
+        promotion.write_current(algo_dir, version, trigger, reason)
+        return f"current → {version}"
+    served = metrics.get("gate_current_version")
+    current = promotion.read_current(algo_dir)
+    if decision != SKIPPED and served and current is None:
+        # Without a pointer prediction would take the newest version, this one: pin the version
+        # that was being served, so REVIEW and FAIL leave prediction where it was.
+        promotion.write_current(algo_dir, served, trigger, f"{version} not promoted, {reason}")
+        return f"current pinned to {served}"
+    return f"current stays {current['version'] if current else 'unset (newest is used)'}"

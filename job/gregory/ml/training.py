@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from django.utils import timezone
 
 from gregory.flags import TrainFlags
+from gregory.ml import gate
 from gregory.ml.core import layout
 from gregory.ml.core.job_identity import job_name
 from gregory.ml.runs import db_retry, lifecycle, output, signals
@@ -239,7 +240,7 @@ def _finish(label, algo_dir, where, row, metrics, trigger: str, say: output.Say)
     from gregory.ml.store.provenance import PointerDamaged
 
     try:
-        moved = _promote(algo_dir, version, metrics, trigger)
+        moved = gate.move_current(algo_dir, version, metrics, trigger)
     except (OSError, PointerDamaged) as error:
         # Published but not promoted as decided: the operator must know, and the exit status too.
         reason = f"version {version} published, but current.json not written: {error}"
@@ -250,26 +251,6 @@ def _finish(label, algo_dir, where, row, metrics, trigger: str, say: output.Say)
     reasons = "; ".join(metrics["decision_reasons"])
     say(1, f"Decision for {label} {version}: {metrics['decision']} ({reasons}); {moved}", None)
     return output.Outcome(subject, algorithm, version, True, metrics)
-
-
-def _promote(algo_dir, version: str, metrics: dict, trigger: str) -> str:
-    """Move `current` as the decision says, after the version is published; says what it did."""
-    from gregory.ml.evaluation import gate
-    from gregory.ml.store import promotion
-
-    decision = metrics["decision"]
-    reason = f"gate {decision}: " + "; ".join(metrics["decision_reasons"])
-    if decision == gate.DEPLOY:
-        promotion.write_current(algo_dir, version, trigger, reason)
-        return f"current → {version}"
-    served = metrics.get("gate_current_version")
-    current = promotion.read_current(algo_dir)
-    if decision != gate.SKIPPED and served and current is None:
-        # Without a pointer prediction would take the newest version, this one: pin the version
-        # that was being served, so REVIEW and FAIL leave prediction where it was.
-        promotion.write_current(algo_dir, served, trigger, f"{version} not promoted, {reason}")
-        return f"current pinned to {served}"
-    return f"current stays {current['version'] if current else 'unset (newest is used)'}"
 
 
 def summary_table(outcomes: Sequence[output.Outcome]) -> list[str]:
