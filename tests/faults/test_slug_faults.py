@@ -13,7 +13,7 @@ from gregory.models import PredictionRunLog, Subject, Team
 from gregory.scope import ScopeError, plan, resolve_scope
 from launcher import db as launcher_db
 from launcher.backends.local import LocalBackend
-from launcher.engine import Engine
+from launcher.operations import Operations
 from tests.faults.conftest import GREGORY_LAUNCH, run_process
 from tests.support.articles import add_articles
 
@@ -104,7 +104,7 @@ def test_the_launcher_plans_no_job_or_run_directory_from_a_bad_slug(bad_slugs, t
     per_team = plan(flags, teams, split_subjects=False)
     assert [(f.team, f.subject) for f in per_team] == [("demo", None), ("other", None)]
     local = LocalBackend(tmp_path / "launcher")
-    planned = Engine(local).plan(flags)
+    planned = Operations(local).plan(flags)
     assert planned == [flags]
     for item in [*per_subject, *per_team]:
         assert is_slug(item.team or "") and item.subject in (None, "ms", "fine")

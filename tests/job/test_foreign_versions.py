@@ -16,7 +16,7 @@ from gregory.ml.core import layout
 from gregory.ml.review import ranking
 from gregory.ml.store import loading, promotion
 from gregory.models import MLPredictions, PredictionRunLog, Subject
-from launcher.engine import Engine
+from launcher.operations import Operations
 from launcher.screens.detail import DetailScreen
 from tests.support.launcher import add_row, sleeper_backend
 from tests.support.review import import_and_train
@@ -128,7 +128,7 @@ def test_the_launcher_history_and_details_name_it_refused(shared, tmp_path: Path
     add_row("demo", "ms", version=FOREIGN, triggered_by="gregoryai-train")
     entry = next(
         e
-        for e in Engine(sleeper_backend(tmp_path / "runs")).history()
+        for e in Operations(sleeper_backend(tmp_path / "runs")).history()
         if e.row.model_version == FOREIGN
     )
     assert (entry.foreign, entry.decision, entry.metrics, entry.report) == (

@@ -192,6 +192,6 @@ def write_snapshot_registry(root: Path) -> Path:
 def snapshot_app(root: Path):
     """The TUI over the registry in `root`, with no refresh timer to make frames differ."""
     from launcher.app import LauncherApp
-    from launcher.engine import Engine
+    from launcher.operations import Operations
 
-    return LauncherApp(Engine(LocalBackend(root), "chosen by test"), refresh_seconds=0)
+    return LauncherApp(Operations(LocalBackend(root), "chosen by test"), refresh_seconds=0)
