@@ -62,11 +62,13 @@ test: lint ## lint, the suite on SQLite, then the PostgreSQL-marked tests (what 
 test-fast: lint ## lint and the SQLite suite without the tests marked slow
 	$(PY) -m pytest -m "not slow"
 
-lint: setup ## ruff, the import contracts (layers of gregory.ml, a launcher without the ML stack)
+lint: setup ## ruff, mypy, the import contracts (gregory.ml's layers, a launcher without the ML stack)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	# The architecture as contracts (pyproject's [tool.importlinter]; docs/architecture.md).
 	$(VENV)/bin/lint-imports
+	# Types over job/, launcher/ and tools/ (pyproject's [tool.mypy] says what is left out and why).
+	$(VENV)/bin/mypy
 	# The launcher image has no ML stack: its entry points must start without it.
 	$(PY) tools/import_contract.py
 

@@ -181,7 +181,7 @@ def close_lost(ended: dict[int, tuple[str, datetime | None]], judge: Iterable[in
     end time) for, and those of `judge` whose heartbeat in this machine's models directory says
     so. Returns every one of those rows that is closed now, by this call or by another (a
     second screen refreshing at the same moment), as it stands in the database."""
-    from gregory.ml.runs import liveness
+    import gregory.ml.runs.liveness as liveness
     from gregory.models import PredictionRunLog
 
     ids = [*ended, *judge]

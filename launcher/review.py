@@ -84,7 +84,7 @@ def load_queue(
 @db._database
 def write_label(flags: TrainFlags, article_id: int, relevant: bool):
     """Record one label (gregory.labels.record); AlreadyLabelled/NotInSubject propagate."""
-    from gregory import labels
+    import gregory.labels as labels
 
     written = labels.record(_subject(flags), article_id, relevant)
     log_action(flags, "label", written.article_id, written.relevant)
@@ -94,7 +94,7 @@ def write_label(flags: TrainFlags, article_id: int, relevant: bool):
 @db._database
 def undo_label(flags: TrainFlags, written) -> bool:
     """Back to unreviewed, if the pair still holds this session's label."""
-    from gregory import labels
+    import gregory.labels as labels
 
     undone = labels.undo(_subject(flags), written)
     if undone:
