@@ -27,6 +27,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gregory.atomic_write import write_atomic
 from gregory.flags import JobFlags, PredictFlags, TrainFlags
 from launcher.backends.base import (
     IDLE,
@@ -370,14 +371,8 @@ def _new_meta(name: str, batch: Sequence[JobFlags], argvs: list[list[str]]) -> d
 
 
 def _write_meta(run_dir: Path, meta: dict) -> None:
-    """meta.json, whole or not at all (a partial file is removed, so it never reads as one)."""
-    partial = run_dir / "meta.json.tmp"
-    try:
-        partial.write_text(json.dumps(meta, indent=2))
-        os.replace(partial, run_dir / "meta.json")
-    finally:
-        with contextlib.suppress(OSError):
-            partial.unlink()
+    """meta.json, whole or not at all (gregory.atomic_write)."""
+    write_atomic(run_dir / "meta.json", json.dumps(meta, indent=2))
 
 
 def _remove_run_dir(run_dir: Path) -> None:

@@ -14,12 +14,13 @@ long after the TUI has closed.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+
+from gregory.atomic_write import write_atomic
 
 
 def main(argv: list[str]) -> int:
@@ -61,9 +62,7 @@ def main(argv: list[str]) -> int:
             code = child.wait()
             returncode = returncode or code
     result = {"returncode": returncode, "finished": datetime.now(UTC).isoformat()}
-    partial = run_dir / "result.json.tmp"
-    partial.write_text(json.dumps(result))
-    os.replace(partial, run_dir / "result.json")
+    write_atomic(run_dir / "result.json", json.dumps(result))
     return 0
 
 
