@@ -72,26 +72,25 @@ def test_staging_left_by_a_killed_run_is_swept(tmp_path):
     assert not (live.publish() / publishing.OWNER_FILE).exists()
 
 
-def test_a_signal_during_the_reservation_leaves_no_staging_behind(tmp_path):
-    import contextlib
+def test_a_signal_during_the_reservation_leaves_no_staging_behind(tmp_path, monkeypatch):
     import os
     import signal
 
     from gregory.ml.runs import signals
-    from gregory.ml.store.publishing import publishing
+    from gregory.ml.store import publishing as store
 
-    @contextlib.contextmanager
-    def held_with_a_signal_inside():
+    def reserve_then_stopped(*args, **kwargs):
         # SIGTERM lands in the middle of the held steps, as a Kubernetes stop can.
-        with signals.held_signals():
-            os.kill(os.getpid(), signal.SIGTERM)
-            yield
+        reservation = reserve(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGTERM)
+        return reservation
 
+    monkeypatch.setattr(store, "reserve", reserve_then_stopped)
     body_ran = False
     with (
         signals.stop_on_signals(),
         pytest.raises(signals.Interrupted, match="SIGTERM"),
-        publishing(tmp_path, "v1", held_with_a_signal_inside),
+        store.publishing(tmp_path, "v1"),
     ):
         body_ran = True
     assert not body_ran

@@ -34,14 +34,6 @@ SUMMARY_METRICS = (
 )
 
 
-def version_user(subject: Subject, algorithm: str, version: str) -> PredictionRunLog | None:
-    """The training run that used `version` for this subject and algorithm, if any ever did."""
-    rows = PredictionRunLog.objects.filter(
-        subject=subject, algorithm=algorithm, run_type="train", model_version=version
-    )
-    return db_retry.database_retry(rows.first)()
-
-
 def check_version_free(flags: TrainFlags, subjects: Sequence[Subject]) -> None:
     """A hand-picked --version must be new for every run, checked before any run starts: no
     directory (stale staging of killed runs aside) and no earlier run of that name."""
@@ -53,7 +45,7 @@ def check_version_free(flags: TrainFlags, subjects: Sequence[Subject]) -> None:
             sweep_stale_staging(algo_dir)
             if version_exists(algo_dir, flags.version):
                 raise VersionTakenError(f"version {flags.version} already exists in {algo_dir}")
-            used = version_user(subject, algorithm, flags.version)
+            used = lifecycle.version_user(subject, algorithm, flags.version)
             if used is not None:
                 outcome = {True: "ok", False: "failed", None: "running"}[used.success]
                 raise VersionTakenError(
@@ -206,13 +198,7 @@ def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: o
     try:
         with (
             lifecycle.closing(row),
-            publishing(
-                algo_dir,
-                flags.version,
-                signals.held_signals,
-                taken=lambda version: version_user(subject, algorithm, version) is not None,
-                commit=lambda: lifecycle.close(row),
-            ) as reservation,
+            publishing(algo_dir, flags.version, row) as reservation,
         ):
             lifecycle.record_version(row, reservation.version)
             lifecycle.heartbeat(row).watch(reservation.staging / OWNER_FILE)

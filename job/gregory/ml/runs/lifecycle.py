@@ -117,3 +117,11 @@ def resolve_lost(subjects: Sequence[Subject], say: Say) -> None:
             f"{row.model_version or 'unversioned'}) as failed: {verdict.reason}",
             "warning",
         )
+
+
+def version_user(subject: Subject, algorithm: str, version: str) -> PredictionRunLog | None:
+    """The training run that used `version` for this subject and algorithm, if any ever did."""
+    rows = PredictionRunLog.objects.filter(
+        subject=subject, algorithm=algorithm, run_type="train", model_version=version
+    )
+    return database_retry(rows.first)()

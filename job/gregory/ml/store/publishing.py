@@ -17,10 +17,13 @@ import socket
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from gregory.atomic_write import fsync_directory, fsync_tree
+from gregory.ml.runs import lifecycle, signals
 from gregory.ml.runs.liveness import file_owner_gone
+from gregory.models import PredictionRunLog
 
 STAGING_PREFIX = ".staging-"
 OWNER_FILE = ".owner.json"
@@ -153,6 +156,10 @@ def reserve(
     raise AssertionError("unreachable: version candidates never run out")
 
 
+def _used_by_a_run(run: PredictionRunLog, name: str) -> bool:
+    return lifecycle.version_user(run.subject, run.algorithm, name) is not None
+
+
 def _used(reservation: Reservation, taken: Taken) -> str | None:
     if reservation.final.exists():
         return f"version {reservation.version} already exists in {reservation.algo_dir}"
@@ -163,32 +170,30 @@ def _used(reservation: Reservation, taken: Taken) -> str | None:
 
 @contextlib.contextmanager
 def publishing(
-    algo_dir: Path,
-    version: str | None = None,
-    shield: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext,
-    taken: Taken = _never_taken,
-    commit: Callable[[], None] | None = None,
+    algo_dir: Path, version: str | None = None, run: PredictionRunLog | None = None
 ) -> Iterator[Reservation]:
     """Reserve a version, yield it for writing into `.staging`, publish it when the block ends.
 
     Any exception, KeyboardInterrupt and signals turned into exceptions included, discards the
-    staging directory instead: a version either appears complete or not at all. `shield` holds
-    signals back while the reservation is made, discarded or published, so a signal cannot
-    strand a directory. `commit` (the run's row closed as successful) runs just before the
-    rename: the slow, fallible database write comes first, so a version is never visible
-    without its successful run; if the rename then fails, the exception says so.
+    staging directory instead: a version either appears complete or not at all. Signals are held
+    back while the reservation is made, discarded or published, so one cannot strand a directory.
+    With `run` (the run's row), a name that an earlier run of its subject and algorithm recorded
+    is never reused, and the row is closed as successful just before the rename: the slow,
+    fallible database write comes first, so a version is never visible without its successful
+    run; if the rename then fails, the exception says so.
     """
+    taken: Taken = _never_taken if run is None else partial(_used_by_a_run, run)
     reservation = None
     try:
-        with shield():
+        with signals.held_signals():
             reservation = reserve(algo_dir, version, taken=taken)
         yield reservation
-        with shield():
-            if commit is not None:
-                commit()
+        with signals.held_signals():
+            if run is not None:
+                lifecycle.close(run)
             reservation.publish()
     except BaseException:
         if reservation is not None:
-            with shield():
+            with signals.held_signals():
                 reservation.discard()
         raise
