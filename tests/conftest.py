@@ -1,4 +1,5 @@
-"""Shared fixtures: the test database (SQLite file or a real PostgreSQL server) and the job's env.
+"""Shared fixtures: the test database (SQLite file or a real PostgreSQL server), the job's env,
+team demo with subject ms, and `trained` (that subject trained on the real sample).
 
 `pytest` runs on SQLite; `pytest --database postgres -m postgres` starts a throwaway PostgreSQL
 server (tests/pg_server.py) and runs the same tests marked `postgres` against it.
@@ -10,11 +11,16 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from tests.support.db import database_url, forget_connection
 from tests.support.paths import MANAGE
+
+if TYPE_CHECKING:
+    # Imported where used: Django is not set up yet when this file loads.
+    from gregory.models import Subject, Team
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -103,6 +109,52 @@ def job_env(transactional_db, models_dir: Path) -> dict[str, str]:
 def manage_argv() -> list[str]:
     """argv prefix that runs job/manage.py with this interpreter."""
     return [sys.executable, str(MANAGE)]
+
+
+@pytest.fixture
+def team(db) -> Team:
+    from gregory.models import Team
+
+    return Team.objects.create(name="Demo", slug="demo")
+
+
+@pytest.fixture
+def subject(team: Team) -> Subject:
+    """Subject ms of team demo, auto_predict on (tests/faults and tests/deep define their own)."""
+    from gregory.models import Subject
+
+    return Subject.objects.create(
+        team=team, subject_name="MS research", subject_slug="ms", auto_predict=True
+    )
+
+
+@pytest.fixture
+def trained_unreviewed() -> int:
+    """How many of the sample's last rows `trained` leaves unreviewed; a module may override."""
+    return 30
+
+
+@pytest.fixture
+def trained_version() -> str | None:
+    """The name of the version `trained` publishes: None names it by date, as the job does;
+    tests/launcher overrides it with `v1` so its screens stay the same from day to day."""
+    return None
+
+
+@pytest.fixture
+def trained(
+    subject: Subject,
+    models_dir: Path,
+    tmp_path: Path,
+    trained_unreviewed: int,
+    trained_version: str | None,
+) -> Subject:
+    """The real sample imported for demo/ms, its last rows unreviewed, and one lgbm_tfidf
+    version from the real train_models (tests/support/review.py)."""
+    from tests.support.review import import_sample_and_train
+
+    import_sample_and_train(tmp_path, trained_unreviewed, trained_version)
+    return subject
 
 
 @pytest.fixture(autouse=True)

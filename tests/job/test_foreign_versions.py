@@ -19,7 +19,6 @@ from gregory.models import MLPredictions, PredictionRunLog, Subject
 from launcher.operations import Operations
 from launcher.screens.detail import DetailScreen
 from tests.support.launcher import add_row, sleeper_backend
-from tests.support.review import import_and_train
 
 FOREIGN = "20990101"  # named as GregoryAI names versions, and newer than ours
 
@@ -46,9 +45,13 @@ def predict(*argv: str) -> str:
 
 
 @pytest.fixture
-def shared(db, models_dir: Path, tmp_path: Path) -> Path:
+def trained_version() -> str:
+    return "v1"
+
+
+@pytest.fixture
+def shared(trained: Subject) -> Path:
     """Our version v1 of demo/ms, and beside it a version as GregoryAI's own training leaves it."""
-    import_and_train(tmp_path, 30)
     foreign = algo_dir() / FOREIGN
     foreign.mkdir()
     (foreign / "metrics.json").write_text(json.dumps({"accuracy": 0.9, "f1": 0.8}))

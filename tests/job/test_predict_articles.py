@@ -39,12 +39,8 @@ def predict(*argv, verbose=1):
 
 
 @pytest.fixture
-def trained(subject, models_dir, tmp_path):
-    """The sample imported for demo/ms and one lgbm_tfidf version trained on it."""
-    csv_path = sample_csv(tmp_path / "sample.csv")
-    call_command("import_articles", str(csv_path), team="demo", subject="ms", stdout=StringIO())
-    command("train_models", "--team", "demo", "--algo", "lgbm_tfidf")
-    return subject
+def trained_unreviewed() -> int:
+    return UNLABELLED
 
 
 def predict_rows():

@@ -22,28 +22,14 @@ from gregory.ml.review.queue_policy import uncertainty
 from gregory.ml.store import loading
 from gregory.models import Articles, ArticleSubjectRelevance, MLPredictions, Subject, Team
 from tests.support.articles import add_articles
-from tests.support.review import review_sample_csv
 
 pytestmark = pytest.mark.postgres
 UNREVIEWED = 60
 
 
-def train(*extra: str) -> None:
-    argv = ["--team", "demo", "--algo", "lgbm_tfidf", "--verbose", "0", *extra]
-    call_command("train_models", *argv, stdout=StringIO(), stderr=StringIO())
-
-
-def import_sample(tmp_path) -> None:
-    csv_path = review_sample_csv(tmp_path / "sample.csv", UNREVIEWED)
-    call_command("import_articles", str(csv_path), team="demo", subject="ms", stdout=StringIO())
-
-
 @pytest.fixture
-def trained(subject: Subject, models_dir, tmp_path) -> Subject:
-    """The real sample for demo/ms, its last rows unreviewed, and one lgbm_tfidf version."""
-    import_sample(tmp_path)
-    train()
-    return subject
+def trained_unreviewed() -> int:
+    return UNREVIEWED
 
 
 def unreviewed_ids(subject: Subject) -> list[int]:

@@ -1,4 +1,5 @@
-"""Fixtures of the launcher tests: a Kubernetes API emulator, backends, a run registry."""
+"""Fixtures of the launcher tests: a Kubernetes API emulator, backends, a run registry, and the
+name of the version `trained` (tests/conftest.py) publishes."""
 
 from __future__ import annotations
 
@@ -80,3 +81,9 @@ def published(registry: Path, models_dir: Path) -> Path:
     """The snapshot registry, and the version its finished run published."""
     publish_version(models_dir, "lgbm_tfidf", "20260102", PUBLISHED_METRICS)
     return registry
+
+
+@pytest.fixture
+def trained_version() -> str:
+    """`v1`, not today's date: what the screens show must not change from day to day."""
+    return "v1"

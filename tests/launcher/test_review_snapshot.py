@@ -14,16 +14,11 @@ from textual.widgets import Select
 from launcher.app import LauncherApp
 from launcher.operations import Operations
 from tests.support.launcher import sleeper_backend
-from tests.support.review import import_and_train
-
-
-@pytest.fixture
-def trained(models_dir: Path, launcher_dir: Path, tmp_path: Path) -> None:
-    import_and_train(tmp_path, 30)
 
 
 # Sequences reset: the article ids shown must not depend on the tests that ran before.
 @pytest.mark.django_db(transaction=True, reset_sequences=True)
+@pytest.mark.usefixtures("launcher_dir")
 def test_review_screen(snap_compare, trained, tmp_path: Path) -> None:
     async def open_review(pilot) -> None:
         app = pilot.app

@@ -18,15 +18,15 @@ from launcher.screens.confirm import ConfirmScreen
 from launcher.screens.review import ReviewScreen
 from tests.support.launcher import sleeper_backend
 from tests.support.pilot import settle, until
-from tests.support.review import import_and_train
 
-pytestmark = [pytest.mark.asyncio, pytest.mark.postgres]
+# Transactional: the app's workers read and write the labels from their own threads.
+pytestmark = [
+    pytest.mark.asyncio,
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("launcher_dir"),
+]
 SIZE = (120, 40)
-
-
-@pytest.fixture
-def trained(transactional_db, models_dir: Path, launcher_dir: Path, tmp_path: Path) -> None:
-    import_and_train(tmp_path, 30)
 
 
 @pytest.fixture

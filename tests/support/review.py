@@ -29,18 +29,26 @@ def review_sample_csv(path: Path, unreviewed: int) -> Path:
     return path
 
 
-def import_and_train(tmp_path: Path, unreviewed: int) -> None:
-    """Team demo, subject ms: the sample imported through import_articles, its last
+def import_sample_and_train(tmp_path: Path, unreviewed: int, version: str | None = "v1") -> None:
+    """Into demo/ms, which exists: the sample imported through import_articles, its last
     `unreviewed` rows unreviewed, and one lgbm_tfidf version from the real train_models, named
-    `v1` rather than by today's date so what screens show does not change from day to day."""
+    `version` (None: by today's date, as the job names it). `v1` keeps what screens show the
+    same from day to day."""
     from io import StringIO
 
     from django.core.management import call_command
 
+    csv_path = review_sample_csv(tmp_path / "sample.csv", unreviewed)
+    call_command("import_articles", str(csv_path), team="demo", subject="ms", stdout=StringIO())
+    argv = ["--team", "demo", "--algo", "lgbm_tfidf", "--verbose", "0"]
+    if version is not None:
+        argv += ["--version", version]
+    call_command("train_models", *argv, stdout=StringIO(), stderr=StringIO())
+
+
+def import_and_train(tmp_path: Path, unreviewed: int) -> None:
+    """Team demo and subject ms created, then import_sample_and_train with version `v1`."""
     from tests.support.launcher import make_scope
 
     make_scope("demo", "ms")
-    csv_path = review_sample_csv(tmp_path / "sample.csv", unreviewed)
-    call_command("import_articles", str(csv_path), team="demo", subject="ms", stdout=StringIO())
-    argv = ["--team", "demo", "--algo", "lgbm_tfidf", "--version", "v1", "--verbose", "0"]
-    call_command("train_models", *argv, stdout=StringIO(), stderr=StringIO())
+    import_sample_and_train(tmp_path, unreviewed)
