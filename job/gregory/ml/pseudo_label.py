@@ -10,7 +10,8 @@ metrics keep measuring against human judgement. Every adopted row goes to a CSV 
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,7 +41,7 @@ def _write_csv(
     csv_dir: Path,
     pool_ids: list[int],
     pool_texts: list[str],
-    adopted: list[tuple[int, int, float, int]],
+    adopted: Sequence[tuple[int, int, float, int]],
 ) -> Path:
     path, handle = open_new_csv(csv_dir)
     with handle:
@@ -98,9 +99,8 @@ def add_pseudo_labels(
     """
     from gregory.ml.trainers.pubmed_bert import PubMedBertTrainer
 
-    pool_texts = list(unlabelled.texts)
-    pool_ids = [int(i) for i in unlabelled.article_ids]
-    if len(pool_ids) != len(pool_texts):
+    pool = _Pool(list(unlabelled.texts), [int(i) for i in unlabelled.article_ids])
+    if len(pool.ids) != len(pool.texts):
         raise ValueError("unlabelled split needs one article id per text")
     options = dict(trainer_options or {})
     checkpoint = None
@@ -114,65 +114,103 @@ def add_pseudo_labels(
             trainer_options=options,
         )
         checkpoint = checkpoints.Checkpoint(checkpoint_dir, fingerprint, notify)
-    # Adopted rows as (index into the pool, label, confidence, iteration).
-    adopted: list[tuple[int, int, float, int]] = []
-    first, finished = 1, False
-    if checkpoint is not None and (saved := checkpoint.load()) is not None:
-        adopted = [(int(k), int(lab), float(c), int(it)) for k, lab, c, it in saved["adopted"]]
-        first, finished = int(saved["iteration"]) + 1, bool(saved["finished"])
-        checkpoint.tell(f"Resumed pseudo-labelling from iteration {saved['iteration']} checkpoint")
+    state = _resume(checkpoint)
 
-    taken = {k for k, *_ in adopted}
-    remaining = [k for k in range(len(pool_texts)) if k not in taken]
-    completed = first - 1
-    for iteration in range(first, max_iterations + 1):
-        if finished or not remaining:
-            break
-        current = splits.train.with_rows(
-            [pool_texts[k] for k, *_ in adopted],
-            [lab for _, lab, _, _ in adopted],
-            [pool_ids[k] for k, *_ in adopted],
+    def new_trainer() -> PubMedBertTrainer:
+        bert_dir = checkpoint.directory / "bert" if checkpoint is not None else None
+        return PubMedBertTrainer(
+            seed=seed, progress=progress, checkpoint_dir=bert_dir, notify=notify, **options
         )
-        trainer = PubMedBertTrainer(
-            seed=seed,
-            progress=progress,
-            checkpoint_dir=checkpoint.directory / "bert" if checkpoint is not None else None,
-            notify=notify,
-            **options,
-        )
-        trainer.train(current, splits.val)
-        prob = trainer.predict_proba([pool_texts[k] for k in remaining])
-        label = (prob >= 0.5).astype(np.int8)
-        conf = np.where(label == 1, prob, 1.0 - prob)
-        chosen = conf >= confidence
-        finished = not chosen.any()
-        for j in np.flatnonzero(chosen):
-            adopted.append((remaining[j], int(label[j]), float(conf[j]), iteration))
-        remaining = [remaining[j] for j in np.flatnonzero(~chosen)]
-        completed = iteration
-        if checkpoint is not None:
-            state = {"iteration": iteration, "finished": finished, "adopted": adopted}
-            checkpoint.save(state)
 
-    written = Path(saved["csv"]) if saved and saved.get("csv") else None
-    if written is not None and written.is_file():
-        path = written  # finished before the disruption: the same CSV, not a second one
+    completed = _iterate(splits, pool, state, new_trainer, confidence, max_iterations, checkpoint)
+    if state.csv is not None and state.csv.is_file():
+        path = state.csv  # finished before the disruption: the same CSV, not a second one
     else:
-        path = _write_csv(Path(csv_dir), pool_ids, pool_texts, adopted)
+        path = _write_csv(Path(csv_dir), pool.ids, pool.texts, state.adopted)
     if checkpoint is not None:
         # Kept after the stage: the subject's algorithms that follow may still be disrupted, and
         # their retry should not pseudo-label again. The pipeline clears it after the last one.
-        state = {"iteration": completed, "finished": True, "adopted": adopted, "csv": str(path)}
-        checkpoint.save(state)
-
+        checkpoint.save(
+            {"iteration": completed, "finished": True, "adopted": state.adopted, "csv": str(path)}
+        )
     new_splits = DatasetSplits(
-        train=splits.train.with_rows(
-            [pool_texts[k] for k, *_ in adopted],
-            [lab for _, lab, _, _ in adopted],
-            [pool_ids[k] for k, *_ in adopted],
-        ),
+        train=pool.joined(splits.train, state.adopted),
         val=splits.val,
         test=splits.test,
-        pseudo_labelled=splits.pseudo_labelled + len(adopted),
+        pseudo_labelled=splits.pseudo_labelled + len(state.adopted),
     )
     return new_splits, path
+
+
+# An adopted row: (index into the pool, label, confidence, iteration).
+Adopted = tuple[int, int, float, int]
+
+
+@dataclass
+class _Pool:
+    texts: list[str]
+    ids: list[int]
+
+    def joined(self, train: TextSplit, adopted: Sequence[Adopted]) -> TextSplit:
+        """`train` with the adopted rows added."""
+        return train.with_rows(
+            [self.texts[k] for k, *_ in adopted],
+            [label for _, label, _, _ in adopted],
+            [self.ids[k] for k, *_ in adopted],
+        )
+
+
+@dataclass
+class _State:
+    """Where the stage stands: the rows adopted so far and the next iteration."""
+
+    adopted: list[Adopted] = field(default_factory=list)
+    first: int = 1
+    finished: bool = False
+    csv: Path | None = None
+
+
+def _resume(checkpoint: checkpoints.Checkpoint | None) -> _State:
+    if checkpoint is None or (saved := checkpoint.load()) is None:
+        return _State()
+    checkpoint.tell(f"Resumed pseudo-labelling from iteration {saved['iteration']} checkpoint")
+    return _State(
+        adopted=[(int(k), int(lab), float(c), int(it)) for k, lab, c, it in saved["adopted"]],
+        first=int(saved["iteration"]) + 1,
+        finished=bool(saved["finished"]),
+        csv=Path(saved["csv"]) if saved.get("csv") else None,
+    )
+
+
+def _iterate(
+    splits: DatasetSplits,
+    pool: _Pool,
+    state: _State,
+    new_trainer: Callable[[], Any],
+    confidence: float,
+    max_iterations: int,
+    checkpoint: checkpoints.Checkpoint | None,
+) -> int:
+    """Self-training from `state` on, adopting rows into it; the last iteration completed."""
+    taken = {k for k, *_ in state.adopted}
+    remaining = [k for k in range(len(pool.texts)) if k not in taken]
+    completed = state.first - 1
+    for iteration in range(state.first, max_iterations + 1):
+        if state.finished or not remaining:
+            break
+        trainer = new_trainer()
+        trainer.train(pool.joined(splits.train, state.adopted), splits.val)
+        prob = trainer.predict_proba([pool.texts[k] for k in remaining])
+        label = (prob >= 0.5).astype(np.int8)
+        conf = np.where(label == 1, prob, 1.0 - prob)
+        chosen = conf >= confidence
+        state.finished = not chosen.any()
+        for j in np.flatnonzero(chosen):
+            state.adopted.append((remaining[j], int(label[j]), float(conf[j]), iteration))
+        remaining = [remaining[j] for j in np.flatnonzero(~chosen)]
+        completed = iteration
+        if checkpoint is not None:
+            checkpoint.save(
+                {"iteration": iteration, "finished": state.finished, "adopted": state.adopted}
+            )
+    return completed
