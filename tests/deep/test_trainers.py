@@ -22,7 +22,7 @@ def options(algorithm: str, tiny_models: dict[str, Path]) -> dict:
 
 
 @pytest.fixture(scope="module")
-def trained(small_splits: DatasetSplits, tiny_models, tmp_path_factory) -> dict:
+def trained_trainers(small_splits: DatasetSplits, tiny_models, tmp_path_factory) -> dict:
     """Each algorithm trained once on the small slice and saved; shared by the tests below."""
     out = {}
     for algorithm in ALGORITHMS:
@@ -35,16 +35,16 @@ def trained(small_splits: DatasetSplits, tiny_models, tmp_path_factory) -> dict:
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_history_has_one_entry_per_epoch(trained, algorithm):
-    _, history, _ = trained[algorithm]
+def test_history_has_one_entry_per_epoch(trained_trainers, algorithm):
+    _, history, _ = trained_trainers[algorithm]
     assert set(history) == {"train_loss", "val_loss"}
     assert len(history["train_loss"]) == len(history["val_loss"]) == 10
     assert all(np.isfinite(history["val_loss"]))
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_saved_version_reproduces_test_probabilities(trained, small_splits, algorithm):
-    trainer, _, directory = trained[algorithm]
+def test_saved_version_reproduces_test_probabilities(trained_trainers, small_splits, algorithm):
+    trainer, _, directory = trained_trainers[algorithm]
     assert sorted(p.name for p in directory.iterdir()) == sorted(trainer.artifacts)
     reloaded = trainer_class(algorithm).load(directory)
     before = trainer.predict_proba(small_splits.test.texts)
@@ -56,9 +56,9 @@ def test_saved_version_reproduces_test_probabilities(trained, small_splits, algo
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_best_epoch_is_restored(trained, small_splits, algorithm):
+def test_best_epoch_is_restored(trained_trainers, small_splits, algorithm):
     """The kept weights are those of the lowest validation loss, not of the last epoch."""
-    trainer, history, _ = trained[algorithm]
+    trainer, history, _ = trained_trainers[algorithm]
     best = int(np.argmin(history["val_loss"]))
     assert trainer.best_epoch == best + 1
     prob = trainer.predict_proba(small_splits.val.texts)
@@ -68,8 +68,8 @@ def test_best_epoch_is_restored(trained, small_splits, algorithm):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_weights_file_is_hdf5_of_the_state_dict(trained, algorithm):
-    trainer, _, directory = trained[algorithm]
+def test_weights_file_is_hdf5_of_the_state_dict(trained_trainers, algorithm):
+    trainer, _, directory = trained_trainers[algorithm]
     weights = directory / ("bert_weights.h5" if algorithm == "pubmed_bert" else "lstm_weights.h5")
     state = trainer.model.state_dict()
     with h5py.File(weights, "r") as h5:
@@ -79,8 +79,8 @@ def test_weights_file_is_hdf5_of_the_state_dict(trained, algorithm):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_same_seed_same_model(trained, small_splits, tiny_models, algorithm):
-    first, history, _ = trained[algorithm]
+def test_same_seed_same_model(trained_trainers, small_splits, tiny_models, algorithm):
+    first, history, _ = trained_trainers[algorithm]
     again = get_trainer(algorithm, seed=SEED, **options(algorithm, tiny_models))
     assert again.train(small_splits.train, small_splits.val) == history
     np.testing.assert_array_equal(
@@ -89,8 +89,8 @@ def test_same_seed_same_model(trained, small_splits, tiny_models, algorithm):
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_evaluate_and_library_versions(trained, small_splits, algorithm):
-    trainer, _, _ = trained[algorithm]
+def test_evaluate_and_library_versions(trained_trainers, small_splits, algorithm):
+    trainer, _, _ = trained_trainers[algorithm]
     metrics = trainer.evaluate(small_splits.test, 0.5, prefix="test_")
     assert set(metrics) == {f"test_{name}" for name in METRIC_NAMES}
     versions = trainer.library_versions()
@@ -140,12 +140,12 @@ def test_lstm_learns_the_real_sample(sample_splits, report):
     assert metrics["test_roc_auc"] > 0.65
 
 
-def test_lstm_tokenizer_is_a_wordlevel_tokenizers_file(trained):
+def test_lstm_tokenizer_is_a_wordlevel_tokenizers_file(trained_trainers):
     import json
 
     from tokenizers import Tokenizer
 
-    _, _, directory = trained["lstm"]
+    _, _, directory = trained_trainers["lstm"]
     spec = json.loads((directory / "tokenizer.json").read_text())
     assert spec["model"]["type"] == "WordLevel"
     assert spec["truncation"]["max_length"] == 100
@@ -154,9 +154,9 @@ def test_lstm_tokenizer_is_a_wordlevel_tokenizers_file(trained):
     assert len(tokenizer.encode(" ".join(["word"] * 500)).ids) == 100
 
 
-def test_empty_texts_predict(trained):
+def test_empty_texts_predict(trained_trainers):
     for algorithm in ALGORITHMS:
-        trainer, _, _ = trained[algorithm]
+        trainer, _, _ = trained_trainers[algorithm]
         assert trainer.predict_proba(["", "multiple sclerosis"]).shape == (2,)
         assert trainer.predict_proba([]).shape == (0,)
 

@@ -24,7 +24,9 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def trained(manage: Run, subject: Subject, tmp_path: Path, models_dir: Path) -> Subject:
+def trained_through_subprocesses(
+    manage: Run, subject: Subject, tmp_path: Path, models_dir: Path
+) -> Subject:
     csv_path = write_demo_csv(tmp_path / "demo.csv", n_articles=120)
     done = manage("import_articles", "--team", "demo", "--subject", "ms", str(csv_path))
     assert done.returncode == 0, done.stderr
@@ -64,7 +66,7 @@ def wait_until_blocked(holder: psycopg.Connection, job: subprocess.Popen, timeou
     ids=["read", "write"],
 )
 def test_a_database_restart_mid_prediction_is_survived(
-    trained, manage_argv, job_env, postgres_server, table, mode
+    trained_through_subprocesses, manage_argv, job_env, postgres_server, table, mode
 ):
     holder = lock_holder()
     holder.execute(f"LOCK TABLE {table} IN {mode} MODE")  # held until the restart ends it

@@ -111,7 +111,7 @@ def test_platt_stays_finite_and_monotone_on_separable_validation():
 
 
 @pytest.fixture
-def trained(subject, demo_csv, models_dir):
+def demo_version_dir(subject, demo_csv, models_dir):
     call_command("import_articles", str(demo_csv), team="demo", subject="ms", stdout=StringIO())
     call_command(
         "train_models",
@@ -128,8 +128,8 @@ def trained(subject, demo_csv, models_dir):
     return models_dir / "demo" / "ms" / "lgbm_tfidf" / "v1"
 
 
-def test_a_trained_version_names_its_scale_and_serves_it(trained):
-    metrics = json.loads((trained / layout.METRICS_FILE).read_text())
+def test_a_trained_version_names_its_scale_and_serves_it(demo_version_dir):
+    metrics = json.loads((demo_version_dir / layout.METRICS_FILE).read_text())
     # The demo split's validation holds far fewer than 50 of each class: raw, and why.
     assert metrics["n_val_positive"] < calibration.MIN_CALIBRATION_PER_CLASS
     assert metrics["score_scale"] == "raw" and metrics["calibration"] == "none"
@@ -139,34 +139,34 @@ def test_a_trained_version_names_its_scale_and_serves_it(trained):
     # Served figures are the raw figures: nothing was squashed.
     assert metrics["val_n_flagged"] == metrics["val_n_flagged_uncalibrated"]
     assert metrics["test_recall"] == metrics["test_recall_uncalibrated"]
-    predictor = load_version(trained)
+    predictor = load_version(demo_version_dir)
     assert predictor.score_scale == "raw"
     texts, _, _ = load_sample()
     assert np.array_equal(predictor.predict_proba(texts[:20]), predictor.raw_proba(texts[:20]))
-    report = (trained / layout.REPORT_FILE).read_text()
+    report = (demo_version_dir / layout.REPORT_FILE).read_text()
     assert "Score scale: raw (validation holds" in report
 
 
-def test_an_old_version_with_a_platt_calibrator_scores_as_it_did(trained):
+def test_an_old_version_with_a_platt_calibrator_scores_as_it_did(demo_version_dir):
     # Written the way versions were before the contract: a fitted Platt calibrator and
     # metrics.json naming only "calibration".
     texts, labels, _ = load_sample()
-    raw = LgbmTfidfTrainer.load(trained).predict_proba(texts[:60])
+    raw = LgbmTfidfTrainer.load(demo_version_dir).predict_proba(texts[:60])
     platt = calibration.fit_method("platt", labels[:60], raw)
-    joblib.dump(platt, trained / layout.CALIBRATOR_FILE)
-    metrics = json.loads((trained / layout.METRICS_FILE).read_text())
+    joblib.dump(platt, demo_version_dir / layout.CALIBRATOR_FILE)
+    metrics = json.loads((demo_version_dir / layout.METRICS_FILE).read_text())
     for key in ("score_scale", "score_scale_reason"):
         metrics.pop(key)
     metrics["calibration"] = "platt"
-    (trained / layout.METRICS_FILE).write_text(json.dumps(metrics))
-    predictor = load_version(trained)
+    (demo_version_dir / layout.METRICS_FILE).write_text(json.dumps(metrics))
+    predictor = load_version(demo_version_dir)
     assert predictor.score_scale == "calibrated-platt"
     served = predictor.predict_proba(texts[:60])
     assert np.allclose(served, platt(raw)) and not np.allclose(served, raw)
     # Before calibration existed a version had no calibrator.joblib: raw, as it was.
-    (trained / layout.CALIBRATOR_FILE).unlink()
+    (demo_version_dir / layout.CALIBRATOR_FILE).unlink()
     metrics.pop("calibration")
-    (trained / layout.METRICS_FILE).write_text(json.dumps(metrics))
-    old = load_version(trained)
+    (demo_version_dir / layout.METRICS_FILE).write_text(json.dumps(metrics))
+    old = load_version(demo_version_dir)
     assert old.score_scale == "raw"
     assert np.array_equal(old.predict_proba(texts[:60]), raw)
