@@ -23,6 +23,7 @@ from gregory.ml.evaluation.metrics import classification_metrics
 from gregory.ml.runs import db_retry
 from gregory.ml.store.publishing import Reservation
 from gregory.ml.trainers import checkpoints, get_trainer
+from gregory.ml.trainers.base import Trainer
 from gregory.models import Subject
 from gregory.reasons import first_line
 
@@ -147,7 +148,7 @@ def write_json(path: Path, payload: dict) -> None:
     path.write_text(json.dumps(payload, indent=2, sort_keys=True, default=_json_default) + "\n")
 
 
-def operator_notes(flags: TrainFlags) -> Callable[[str], None] | None:
+def operator_notes(flags: TrainFlags) -> checkpoints.Note | None:
     """Where a trainer's notes (a resumed checkpoint) go: stdout at verbosity 2 and up."""
     if flags.verbose < 2:
         return None
@@ -181,29 +182,8 @@ def train_into(
         **_evaluation(splits, raw, calibrated, threshold),
         **scale.as_metrics(),
         **splits.sizes(),
-        "algorithm": algorithm,
-        "team": data.subject.team.slug,
-        "subject": data.subject.subject_slug,
-        "version": reservation.version,
-        "prob_threshold": threshold,
-        "window_days": flags.window_days,
-        "seed": SEED,
-        "n_too_short": data.n_too_short,
-        fingerprint.KEY: data.fingerprint(algorithm),
-        **text.PREPARATION,
-        # The summariser that made the texts: prediction serves the version only under the same.
-        summariser.PIPELINE_KEY: summariser.text_pipeline(),
-        **config.model_revisions(),
-        "n_threads": threads.intra_op_threads(),
-        "lib_python": platform.python_version(),
-        "lib_numpy": np.__version__,
-        **devices.device_metrics(getattr(trainer, "device", None)),
-        **{f"lib_{name}": version for name, version in trainer.library_versions().items()},
+        **_provenance(reservation, algorithm, data, flags, trainer),
     }
-    if trainer.resumed_from_epoch:
-        metrics["resumed_from_epoch"] = trainer.resumed_from_epoch
-    if data.pseudo_label_csv is not None:
-        metrics["pseudo_label_csv"] = str(data.pseudo_label_csv)
     write_json(staging / layout.SPLIT_FILE, split_record(splits))
     write_json(staging / layout.HISTORY_FILE, history)
     # The loader needs metrics.json to score this version as prediction will; rewritten below.
@@ -224,6 +204,37 @@ def train_into(
     )
     write_json(staging / layout.METRICS_FILE, metrics)
     return metrics
+
+
+def _provenance(
+    reservation: Reservation, algorithm: str, data: SubjectData, flags: TrainFlags, trainer: Trainer
+) -> dict[str, Any]:
+    """What the version is and what made it: names, settings, models, libraries, the machine."""
+    record: dict[str, Any] = {
+        "algorithm": algorithm,
+        "team": data.subject.team.slug,
+        "subject": data.subject.subject_slug,
+        "version": reservation.version,
+        "prob_threshold": flags.prob_threshold,
+        "window_days": flags.window_days,
+        "seed": SEED,
+        "n_too_short": data.n_too_short,
+        fingerprint.KEY: data.fingerprint(algorithm),
+        **text.PREPARATION,
+        # The summariser that made the texts: prediction serves the version only under the same.
+        summariser.PIPELINE_KEY: summariser.text_pipeline(),
+        **config.model_revisions(),
+        "n_threads": threads.intra_op_threads(),
+        "lib_python": platform.python_version(),
+        "lib_numpy": np.__version__,
+        **devices.device_metrics(getattr(trainer, "device", None)),
+        **{f"lib_{name}": version for name, version in trainer.library_versions().items()},
+    }
+    if trainer.resumed_from_epoch:
+        record["resumed_from_epoch"] = trainer.resumed_from_epoch
+    if data.pseudo_label_csv is not None:
+        record["pseudo_label_csv"] = str(data.pseudo_label_csv)
+    return record
 
 
 def _evaluation(splits: DatasetSplits, raw: dict, calibrated: dict, threshold: float) -> dict:
