@@ -1,5 +1,6 @@
 """Shared fixtures: the test database (SQLite file or a real PostgreSQL server), the job's env,
-team demo with subject ms, and `trained` (that subject trained on the real sample).
+the launcher's run registry, team demo with subject ms, and `trained` (that subject trained on
+the real sample).
 
 `pytest` runs on SQLite; `pytest --database postgres -m postgres` starts a throwaway PostgreSQL
 server (tests/pg_server.py) and runs the same tests marked `postgres` against it.
@@ -88,6 +89,17 @@ def models_dir(tmp_path: Path, settings) -> Path:
     path = tmp_path / "models"
     path.mkdir()
     settings.GREGORY_MODELS_DIR = path
+    return path
+
+
+@pytest.fixture
+def launcher_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty local run registry, and no cluster config so auto-selection picks local."""
+    path = tmp_path / "launcher"
+    monkeypatch.setenv("GREGORY_LAUNCHER_DIR", str(path))
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.delenv("GREGORY_BACKEND", raising=False)
     return path
 
 

@@ -1,5 +1,5 @@
 """Fixtures of the launcher tests: a Kubernetes API emulator, backends, a run registry, and the
-name of the version `trained` (tests/conftest.py) publishes."""
+name of the version `trained` (tests/conftest.py, with launcher_dir) publishes."""
 
 from __future__ import annotations
 
@@ -56,17 +56,6 @@ users:
     )
     monkeypatch.setenv("KUBECONFIG", str(path))
     monkeypatch.setenv("GREGORY_JOB_IMAGE", "gregory-train:test")
-    monkeypatch.delenv("GREGORY_BACKEND", raising=False)
-    return path
-
-
-@pytest.fixture
-def launcher_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty local run registry, and no cluster config so auto-selection picks local."""
-    path = tmp_path / "launcher"
-    monkeypatch.setenv("GREGORY_LAUNCHER_DIR", str(path))
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "no-kubeconfig"))
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     monkeypatch.delenv("GREGORY_BACKEND", raising=False)
     return path
 
