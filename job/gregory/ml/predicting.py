@@ -113,6 +113,14 @@ def _predict_one(
         reason = output.report_failure(label, error, row, say)
         version = path.name if path is not None else flags.model_version or ""
         return output.Outcome(subject, algorithm, version, False, asdict(counts), reason)
+    _tell_finished(label, path.name, counts, flags, say)
+    return output.Outcome(subject, algorithm, path.name, True, asdict(counts))
+
+
+def _tell_finished(
+    label: str, version: str, counts: Counts, flags: PredictFlags, say: output.Say
+) -> None:
+    """The run's Finished line (and its skipped articles at verbosity 2)."""
     if counts.dropped:
         say(
             2,
@@ -132,11 +140,10 @@ def _predict_one(
         readers = f"; ml_score or relevant changed for {counts.changed} articles"
     say(
         1,
-        f"Finished {label}: version {path.name}, {counts.candidates} articles to score, "
+        f"Finished {label}: version {version}, {counts.candidates} articles to score, "
         f"{counts.scored} scored, {written}, {counts.dropped} too short{readers}",
         "success",
     )
-    return output.Outcome(subject, algorithm, path.name, True, asdict(counts))
 
 
 def _load(predictor: loading.Predictor, flags: PredictFlags, say: output.Say) -> loading.Predictor:
