@@ -241,6 +241,65 @@ def _unfit(predictor: loading.Predictor) -> str | None:
     return None
 
 
+def _random_share(
+    strategy: str,
+    random_share: float,
+    served: bool,
+    labels: int,
+    cold_start_labels: int,
+    notes: list[str],
+) -> tuple[float, str]:
+    """The share of random picks and how they are explained; a queue that is all random says
+    why in `notes`."""
+    if strategy == RANDOM:
+        return 1.0, "random pick (--strategy random)"
+    if not served:
+        notes.append("no published version scores this subject yet: the queue is random")
+        return 1.0, "random pick (no published version yet)"
+    if labels < cold_start_labels:
+        notes.append(
+            f"cold start: {labels} labels, fewer than {cold_start_labels}: the queue is random"
+        )
+        return 1.0, f"random pick (cold start: {labels} labels < {cold_start_labels})"
+    return random_share, "random pick (for diversity)"
+
+
+def _items(
+    picks: Sequence[tuple[int, bool]],
+    scores: dict[int, list[Score]],
+    values: dict[int, float],
+    why_random: str,
+) -> list[QueueItem]:
+    """The picked articles with their titles, summaries, scores and why each was picked."""
+    raw = dataset.articles_by_id([article for article, _ in picks])
+    details = {
+        article: (title, summary)
+        for article, title, summary in zip(raw.article_ids, raw.titles, raw.summaries, strict=True)
+    }
+    items = []
+    for article, at_random in picks:
+        title, summary = details[article]
+        value = values.get(article)
+        if at_random:
+            reason = why_random
+        elif value is None:
+            reason = "not scored: too few words once cleaned"
+        else:
+            reason = _describe(scores[article], value)
+        items.append(
+            QueueItem(
+                article_id=article,
+                title=text.strip_html(title).strip(),
+                summary=text.strip_html(summary).strip(),
+                scores=tuple(scores[article]),
+                uncertainty=value,
+                reason=reason,
+                random_pick=at_random,
+            )
+        )
+    return items
+
+
 def score_pool(
     subject: Subject,
     ids: Sequence[int],
@@ -258,68 +317,82 @@ def score_pool(
     stored scores too, so every article is ranked by the same models), with one note.
     """
     batch_size = batch_size or BATCH_SIZE
-    result = Scored({article: [] for article in ids})
-    stored = {algorithm: stored_scores(subject, item, ids) for algorithm, item in served.items()}
-    for algorithm, found in stored.items():
-        item = served[algorithm]
-        for article, probability in found.items():
-            result.scores[article].append(
-                Score(algorithm, item.version, probability, item.threshold)
-            )
-    needed = {
-        algorithm: {article for article in ids if article not in found}
-        for algorithm, found in stored.items()
-    }
+    scorer = _PoolScorer(served, Scored({article: [] for article in ids}))
+    needed = scorer.add_stored(subject, ids)
     to_score = sorted(set().union(*needed.values())) if needed else []
-    predictors: dict[str, loading.Predictor] = {}
-
-    def leave_out(algorithm: str, note: str) -> None:
-        result.left_out.add(algorithm)
-        result.notes.append(note)
-        needed.pop(algorithm, None)
-        for found in result.scores.values():
-            found[:] = [score for score in found if score.algorithm != algorithm]
-
-    def predictor_of(algorithm: str) -> loading.Predictor | None:
-        if algorithm not in predictors:
-            item = served[algorithm]
-            try:
-                predictor = loading.load_version(item.path)
-            # Whatever one version's loading raises (VersionUnusable naming the file, or a
-            # library's own error on a truncated file) leaves that algorithm out, not the queue.
-            except Exception as error:
-                leave_out(algorithm, _damaged(algorithm, item.path, error))
-                return None
-            if reason := _unfit(predictor):
-                leave_out(algorithm, f"{algorithm} {item.version} {reason}: left out, retrain it")
-                return None
-            predictors[algorithm] = predictor
-        return predictors[algorithm]
-
     if progress is not None and to_score:
         progress(0, len(to_score))
     for start in range(0, len(to_score), batch_size):
-        batch = to_score[start : start + batch_size]
+        scorer.score_batch(to_score[start : start + batch_size], needed)
+        if progress is not None:
+            progress(min(start + batch_size, len(to_score)), len(to_score))
+    return scorer.result
+
+
+@dataclass
+class _PoolScorer:
+    """score_pool's state: the scores so far and each served version, loaded on first use."""
+
+    served: dict[str, Served]
+    result: Scored
+    predictors: dict[str, loading.Predictor] = field(default_factory=dict)
+
+    def add_stored(self, subject: Subject, ids: Sequence[int]) -> dict[str, set[int]]:
+        """Stored rows as scores; per algorithm, the articles still to score."""
+        needed = {}
+        for algorithm, item in self.served.items():
+            found = stored_scores(subject, item, ids)
+            for article, probability in found.items():
+                self.result.scores[article].append(
+                    Score(algorithm, item.version, probability, item.threshold)
+                )
+            needed[algorithm] = {article for article in ids if article not in found}
+        return needed
+
+    def score_batch(self, batch: Sequence[int], needed: dict[str, set[int]]) -> None:
+        """Prepare `batch` once and score it with every algorithm that still needs it."""
         prepared = dataset.prepare_articles(
             dataset.articles_by_id(batch), lambda texts: summariser.summarise_bulk(texts)
         )
         texts_by_id = dict(zip(prepared.article_ids, prepared.texts, strict=True))
         for algorithm in list(needed):
             kept = [a for a in batch if a in texts_by_id and a in needed[algorithm]]
-            if not kept or (predictor := predictor_of(algorithm)) is None:
+            if not kept or (predictor := self.predictor_of(algorithm, needed)) is None:
                 continue
             try:
                 probabilities = predictor.predict_proba([texts_by_id[a] for a in kept])
             except Exception as error:  # weights that load but do not fit (a damaged file)
-                leave_out(algorithm, _damaged(algorithm, predictor.path, error))
+                self.leave_out(algorithm, _damaged(algorithm, predictor.path, error), needed)
                 continue
             for article, probability in zip(kept, probabilities, strict=True):
-                result.scores[article].append(
+                self.result.scores[article].append(
                     Score(algorithm, predictor.version, float(probability), predictor.threshold)
                 )
-        if progress is not None:
-            progress(min(start + batch_size, len(to_score)), len(to_score))
-    return result
+
+    def predictor_of(self, algorithm: str, needed: dict[str, set[int]]) -> loading.Predictor | None:
+        if algorithm not in self.predictors:
+            item = self.served[algorithm]
+            try:
+                predictor = loading.load_version(item.path)
+            # Whatever one version's loading raises (VersionUnusable naming the file, or a
+            # library's own error on a truncated file) leaves that algorithm out, not the queue.
+            except Exception as error:
+                self.leave_out(algorithm, _damaged(algorithm, item.path, error), needed)
+                return None
+            if reason := _unfit(predictor):
+                note = f"{algorithm} {item.version} {reason}: left out, retrain it"
+                self.leave_out(algorithm, note, needed)
+                return None
+            self.predictors[algorithm] = predictor
+        return self.predictors[algorithm]
+
+    def leave_out(self, algorithm: str, note: str, needed: dict[str, set[int]]) -> None:
+        """Drop a version whole, its stored scores too: every article ranked by the same models."""
+        self.result.left_out.add(algorithm)
+        self.result.notes.append(note)
+        needed.pop(algorithm, None)
+        for found in self.result.scores.values():
+            found[:] = [score for score in found if score.algorithm != algorithm]
 
 
 def _describe(item_scores: Sequence[Score], value: float) -> str:
@@ -366,18 +439,9 @@ def build_queue(
     ids = unreviewed_article_ids(subject, since)
     labels, positives = label_counts(subject, since)
     served, notes = _served(subject) if ids else ({}, [])
-    share, why_random = random_share, "random pick (for diversity)"
-    if strategy == RANDOM:
-        share, why_random = 1.0, "random pick (--strategy random)"
-    elif not served:
-        share, why_random = 1.0, "random pick (no published version yet)"
-        notes.append("no published version scores this subject yet: the queue is random")
-    elif labels < cold_start_labels:
-        share = 1.0
-        why_random = f"random pick (cold start: {labels} labels < {cold_start_labels})"
-        notes.append(
-            f"cold start: {labels} labels, fewer than {cold_start_labels}: the queue is random"
-        )
+    share, why_random = _random_share(
+        strategy, random_share, bool(served), labels, cold_start_labels, notes
+    )
     # All random: only the picks need scores (to show them), not the whole pool.
     picks = mix(ids, count, share, rng) if share >= 1.0 else None
     to_score = ids if picks is None else [article for article, _ in picks]
@@ -395,31 +459,6 @@ def build_queue(
         # Most uncertain first; unscored articles (too short to score) last; ties by id.
         ranked = sorted(ids, key=lambda a: (-values.get(a, -1.0), a))
         picks = mix(ranked, count, share, rng)
-    raw = dataset.articles_by_id([article for article, _ in picks])
-    details = {
-        article: (title, summary)
-        for article, title, summary in zip(raw.article_ids, raw.titles, raw.summaries, strict=True)
-    }
-    items = []
-    for article, at_random in picks:
-        title, summary = details[article]
-        value = values.get(article)
-        if at_random:
-            reason = why_random
-        elif value is None:
-            reason = "not scored: too few words once cleaned"
-        else:
-            reason = _describe(scores[article], value)
-        items.append(
-            QueueItem(
-                article_id=article,
-                title=text.strip_html(title).strip(),
-                summary=text.strip_html(summary).strip(),
-                scores=tuple(scores[article]),
-                uncertainty=value,
-                reason=reason,
-                random_pick=at_random,
-            )
-        )
+    items = _items(picks, scores, values, why_random)
     versions = {algorithm: item.version for algorithm, item in served.items()}
     return Queue(items, len(ids), labels, positives, versions, tuple(notes))
