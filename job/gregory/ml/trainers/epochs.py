@@ -14,13 +14,18 @@ everything, and each epoch runs train step, validation, best-epoch update, check
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from gregory.ml.core import torch_utils
+from gregory.ml.data.splits import TextSplit
+from gregory.ml.trainers import checkpoints
+from gregory.ml.trainers.base import Trainer
 from gregory.ml.trainers.checkpoints import Checkpoint, restore_rng, rng_state
 
 History = dict[str, list[float]]
@@ -35,6 +40,70 @@ class Fitted:
     best_epoch: int | None
     # The epochs a checkpoint already held when this run started; None for a fresh start.
     resumed_from_epoch: int | None
+
+
+class EpochTrainer(Trainer):
+    """A trainer whose training is `fit_epochs`: its checkpoint, fingerprinted by the data and
+    `training_settings()`, and what the loop leaves it (best and resumed epochs)."""
+
+    epochs: int
+
+    def __init__(
+        self,
+        *,
+        seed: int,
+        progress: bool,
+        checkpoint_dir: Path | None,
+        notify: checkpoints.Note | None,
+    ) -> None:
+        super().__init__(seed=seed, progress=progress)
+        # Per-epoch checkpoints go here when set; `notify` hears of a resume.
+        self.checkpoint_dir = checkpoint_dir
+        self.notify = notify
+        self.best_epoch: int | None = None
+
+    @abstractmethod
+    def training_settings(self) -> dict[str, Any]:
+        """Every hyper-parameter a checkpoint must match besides the data."""
+
+    def _fit(
+        self,
+        train: TextSplit,
+        val: TextSplit,
+        *,
+        model: torch.nn.Module,
+        optimiser: torch.optim.Optimizer,
+        train_epoch: Callable[[], float],
+        validate: Callable[[], float],
+        best: torch_utils.BestEpoch,
+        generator: torch.Generator | None,
+    ) -> History:
+        fitted = fit_epochs(
+            self.algorithm,
+            epochs=self.epochs,
+            model=model,
+            optimiser=optimiser,
+            train_epoch=train_epoch,
+            validate=validate,
+            best=best,
+            checkpoint=self._checkpoint(train, val),
+            generator=generator,
+            progress=self.progress,
+        )
+        self.best_epoch = fitted.best_epoch
+        self.resumed_from_epoch = fitted.resumed_from_epoch
+        return fitted.history
+
+    def _checkpoint(self, train: TextSplit, val: TextSplit) -> Checkpoint | None:
+        """This run's checkpoint, fingerprinted by its data and training settings."""
+        if self.checkpoint_dir is None:
+            return None
+        fingerprint = checkpoints.fingerprint(
+            algorithm=self.algorithm,
+            data=checkpoints.data_fingerprint(train, val),
+            settings=self.training_settings(),
+        )
+        return Checkpoint(self.checkpoint_dir, fingerprint, self.notify)
 
 
 def fit_epochs(

@@ -24,8 +24,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_sequence
 from gregory.ml.core import torch_utils
 from gregory.ml.data.splits import SEED, TextSplit
 from gregory.ml.trainers import checkpoints
-from gregory.ml.trainers.base import Trainer
-from gregory.ml.trainers.epochs import fit_epochs
+from gregory.ml.trainers.epochs import EpochTrainer
 
 WEIGHTS = "lstm_weights.h5"
 TOKENIZER = "tokenizer.json"
@@ -71,7 +70,7 @@ class BiLstmClassifier(nn.Module):
         return self.output(self.dropout(features))
 
 
-class LstmTrainer(Trainer):
+class LstmTrainer(EpochTrainer):
     algorithm: ClassVar[str] = "lstm"
     artifacts: ClassVar[tuple[str, ...]] = (WEIGHTS, TOKENIZER)
 
@@ -92,7 +91,7 @@ class LstmTrainer(Trainer):
         checkpoint_dir: Path | None = None,
         notify: checkpoints.Note | None = None,
     ) -> None:
-        super().__init__(seed=seed, progress=progress)
+        super().__init__(seed=seed, progress=progress, checkpoint_dir=checkpoint_dir, notify=notify)
         self.vocab_size = vocab_size
         self.seq_len = seq_len
         self.embedding_dim = embedding_dim
@@ -104,10 +103,6 @@ class LstmTrainer(Trainer):
         self.device = torch_utils.choose_device(device)
         self.tokenizer: Any = None
         self.model: BiLstmClassifier | None = None
-        self.best_epoch: int | None = None
-        # Per-epoch checkpoints go here when set (ml.trainers.epochs); `notify` hears of a resume.
-        self.checkpoint_dir = checkpoint_dir
-        self.notify = notify
 
     def _encode(self, texts: Sequence[str]) -> list[torch.Tensor]:
         encodings = self.tokenizer.encode_batch([text or "" for text in texts])
@@ -144,9 +139,9 @@ class LstmTrainer(Trainer):
                 total += loss.item()
             return total / max(len(train_x), 1)
 
-        fitted = fit_epochs(
-            self.algorithm,
-            epochs=self.epochs,
+        return self._fit(
+            train,
+            val,
             model=model,
             optimiser=optimiser,
             train_epoch=train_epoch,
@@ -154,18 +149,10 @@ class LstmTrainer(Trainer):
             # so the last epoch's weights stay.
             validate=lambda: self._loss(val_x, val_y, loss_fn),
             best=torch_utils.BestEpoch(),
-            checkpoint=self._checkpoint(train, val),
             generator=generator,
-            progress=self.progress,
         )
-        self.best_epoch = fitted.best_epoch
-        self.resumed_from_epoch = fitted.resumed_from_epoch
-        return fitted.history
 
-    def _checkpoint(self, train: TextSplit, val: TextSplit) -> checkpoints.Checkpoint | None:
-        """This run's checkpoint, fingerprinted by its data and hyper-parameters."""
-        if self.checkpoint_dir is None:
-            return None
+    def training_settings(self) -> dict[str, Any]:
         names = (
             "seed",
             "vocab_size",
@@ -177,12 +164,7 @@ class LstmTrainer(Trainer):
             "batch_size",
             "learning_rate",
         )
-        fingerprint = checkpoints.fingerprint(
-            algorithm=self.algorithm,
-            data=checkpoints.data_fingerprint(train, val),
-            settings={name: getattr(self, name) for name in names},
-        )
-        return checkpoints.Checkpoint(self.checkpoint_dir, fingerprint, self.notify)
+        return {name: getattr(self, name) for name in names}
 
     def _logits(self, encoded: list[torch.Tensor]) -> torch.Tensor:
         assert self.model is not None

@@ -26,8 +26,7 @@ from torch.utils.data import DataLoader
 from gregory.ml.core import config, torch_utils
 from gregory.ml.data.splits import SEED, TextSplit
 from gregory.ml.trainers import checkpoints
-from gregory.ml.trainers.base import Trainer
-from gregory.ml.trainers.epochs import fit_epochs
+from gregory.ml.trainers.epochs import EpochTrainer
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -65,7 +64,7 @@ class BertClassifier(nn.Module):
         return self.output(self.dropout(torch.relu(self.dense(cls))))
 
 
-class PubMedBertTrainer(Trainer):
+class PubMedBertTrainer(EpochTrainer):
     algorithm: ClassVar[str] = "pubmed_bert"
     artifacts: ClassVar[tuple[str, ...]] = (WEIGHTS, CONFIG, TOKENIZER_DIR)
 
@@ -89,7 +88,7 @@ class PubMedBertTrainer(Trainer):
         checkpoint_dir: Path | None = None,
         notify: checkpoints.Note | None = None,
     ) -> None:
-        super().__init__(seed=seed, progress=progress)
+        super().__init__(seed=seed, progress=progress, checkpoint_dir=checkpoint_dir, notify=notify)
         self.model_name = model_name or default_model_name()
         # A hub commit; ignored for a local directory (config.hub_revision).
         self.revision = config.hub_revision(self.model_name, revision or default_revision())
@@ -107,10 +106,6 @@ class PubMedBertTrainer(Trainer):
         self.device = torch_utils.choose_device(device)
         self.model: BertClassifier | None = None
         self.tokenizer: Any = None
-        self.best_epoch: int | None = None
-        # Per-epoch checkpoints go here when set (ml.trainers.epochs); `notify` hears of a resume.
-        self.checkpoint_dir = checkpoint_dir
-        self.notify = notify
 
     # -- building -------------------------------------------------------------------------------
 
@@ -198,21 +193,16 @@ class PubMedBertTrainer(Trainer):
                 count += len(batch["labels"])
             return total / max(count, 1)
 
-        fitted = fit_epochs(
-            self.algorithm,
-            epochs=self.epochs,
+        return self._fit(
+            train,
+            val,
             model=model,
             optimiser=optimiser,
             train_epoch=train_epoch,
             validate=lambda: self._loss(val_features, loss_fn),
             best=torch_utils.BestEpoch(self.patience),
-            checkpoint=self._checkpoint(train, val),
             generator=generator,
-            progress=self.progress,
         )
-        self.best_epoch = fitted.best_epoch
-        self.resumed_from_epoch = fitted.resumed_from_epoch
-        return fitted.history
 
     def _labelled(self, split: TextSplit) -> list[dict[str, Any]]:
         """The split's encodings, each with its label: what the loaders batch."""
@@ -220,17 +210,6 @@ class PubMedBertTrainer(Trainer):
         for feature, label in zip(self._encode(split.texts), split.labels, strict=True):
             features.append({**feature, "labels": int(label)})
         return features
-
-    def _checkpoint(self, train: TextSplit, val: TextSplit) -> checkpoints.Checkpoint | None:
-        """This run's checkpoint, fingerprinted by its data, base model and hyper-parameters."""
-        if self.checkpoint_dir is None:
-            return None
-        fingerprint = checkpoints.fingerprint(
-            algorithm=self.algorithm,
-            data=checkpoints.data_fingerprint(train, val),
-            settings=self.training_settings(),
-        )
-        return checkpoints.Checkpoint(self.checkpoint_dir, fingerprint, self.notify)
 
     def training_settings(self) -> dict[str, Any]:
         """The base model and hyper-parameters: what a checkpoint must have been trained with."""
