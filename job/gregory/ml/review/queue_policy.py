@@ -11,16 +11,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# The names and defaults live apart so the launcher's parsers read them without numpy.
-from gregory.ml.review.queue_defaults import (  # noqa: F401 (re-exported)
-    COLD_START_LABELS,
-    DEFAULT_COUNT,
-    DEFAULT_RANDOM_SHARE,
-    RANDOM,
-    STRATEGIES,
-    UNCERTAINTY,
-)
-
 
 def uncertainty(probabilities: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     """Per article (rows), 1 at the threshold and 0 at certainty, over algorithms (columns).

@@ -28,16 +28,17 @@ from django.db.models import Exists, OuterRef, Q
 from gregory import algorithms
 from gregory.ml.core import layout
 from gregory.ml.data import dataset, summariser, text
-from gregory.ml.review.queue_policy import (
+
+# The names and defaults live apart so the launcher's parsers read them without numpy.
+from gregory.ml.review.queue_defaults import (
     COLD_START_LABELS,
     DEFAULT_COUNT,
     DEFAULT_RANDOM_SHARE,
     RANDOM,
     STRATEGIES,
     UNCERTAINTY,
-    mix,
-    uncertainty,
 )
+from gregory.ml.review.queue_policy import mix, uncertainty
 from gregory.ml.store import loading, provenance
 from gregory.models import Articles, ArticleSubjectRelevance, MLPredictions, Subject
 
