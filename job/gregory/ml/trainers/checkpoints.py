@@ -32,6 +32,7 @@ from gregory.atomic_write import atomic_file
 from gregory.flags import is_slug
 from gregory.ml.core import layout
 from gregory.ml.core.job_identity import job_name
+from gregory.reasons import first_line
 
 if TYPE_CHECKING:
     import torch
@@ -102,7 +103,7 @@ class Checkpoint:
         try:
             state = torch.load(self.path, map_location="cpu", weights_only=True)
         except Exception as error:  # a damaged file is no checkpoint: start afresh
-            self.tell(f"Ignored unreadable checkpoint {self.path}: {error}".splitlines()[0])
+            self.tell(f"Ignored unreadable checkpoint {self.path}: {first_line(error)}")
             self.path.unlink(missing_ok=True)
             return None
         if not isinstance(state, dict) or state.get("fingerprint") != self.fingerprint:
