@@ -1,11 +1,12 @@
 """The epoch loop both deep trainers run: resume, train, validate, keep the best, checkpoint.
 
-A trainer builds its model, optimiser and data, then hands `fit_epochs` two callables: one epoch
-of training (returning the epoch's mean training loss) and the validation loss. Everything around
-them lives here once: resuming from a checkpoint (ml.trainers.checkpoints), the learning curve
-(`train_loss`, `val_loss`: training_history.json), choosing the epoch with the lowest validation
-loss and restoring its weights, early stopping when the trainer gave `best` a patience, a
-checkpoint after each finished epoch and removing it when training completes.
+A trainer (an EpochTrainer) builds its model, optimiser and data, then hands `fit_epochs` two
+callables: one epoch of training (returning the epoch's mean training loss) and the validation
+loss. Everything around them lives here once: resuming from a checkpoint
+(ml.trainers.checkpoints), the learning curve (`train_loss`, `val_loss`: training_history.json),
+choosing the epoch with the lowest validation loss and restoring its weights, early stopping
+when the trainer gave `best` a patience, a checkpoint after each finished epoch and removing it
+when training completes.
 
 The order of what draws random numbers is part of the contract (a resumed run must match an
 uninterrupted one weight for weight): the RNG states are restored after the trainer has built
@@ -16,7 +17,6 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,20 +31,9 @@ from gregory.ml.trainers.checkpoints import Checkpoint, restore_rng, rng_state
 History = dict[str, list[float]]
 
 
-@dataclass(frozen=True)
-class Fitted:
-    """What the loop leaves a trainer: its learning curve and where it started and ended."""
-
-    history: History
-    # The 1-based epoch whose weights the model now holds (None: no finite validation loss).
-    best_epoch: int | None
-    # The epochs a checkpoint already held when this run started; None for a fresh start.
-    resumed_from_epoch: int | None
-
-
 class EpochTrainer(Trainer):
-    """A trainer whose training is `fit_epochs`: its checkpoint, fingerprinted by the data and
-    `training_settings()`, and what the loop leaves it (best and resumed epochs)."""
+    """A trainer whose training is `fit_epochs`, checkpointed under a fingerprint of the data and
+    `training_settings()`."""
 
     epochs: int
 
@@ -66,7 +55,7 @@ class EpochTrainer(Trainer):
     def training_settings(self) -> dict[str, Any]:
         """Every hyper-parameter a checkpoint must match besides the data."""
 
-    def _fit(
+    def fit_epochs(
         self,
         train: TextSplit,
         val: TextSplit,
@@ -78,21 +67,33 @@ class EpochTrainer(Trainer):
         best: torch_utils.BestEpoch,
         generator: torch.Generator | None,
     ) -> History:
-        fitted = fit_epochs(
-            self.algorithm,
-            epochs=self.epochs,
-            model=model,
-            optimiser=optimiser,
-            train_epoch=train_epoch,
-            validate=validate,
-            best=best,
-            checkpoint=self._checkpoint(train, val),
-            generator=generator,
-            progress=self.progress,
-        )
-        self.best_epoch = fitted.best_epoch
-        self.resumed_from_epoch = fitted.resumed_from_epoch
-        return fitted.history
+        """Run epochs up to `self.epochs` (fewer when `best`'s patience runs out); the best
+        epoch's weights are in `model`, in eval mode, when this returns, and `best_epoch` and
+        `resumed_from_epoch` say where training ended and started.
+
+        `generator` is the data order's generator, saved and restored with the other RNG states.
+        """
+        checkpoint = self._checkpoint(train, val)
+        done, history = _resume(checkpoint, self.algorithm, model, optimiser, best, generator)
+        bar = torch_utils.epoch_bar(self.algorithm, self.epochs, self.progress, start=done)
+        for epoch in bar:
+            model.train()
+            train_loss = train_epoch()
+            val_loss = validate()
+            history["train_loss"].append(train_loss)
+            history["val_loss"].append(val_loss)
+            bar.set_postfix(train_loss=f"{train_loss:.4f}", val_loss=f"{val_loss:.4f}")
+            if best.update(model, epoch + 1, val_loss):
+                # Patience ran out: training ends here, so this epoch needs no checkpoint.
+                break
+            _save(checkpoint, epoch + 1, model, optimiser, best, history, generator)
+        best.restore(model)
+        model.eval()
+        if checkpoint is not None:
+            checkpoint.clear()
+        self.best_epoch = best.epoch
+        self.resumed_from_epoch = done or None
+        return history
 
     def _checkpoint(self, train: TextSplit, val: TextSplit) -> Checkpoint | None:
         """This run's checkpoint, fingerprinted by its data and training settings."""
@@ -104,45 +105,6 @@ class EpochTrainer(Trainer):
             settings=self.training_settings(),
         )
         return Checkpoint(self.checkpoint_dir, fingerprint, self.notify)
-
-
-def fit_epochs(
-    name: str,
-    *,
-    epochs: int,
-    model: torch.nn.Module,
-    optimiser: torch.optim.Optimizer,
-    train_epoch: Callable[[], float],
-    validate: Callable[[], float],
-    best: torch_utils.BestEpoch,
-    checkpoint: Checkpoint | None,
-    generator: torch.Generator | None = None,
-    progress: bool = False,
-) -> Fitted:
-    """Run epochs up to `epochs` (fewer when `best`'s patience runs out); the best epoch's weights
-    are in `model`, in eval mode, when this returns.
-
-    `name` labels the progress bar and the resume note. `generator` is the data order's generator,
-    saved and restored with the other RNG states.
-    """
-    done, history = _resume(checkpoint, name, model, optimiser, best, generator)
-    bar = torch_utils.epoch_bar(name, epochs, progress, start=done)
-    for epoch in bar:
-        model.train()
-        train_loss = train_epoch()
-        val_loss = validate()
-        history["train_loss"].append(train_loss)
-        history["val_loss"].append(val_loss)
-        bar.set_postfix(train_loss=f"{train_loss:.4f}", val_loss=f"{val_loss:.4f}")
-        if best.update(model, epoch + 1, val_loss):
-            # Patience ran out: training ends here, so this epoch needs no checkpoint.
-            break
-        _save(checkpoint, epoch + 1, model, optimiser, best, history, generator)
-    best.restore(model)
-    model.eval()
-    if checkpoint is not None:
-        checkpoint.clear()
-    return Fitted(history, best.epoch, done or None)
 
 
 def _resume(

@@ -139,7 +139,7 @@ class LstmTrainer(EpochTrainer):
                 total += loss.item()
             return total / max(len(train_x), 1)
 
-        return self._fit(
+        return self.fit_epochs(
             train,
             val,
             model=model,

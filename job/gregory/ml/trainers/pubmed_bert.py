@@ -193,7 +193,7 @@ class PubMedBertTrainer(EpochTrainer):
                 count += len(batch["labels"])
             return total / max(count, 1)
 
-        return self._fit(
+        return self.fit_epochs(
             train,
             val,
             model=model,
