@@ -32,11 +32,15 @@ def process_umask() -> int:
 
 
 @contextlib.contextmanager
-def atomic_file(path: Path, *, text: bool = True, mode: int | None = None) -> Iterator[IO[Any]]:
+def atomic_file(
+    path: Path, *, text: bool = True, mode: int | None = None, durable: bool = True
+) -> Iterator[IO[Any]]:
     """A handle on a temporary file that becomes `path` when the block ends without error.
 
     `mode` defaults to what a plain open() would create (0666 less the umask), not mkstemp's
-    0600: the site, the launcher and other pods read these files.
+    0600: the site, the launcher and other pods read these files. `durable=False` keeps the
+    all-or-nothing rename but skips both fsyncs: for a cache, where an entry lost to a power
+    cut is only a miss.
     """
     handle_fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -46,17 +50,21 @@ def atomic_file(path: Path, *, text: bool = True, mode: int | None = None) -> It
         ) as handle:
             yield handle
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    fsync_directory(path.parent)
+    if durable:
+        fsync_directory(path.parent)
 
 
-def write_atomic(path: Path, content: str | bytes, *, mode: int | None = None) -> None:
+def write_atomic(
+    path: Path, content: str | bytes, *, mode: int | None = None, durable: bool = True
+) -> None:
     """Replace `path` with `content`, all or nothing."""
-    with atomic_file(path, text=isinstance(content, str), mode=mode) as handle:
+    with atomic_file(path, text=isinstance(content, str), mode=mode, durable=durable) as handle:
         handle.write(content)
 
 

@@ -76,7 +76,9 @@ class SummaryCache:
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, json.dumps({"key": key, "summary": summary}))
+            # One write per summary in the summarising loop: no fsync, a lost entry is a miss.
+            entry = json.dumps({"key": key, "summary": summary})
+            write_atomic(path, entry, durable=False)
         except OSError:
             return False
         return True
