@@ -319,12 +319,12 @@ def score_pool(
     """
     batch_size = batch_size or BATCH_SIZE
     scorer = _PoolScorer(served, Scored({article: [] for article in ids}))
-    needed = scorer.add_stored(subject, ids)
-    to_score = sorted(set().union(*needed.values())) if needed else []
+    scorer.add_stored(subject, ids)
+    to_score = sorted(set().union(*scorer.needed.values())) if scorer.needed else []
     if progress is not None and to_score:
         progress(0, len(to_score))
     for start in range(0, len(to_score), batch_size):
-        scorer.score_batch(to_score[start : start + batch_size], needed)
+        scorer.score_batch(to_score[start : start + batch_size])
         if progress is not None:
             progress(min(start + batch_size, len(to_score)), len(to_score))
     return scorer.result
@@ -337,40 +337,40 @@ class _PoolScorer:
     served: dict[str, Served]
     result: Scored
     predictors: dict[str, loading.Predictor] = field(default_factory=dict)
+    # Per algorithm still in the queue, the articles it has no score for yet.
+    needed: dict[str, set[int]] = field(default_factory=dict)
 
-    def add_stored(self, subject: Subject, ids: Sequence[int]) -> dict[str, set[int]]:
-        """Stored rows as scores; per algorithm, the articles still to score."""
-        needed = {}
+    def add_stored(self, subject: Subject, ids: Sequence[int]) -> None:
+        """Stored rows as scores; what they leave unscored, in `needed`."""
         for algorithm, item in self.served.items():
             found = stored_scores(subject, item, ids)
             for article, probability in found.items():
                 self.result.scores[article].append(
                     Score(algorithm, item.version, probability, item.threshold)
                 )
-            needed[algorithm] = {article for article in ids if article not in found}
-        return needed
+            self.needed[algorithm] = {article for article in ids if article not in found}
 
-    def score_batch(self, batch: Sequence[int], needed: dict[str, set[int]]) -> None:
+    def score_batch(self, batch: Sequence[int]) -> None:
         """Prepare `batch` once and score it with every algorithm that still needs it."""
         prepared = dataset.prepare_articles(
             dataset.articles_by_id(batch), lambda texts: summariser.summarise_bulk(texts)
         )
         texts_by_id = dict(zip(prepared.article_ids, prepared.texts, strict=True))
-        for algorithm in list(needed):
-            kept = [a for a in batch if a in texts_by_id and a in needed[algorithm]]
-            if not kept or (predictor := self.predictor_of(algorithm, needed)) is None:
+        for algorithm in list(self.needed):
+            kept = [a for a in batch if a in texts_by_id and a in self.needed[algorithm]]
+            if not kept or (predictor := self.predictor_of(algorithm)) is None:
                 continue
             try:
                 probabilities = predictor.predict_proba([texts_by_id[a] for a in kept])
             except Exception as error:  # weights that load but do not fit (a damaged file)
-                self.leave_out(algorithm, _damaged(algorithm, predictor.path, error), needed)
+                self.leave_out(algorithm, _damaged(algorithm, predictor.path, error))
                 continue
             for article, probability in zip(kept, probabilities, strict=True):
                 self.result.scores[article].append(
                     Score(algorithm, predictor.version, float(probability), predictor.threshold)
                 )
 
-    def predictor_of(self, algorithm: str, needed: dict[str, set[int]]) -> loading.Predictor | None:
+    def predictor_of(self, algorithm: str) -> loading.Predictor | None:
         if algorithm not in self.predictors:
             item = self.served[algorithm]
             try:
@@ -378,20 +378,20 @@ class _PoolScorer:
             # Whatever one version's loading raises (VersionUnusable naming the file, or a
             # library's own error on a truncated file) leaves that algorithm out, not the queue.
             except Exception as error:
-                self.leave_out(algorithm, _damaged(algorithm, item.path, error), needed)
+                self.leave_out(algorithm, _damaged(algorithm, item.path, error))
                 return None
             if reason := _unfit(predictor):
                 note = f"{algorithm} {item.version} {reason}: left out, retrain it"
-                self.leave_out(algorithm, note, needed)
+                self.leave_out(algorithm, note)
                 return None
             self.predictors[algorithm] = predictor
         return self.predictors[algorithm]
 
-    def leave_out(self, algorithm: str, note: str, needed: dict[str, set[int]]) -> None:
+    def leave_out(self, algorithm: str, note: str) -> None:
         """Drop a version whole, its stored scores too: every article ranked by the same models."""
         self.result.left_out.add(algorithm)
         self.result.notes.append(note)
-        needed.pop(algorithm, None)
+        self.needed.pop(algorithm, None)
         for found in self.result.scores.values():
             found[:] = [score for score in found if score.algorithm != algorithm]
 
