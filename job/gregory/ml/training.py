@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from django.utils import timezone
 
 from gregory.flags import TrainFlags
-from gregory.ml import gate
 from gregory.ml.core import layout
 from gregory.ml.core.job_identity import job_name
 from gregory.ml.runs import db_retry, lifecycle, output, signals
@@ -223,6 +222,7 @@ def _train_one(subject, algorithm, data, flags: TrainFlags, trigger: str, say: o
 def _finish(label, algo_dir, where, row, metrics, trigger: str, say: output.Say) -> output.Outcome:
     """Promotion as the gate decided, and what the operator is told, for a published version."""
     subject, algorithm, version = row.subject, row.algorithm, row.model_version
+    from gregory.ml import gate  # here, as the ML stack it loads: not at the command's start
     from gregory.ml.store.provenance import PointerDamaged
 
     try:
