@@ -21,6 +21,7 @@ from typing import TextIO
 
 from gregory import exit_codes
 from gregory.flags import FlagError
+from gregory.scope import selected_pairs
 from launcher import db, review_cli
 from launcher.backends.base import Backend, BackendError, Partial, RunState, Submission
 from launcher.backends.select import CHOICES, choose, make_backend
@@ -174,15 +175,28 @@ def repeated_option(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str
 def cmd_submit(operations: Operations, options: argparse.Namespace, out: Output) -> int:
     try:
         flags = JOBS[options.job].from_options(vars(options)).validate()
-        planned = operations.plan(flags)
+        teams = db.teams()
+        planned = operations.plan(flags, teams)
+        pairs = selected_pairs(flags, teams)
     except FlagError as error:
         raise LauncherError(str(error), exit_codes.USAGE) from error
     # Checked before the plan is shown: --dry-run must refuse what the real submit refuses.
     run_id = run_id_from(options.run_id)
     refused = operations.refused(flags)
+    blocked = operations.unsplittable(flags, teams)
+    if blocked and len(blocked) == len(pairs):
+        # Every run would fail once started: submit nothing. Retrying cannot help until
+        # someone labels more, hence the usage status.
+        raise LauncherError("\n".join(item.line for item in blocked), exit_codes.USAGE)
+    if blocked:
+        # Where a run is one subject, the ones that cannot train are left out; a run of a
+        # whole team trains the others and records these as failed.
+        names = {(item.team, item.subject) for item in blocked}
+        planned = [item for item in planned if (item.team, item.subject) not in names]
+        refused = [*refused, *(item.line for item in blocked)]
     for line in refused:
         print(f"warning: {line}", file=sys.stderr)
-    # As train_models: a team or subject left out for its slug makes the submission a failure.
+    # As train_models: a team or subject left out makes the submission a failure.
     status = exit_codes.RUN_FAILED if refused else exit_codes.OK
     if options.plan_only:
         for item in planned:
@@ -407,7 +421,8 @@ def main(
             return run_tui(options.backend)
         return run_command(options, plain_out, plain_err)
     except LauncherError as error:
-        print(f"gregory-launch: error: {error}", file=plain_err)
+        for line in str(error).splitlines() or [""]:
+            print(f"gregory-launch: error: {line}", file=plain_err)
         return error.code
     except (BackendError, db.DatabaseUnavailable) as error:
         # A fan-out's refusals (launcher.operations.SubmitRefused): one line each.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import wraps
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -23,6 +23,8 @@ from gregory.scope import TeamScope
 from launcher.safe_text import error_line
 
 P = ParamSpec("P")
+# How the job closes the row of a run a signal stopped (gregory.ml.runs.lifecycle.closing).
+INTERRUPTED_PREFIX = "interrupted by "
 T = TypeVar("T")
 
 
@@ -111,6 +113,10 @@ class RunRow:
 
     @property
     def outcome(self) -> str:
+        """running, ok, failed, or cancelled: a run stopped by SIGTERM/SIGINT (a cancel, Ctrl+C)
+        closes its row "interrupted by SIGTERM" (gregory.ml.runs.lifecycle)."""
+        if self.success is False and (self.error or "").startswith(INTERRUPTED_PREFIX):
+            return "cancelled"
         return {None: "running", True: "ok", False: "failed"}[self.success]
 
 
@@ -191,3 +197,39 @@ def close_lost(ended: dict[int, tuple[str, datetime | None]], judge: Iterable[in
             liveness.mark_lost(row, lost(reason), when)
     closed = PredictionRunLog.objects.filter(pk__in=ids, success__isnull=False)
     return [_run_row(row) for row in closed.select_related("team", "subject")]
+
+
+@_database
+def label_counts(
+    pairs: Iterable[tuple[str, str]], window_days: int | None
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """(relevant, not relevant) reviewed articles of each team/subject discovered in the last
+    `window_days` days (every article with None): what training would split. A pair with no
+    label at all counts (0, 0)."""
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    from gregory.models import ArticleSubjectRelevance
+
+    pairs = list(pairs)
+    counts = {pair: (0, 0) for pair in pairs}
+    if not pairs:
+        return counts
+    rows = ArticleSubjectRelevance.objects.filter(
+        is_relevant__isnull=False,
+        subject__team__slug__in={team for team, _ in pairs},
+        subject__subject_slug__in={subject for _, subject in pairs},
+    )
+    if window_days is not None:
+        # As the job's dataset.window_start, a moment earlier: the run starts after this check.
+        since = timezone.now() - timedelta(days=window_days)
+        rows = rows.filter(article__discovery_date__gte=since)
+    totals = rows.order_by().values_list("subject__team__slug", "subject__subject_slug")
+    totals = totals.annotate(
+        relevant=Count("pk", filter=Q(is_relevant=True)),
+        other=Count("pk", filter=Q(is_relevant=False)),
+    )
+    for team, subject, relevant, other in totals:
+        if (team, subject) in counts:
+            counts[(team, subject)] = (relevant, other)
+    return counts

@@ -6,7 +6,8 @@ and its metrics.json is not read as ours."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ class Entry:
     previous_version: str | None = None
     # The one-line refusal when the row's version directory is not one gregory-train wrote.
     foreign: str | None = None
+    # The version is the one current.json promotes (a training row of ours only).
+    promoted: bool = False
 
     def number(self, key: str) -> float | None:
         value = self.metrics.get(key)
@@ -130,11 +133,29 @@ def read_metrics(path: Path | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def promoted_version(team: str, subject: str, algorithm: str | None) -> str | None:
+    """The version current.json promotes for this team/subject/algorithm; None when there is no
+    pointer, or one that cannot be trusted (it names nothing until promote_version repairs it)."""
+    from gregory.ml.core.layout import algorithm_dir
+    from gregory.ml.store.promotion import read_current
+    from gregory.ml.store.provenance import PointerDamaged
+
+    if not algorithm:
+        return None
+    try:
+        pointer = read_current(algorithm_dir(team, subject, algorithm))
+    except (ValueError, PointerDamaged):  # not slugs, or a damaged pointer
+        return None
+    return None if pointer is None else str(pointer["version"])
+
+
 def build(rows: Sequence[db.RunRow], runs: Sequence[RunInfo]) -> list[Entry]:
     """Entries newest first, as the rows come; each training version knows the one before."""
     names = {run.name: run for run in runs}
     entries: list[Entry] = []
     published: dict[tuple[str, str, str | None], list[Entry]] = {}
+    # current.json read once per team/subject/algorithm.
+    promoted: dict[tuple[str, str, str | None], str | None] = {}
     for row in reversed(rows):  # oldest first, to know each version's predecessor
         run = names.get(row.triggered_by or "")
         path = version_dir(row) if row.run_type == "train" else None
@@ -146,6 +167,11 @@ def build(rows: Sequence[db.RunRow], runs: Sequence[RunInfo]) -> list[Entry]:
         before = next(
             (e for e in reversed(earlier) if e.row.model_version != row.model_version), None
         )
+        is_promoted = False
+        if path is not None and not foreign:
+            if key not in promoted:
+                promoted[key] = promoted_version(*key)
+            is_promoted = promoted[key] == row.model_version
         entry = Entry(
             row,
             row_outcome(row, run),
@@ -155,6 +181,7 @@ def build(rows: Sequence[db.RunRow], runs: Sequence[RunInfo]) -> list[Entry]:
             before.metrics if before else None,
             before.row.model_version if before else None,
             foreign,
+            is_promoted,
         )
         if metrics and row.run_type == "train":
             published.setdefault(key, []).append(entry)
@@ -163,25 +190,72 @@ def build(rows: Sequence[db.RunRow], runs: Sequence[RunInfo]) -> list[Entry]:
     return entries
 
 
-def matches(entry: Entry, query: str) -> bool:
-    """`team:x subject:y algo:z state:failed type:predict` and free words, all must match."""
-    row = entry.row
-    fields = {
-        "team": row.team,
-        "subject": row.subject,
-        "algo": row.algorithm or "",
-        "algorithm": row.algorithm or "",
-        "state": entry.outcome,
-        "type": row.run_type,
-        "version": row.model_version,
-        "by": row.triggered_by or "",
-    }
-    text = " ".join([*fields.values(), row.error or "", entry.decision]).lower()
-    for term in query.lower().split():
-        name, sep, value = term.partition(":")
-        if sep and name in fields:
-            if value not in fields[name].lower():
-                return False
-        elif term not in text:
+# The keys a history search knows, with the field each one reads.
+KEYS: dict[str, Callable[[Entry], str]] = {
+    "team": lambda e: e.row.team,
+    "subject": lambda e: e.row.subject,
+    "algo": lambda e: e.row.algorithm or "",
+    "algorithm": lambda e: e.row.algorithm or "",
+    "state": lambda e: e.outcome,
+    "type": lambda e: e.row.run_type,
+    "version": lambda e: e.row.model_version,
+    "by": lambda e: e.row.triggered_by or "",
+    "decision": lambda e: e.decision,
+    "promoted": lambda e: "yes" if e.promoted else "no",
+}
+# `name:value` with a name of letters: a key, known or not. "ValueError:" (no value) or a URL's
+# "https://…" stays free text.
+_KEYED = re.compile(r"^([a-z_]+):(.+)$")
+
+
+@dataclass(frozen=True)
+class Query:
+    """A parsed search: `key:value` terms and free words, all of which must match."""
+
+    keyed: tuple[tuple[str, str], ...] = ()
+    words: tuple[str, ...] = ()
+    # Keys the search names that KEYS does not know: such a term matches nothing.
+    unknown: tuple[str, ...] = ()
+
+    @property
+    def problem(self) -> str | None:
+        """One line naming the unknown keys and the known ones, None when every key is known."""
+        if not self.unknown:
+            return None
+        names = ", ".join(self.unknown)
+        plural = "s" if len(self.unknown) > 1 else ""
+        return f"unknown key{plural} {names} (keys: {', '.join(KEYS)})"
+
+    def matches(self, entry: Entry) -> bool:
+        if self.unknown:
             return False
-    return True
+        for name, value in self.keyed:
+            if value not in KEYS[name](entry).lower():
+                return False
+        if not self.words:
+            return True
+        row = entry.row
+        text = " ".join([*(read(entry) for read in KEYS.values()), row.error or ""]).lower()
+        return all(word in text for word in self.words)
+
+
+def parse_query(text: str) -> Query:
+    """`team:x algo:lstm state:failed oom` → Query; unknown keys are named, not guessed at."""
+    keyed: list[tuple[str, str]] = []
+    words: list[str] = []
+    unknown: list[str] = []
+    for term in text.lower().split():
+        found = _KEYED.match(term)
+        if found is None:
+            words.append(term)
+        elif found[1] in KEYS:
+            keyed.append((found[1], found[2]))
+        elif found[1] not in unknown:
+            unknown.append(found[1])
+    return Query(tuple(keyed), tuple(words), tuple(unknown))
+
+
+def matches(entry: Entry, query: str) -> bool:
+    """`team:x subject:y algo:z state:failed type:predict` and free words, all must match; a
+    term with an unknown key matches nothing (parse_query names it)."""
+    return parse_query(query).matches(entry)

@@ -24,6 +24,12 @@ from launcher.backends.base import (
 from launcher.outcomes import row_outcome
 
 F = TypeVar("F", bound=JobFlags)
+# Training splits a subject's labelled articles 70/15/15, stratified, each part holding both
+# classes (gregory.ml.data.splits.stratified_split, which the launcher cannot import). Measured
+# on it: with fewer than MIN_PER_CLASS of a class it always fails, whatever the other class's
+# count; from SAFE_PER_CLASS it never does (5 works for some totals only).
+MIN_PER_CLASS = 5
+SAFE_PER_CLASS = 6
 # What the launcher can submit, by the name `submit --command` takes.
 JOBS: dict[str, type[JobFlags]] = {"train": TrainFlags, "predict": PredictFlags}
 
@@ -75,6 +81,33 @@ def refuse_taken_version(flags: TrainFlags, teams: Sequence[TeamScope]) -> None:
                 )
 
 
+@dataclass(frozen=True)
+class Unsplittable:
+    """A subject whose labelled articles training cannot split: a class under MIN_PER_CLASS.
+
+    Counted before preparation, which may drop articles too short to keep: the refusal is
+    certain, never a guess."""
+
+    team: str
+    subject: str
+    relevant: int
+    not_relevant: int
+    window_days: int | None
+
+    @property
+    def line(self) -> str:
+        """The counts and what to do, in one line."""
+        where = "" if self.window_days is None else f" in the last {self.window_days} days"
+        widen = "" if self.window_days is None else " or widen the window (--all-articles)"
+        total = self.relevant + self.not_relevant
+        return (
+            f"{self.team}/{self.subject}: {total} labelled articles{where} ({self.relevant} "
+            f"relevant, {self.not_relevant} not): training needs at least {SAFE_PER_CLASS} of "
+            f"each to split train/validation/test; label more (F5 Review, or gregory-launch "
+            f"review --team {self.team} --subject {self.subject}){widen}"
+        )
+
+
 class SubmitRefused(BackendError):
     """Some batches of a submission were refused, the others submitted (`submitted`).
 
@@ -120,6 +153,22 @@ class Operations:
         from gregory.scope import refused_slugs
 
         return refused_slugs(flags, db.teams())
+
+    def unsplittable(
+        self, flags: JobFlags, known: Sequence[TeamScope] | None = None
+    ) -> list[Unsplittable]:
+        """The selected subjects a training run could not split (a class under MIN_PER_CLASS
+        labelled articles in the flags' window): their runs would fail once started. Reads the
+        database: call it from a worker in the TUI. Prediction needs no labels: always []."""
+        if not isinstance(flags, TrainFlags):
+            return []
+        pairs = selected_pairs(flags, db.teams() if known is None else known)
+        counts = db.label_counts(pairs, flags.window_days)
+        return [
+            Unsplittable(team, subject, relevant, other, flags.window_days)
+            for (team, subject), (relevant, other) in counts.items()
+            if min(relevant, other) < MIN_PER_CLASS
+        ]
 
     def submit(
         self,

@@ -144,3 +144,64 @@ async def test_the_runs_screen_opens_a_rows_details(history: Path) -> None:
         assert detail.entry.previous_version == "20260101"
         # This version has a report, so its key is offered.
         assert detail.check_action("open_report", ()) is True
+
+
+def test_a_search_names_an_unknown_key_and_matches_nothing(history: Path) -> None:
+    from launcher.history import matches, parse_query
+
+    entries = Operations(sleeper_backend(history)).history()
+    query = parse_query("aglo:lstm demo")
+    assert query.unknown == ("aglo",)
+    assert query.problem is not None
+    assert query.problem.startswith("unknown key aglo (keys: team, subject, algo, ")
+    assert not any(query.matches(entry) for entry in entries)
+    # Known keys and free words as before; "ValueError:" (no value) is a word, not a key.
+    assert parse_query("algo:lstm ValueError:").problem is None
+    assert [e.row.algorithm for e in entries if matches(e, "algo:lstm valueerror:")] == ["lstm"]
+    assert len([e for e in entries if matches(e, "team:demo")]) == 3
+
+
+def test_the_promoted_version_is_marked(history: Path, models_dir: Path) -> None:
+    from gregory.ml.store.promotion import write_current
+    from launcher.history import parse_query
+
+    algo_dir = models_dir / "demo" / "ms-research" / "lgbm_tfidf"
+    write_current(algo_dir, "20260101", "tester", "by hand")
+    entries = Operations(sleeper_backend(history)).history()
+    marked = {e.row.model_version: e.promoted for e in entries}
+    assert marked == {"": False, "20260102": False, "20260101": True}
+    assert [e.row.model_version for e in entries if parse_query("promoted:yes").matches(e)] == [
+        "20260101"
+    ]
+    # A damaged pointer promotes nothing (promote_version repairs it).
+    (algo_dir / "current.json").write_text("{")
+    assert not any(e.promoted for e in Operations(sleeper_backend(history)).history())
+
+
+def test_a_cancelled_run_reads_cancelled_not_failed(history: Path) -> None:
+    add_row(
+        "demo",
+        "ms-research",
+        success=False,
+        version="",
+        triggered_by="gregory-cancelled",
+        error="interrupted by SIGTERM",
+        started=FIXED + dt.timedelta(days=3),
+    )
+    newest = Operations(sleeper_backend(history)).history()[0]
+    assert (newest.row.outcome, newest.outcome) == ("cancelled", "cancelled")
+    from launcher.history import matches
+
+    assert matches(newest, "state:cancelled")
+
+
+def test_a_run_stopped_by_its_deadline_reads_failed() -> None:
+    from launcher.backends.base import RunInfo, RunState
+    from launcher.db import RunRow
+    from launcher.outcomes import row_outcome
+
+    row = RunRow(1, "demo", "x", "lstm", "", False, FIXED, FIXED, "interrupted by SIGTERM", "j")
+    assert row_outcome(row, None) == "cancelled"
+    for state, outcome in [(RunState.CANCELLED, "cancelled"), (RunState.FAILED, "failed")]:
+        run = RunInfo("j", "demo", "x", state, FIXED)
+        assert row_outcome(row, run) == outcome
