@@ -4,6 +4,10 @@ BART (`facebook/bart-large-cnn` unless `GREGORY_SUMMARISER_MODEL` names another 
 directory) through `model.generate`: transformers 5 has no summarization pipeline. The setting
 `GREGORY_SUMMARISER=off` passes texts through unchanged (non-deep tests, LightGBM-only runs).
 
+Batches: on CUDA as many texts (sorted by length) as fit `GREGORY_SUMMARISER_TOKEN_BUDGET` padded
+input tokens, on the CPU the spec's 4 (`GREGORY_SUMMARISER_BATCH` chooses: auto, tokens or a fixed
+number). Padding is masked, so the batching changes speed, not summaries.
+
 torch and transformers are imported inside functions: the LightGBM path imports this module and
 must not pay for (or need) torch.
 """
@@ -15,6 +19,7 @@ import re
 import sys
 import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +34,65 @@ MAX_SUMMARY_TOKENS = 300
 # Inputs are truncated to the model's own limit, and never beyond this (BART's 1024).
 MAX_INPUT_TOKENS = 1024
 DEFAULT_BATCH_SIZE = 4
+
+
+@dataclass(frozen=True)
+class Batching:
+    """How summarise_bulk cuts texts into generate() calls: `size` texts each, or as many as fit
+    `token_budget` padded input tokens (count x the batch's longest; at least one text)."""
+
+    size: int | None = None
+    token_budget: int | None = None
+
+    def batches(self, lengths: Sequence[int], order: Sequence[int]) -> list[list[int]]:
+        """Positions of `lengths`, taken in `order`, cut into batches."""
+        if self.token_budget is not None:
+            return token_budget_batches(lengths, self.token_budget, order)
+        size = self.size or DEFAULT_BATCH_SIZE
+        return [list(order[start : start + size]) for start in range(0, len(order), size)]
+
+    def record(self) -> dict[str, Any]:
+        """What text_pipeline() records: the batch size, or None and the token budget."""
+        if self.token_budget is not None:
+            return {"batch_size": None, "batch_token_budget": self.token_budget}
+        return {"batch_size": self.size or DEFAULT_BATCH_SIZE}
+
+
+def token_budget_batches(
+    lengths: Sequence[int], budget: int, order: Sequence[int] | None = None
+) -> list[list[int]]:
+    """Positions of `lengths` in `order` (default: longest first) cut into consecutive batches
+    whose padded size (count x longest) stays within `budget` tokens; a text longer than the
+    budget is a batch of its own."""
+    if order is None:
+        order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
+    batches: list[list[int]] = []
+    longest = 0
+    for i in order:
+        if batches and (len(batches[-1]) + 1) * max(longest, lengths[i]) <= budget:
+            batches[-1].append(i)
+            longest = max(longest, lengths[i])
+        else:
+            batches.append([i])
+            longest = lengths[i]
+    return batches
+
+
+def summariser_batching(device_type: str | None = None) -> Batching:
+    """The batching the settings choose on `device_type` ("cuda"/"cpu"; None: the device the
+    summariser runs on). auto: the token budget on CUDA, the spec's batch 4 elsewhere."""
+    batch = config.summariser_batch()
+    if isinstance(batch, int):
+        return Batching(size=batch)
+    if batch == "auto":
+        if device_type is None:
+            from gregory.ml.core.torch_utils import choose_device
+
+            device_type = choose_device().type
+        if device_type != "cuda":
+            return Batching(size=DEFAULT_BATCH_SIZE)
+    budget = config.number_setting("GREGORY_SUMMARISER_TOKEN_BUDGET", minimum=1, integer=True)
+    return Batching(token_budget=int(budget))
 
 
 @dataclass
@@ -58,7 +122,7 @@ def summariser_revision(model_name: str | None = None) -> str | None:
 
 # metrics.json's record of the text pipeline a version was trained on (text_pipeline()).
 PIPELINE_KEY = "text_pipeline"
-# What shapes the texts a model sees; batch size and precision only move the float noise of
+# What shapes the texts a model sees; batching and precision only move the float noise of
 # generation (and differ between a GPU trainer and a CPU predictor), so they are recorded only.
 PIPELINE_COMPARED = ("summariser", "model", "revision", "max_input_tokens", "max_summary_tokens")
 _COMMIT = re.compile(r"[0-9a-f]{40}")
@@ -75,7 +139,8 @@ def text_pipeline() -> dict[str, Any]:
         "revision": weights_revision(name),
         "max_input_tokens": MAX_INPUT_TOKENS,
         "max_summary_tokens": MAX_SUMMARY_TOKENS,
-        "batch_size": DEFAULT_BATCH_SIZE,
+        # Fixed batches: {"batch_size": 4} on the CPU by default, as before the token budget.
+        **summariser_batching().record(),
     }
 
 
@@ -203,8 +268,9 @@ def summarise(text: str) -> str:
 
 def summarise_bulk(
     texts: Sequence[str | None],
-    batch_size: int = DEFAULT_BATCH_SIZE,
+    batch_size: int | None = None,
     *,
+    token_budget: int | None = None,
     progress: bool = False,
     sort_by_length: bool = True,
     model_name: str | None = None,
@@ -213,6 +279,9 @@ def summarise_bulk(
 
     Texts are batched longest first so each batch pads to a similar length (restored to input
     order after); `sort_by_length=False` exists for the benchmark that measures what that buys.
+    Batches hold `batch_size` texts, or fill `token_budget` padded input tokens; neither given:
+    as the settings choose (summariser_batching). Summaries reach the cache after each batch's
+    generate(), written on a thread while the next batch runs.
     """
     if not summariser_enabled():
         return [text or "" for text in texts]
@@ -236,29 +305,46 @@ def summarise_bulk(
             return results
 
     loaded = load_summariser(model_name, quiet=not progress)
+    if batch_size is not None or token_budget is not None:
+        batching = Batching(size=batch_size, token_budget=token_budget)
+    else:
+        batching = summariser_batching(loaded.device.type)
     tokenizer = loaded.tokenizer
     # Tokenise once: the lengths order the batches and the ids are padded per batch below.
     encoded = tokenizer(
         [texts[i] for i in todo], truncation=True, max_length=loaded.max_input_tokens
     )["input_ids"]
+    lengths = [len(ids) for ids in encoded]
     order = list(range(len(todo)))
     if sort_by_length:
-        order.sort(key=lambda k: len(encoded[k]), reverse=True)
-    batches = [order[start : start + batch_size] for start in range(0, len(order), batch_size)]
+        order.sort(key=lambda k: lengths[k], reverse=True)
+    batches = batching.batches(lengths, order)
 
     bar = tqdm(batches, desc="summarising", unit="batch", disable=not progress, file=sys.stderr)
-    for batch in bar:
-        inputs = tokenizer.pad({"input_ids": [encoded[k] for k in batch]}, return_tensors="pt")
-        inputs = {key: value.to(loaded.device) for key, value in inputs.items()}
-        with torch.inference_mode():
-            generated = loaded.model.generate(**inputs, max_length=MAX_SUMMARY_TOKENS)
-        decoded = tokenizer.batch_decode(generated, skip_special_tokens=True)
-        for k, summary in zip(batch, decoded, strict=True):
-            results[todo[k]] = summary.strip()
+    # One writer thread: cache files (NFS in a cluster) are written while the next batch runs.
+    writes: list[Future[None]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="summary-cache") as writer:
+        for batch in bar:
+            inputs = tokenizer.pad({"input_ids": [encoded[k] for k in batch]}, return_tensors="pt")
+            inputs = {key: value.to(loaded.device) for key, value in inputs.items()}
+            with torch.inference_mode():
+                generated = loaded.model.generate(**inputs, max_length=MAX_SUMMARY_TOKENS)
+            decoded = tokenizer.batch_decode(generated, skip_special_tokens=True)
+            done: list[tuple[str, str]] = []
+            for k, summary in zip(batch, decoded, strict=True):
+                results[todo[k]] = summary.strip()
+                done.append((texts[todo[k]] or "", results[todo[k]]))
             if cache is not None:
-                cache.put(texts[todo[k]] or "", results[todo[k]])
-        STATS.generated += len(batch)
+                writes.append(writer.submit(_store, cache, done))
+            STATS.generated += len(batch)
+    for write in writes:
+        write.result()  # a refused write is a miss (put says False); anything else is raised
     return results
+
+
+def _store(cache: SummaryCache, summaries: Sequence[tuple[str, str]]) -> None:
+    for text, summary in summaries:
+        cache.put(text, summary)
 
 
 def _cache(model_name: str | None) -> SummaryCache | None:
