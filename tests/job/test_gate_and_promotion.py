@@ -90,7 +90,7 @@ def test_two_runs_gate_promote_and_predict_from_current(sample, monkeypatch):
     # split (the first never trained on it) and is not worse.
     assert second["gate_compared_with"] == "v1"
     assert second["gate_n_comparable"] == second["n_test"]
-    assert second["decision"] == "DEPLOY" and "not worse than version v1" in second_out
+    assert second["decision"] == "DEPLOY" and "not shown to be worse than version v1" in second_out
     pointer = current()
     assert (pointer["version"], pointer["previous"], pointer["by"]) == ("v2", "v1", "nightly-job")
     assert [h["version"] for h in pointer["history"]] == ["v1", "v2"]
@@ -111,9 +111,12 @@ def test_two_runs_gate_promote_and_predict_from_current(sample, monkeypatch):
             assert f'data-plot="{plot}"' in page and f'href="{plot}.png"' in page
         assert f'<p class="decision" id="decision">{metrics["decision"]}</p>' in page
         assert page.index(metrics["decision"]) < page.index("data-plot")
-    assert (
-        "Compared with promoted version v1" in (algo_dir() / "v2" / layout.REPORT_FILE).read_text()
-    )
+    second_page = (algo_dir() / "v2" / layout.REPORT_FILE).read_text()
+    assert "Compared with promoted version v1" in second_page
+    # v1's own figures beside v2's, read from the published v1 next to v2's staging directory.
+    assert '<th class="previous">promoted version v1' in second_page
+    assert f'<td class="previous">{first["test_recall"]:.3f}</td>' in second_page
+    assert "Promoted: this version replaces version v1 for predictions." in second_page
 
     # predict_articles uses `current` and writes the version's scores, on its score_scale.
     run("predict_articles", "--team", "demo", "--algo", ALGO)

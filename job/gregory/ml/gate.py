@@ -85,16 +85,18 @@ def decide(
                 gate_roc_auc_diff_ci_low=low,
                 gate_roc_auc_diff_ci_high=high,
             )
-            span = f"{point:+.3f} (95% CI {low:+.3f} to {high:+.3f}) on {n} articles"
+            span = (
+                f"(roc_auc difference {_signed(point)}, 95% CI {_signed(low)} to "
+                f"{_signed(high)}, on {n} articles)"
+            )
+            version = comparison.current_version
             if high < 0:
-                fail.append(
-                    f"worse than version {comparison.current_version} beyond the noise: "
-                    f"roc_auc difference {span}"
-                )
+                fail.append(f"worse than version {version} beyond the noise {span}")
             else:
-                figures["gate_comparison"] = (
-                    f"not worse than version {comparison.current_version}: {span}"
-                )
+                # An interval holding 0 shows no difference either way: "not shown to be worse",
+                # never "not worse" (that would need a margin the interval excludes).
+                verdict = "better than" if low > 0 else "not shown to be worse than"
+                figures["gate_comparison"] = f"{verdict} version {version} {span}"
     if fail:
         return Decision(FAIL, fail + review, figures)
     if review:
@@ -105,6 +107,11 @@ def decide(
     else:
         reasons.append(figures["gate_comparison"])
     return Decision(DEPLOY, reasons, figures)
+
+
+def _signed(value: float) -> str:
+    """+0.100 / −0.039: the sign always shown, a real minus."""
+    return f"{value:+.3f}".replace("-", "\u2212")
 
 
 def skipped() -> Decision:
