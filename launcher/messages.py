@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from textual.message import Message
 
@@ -23,6 +23,8 @@ class Failed(Message):
 
     what: str
     text: str
+    # The whole error (traceback and causes) for Ctrl+E; empty when the line says it all.
+    details: str = ""
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Submitted(Message):
 @dataclass
 class OverviewLoaded(Message):
     overview: Overview
+    # The test ROC-AUC of each training row's version, by row id, where it has one.
+    roc_auc: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass

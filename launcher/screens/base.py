@@ -1,27 +1,74 @@
 """What every screen of the launcher shares: its app, typed, and that app's operations; and
-that no worker's exception ends the app (it becomes one line in a notification)."""
+that no worker's exception ends the app (it becomes one line in a notification, the whole text
+behind Ctrl+E)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import traceback
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
+from textual.binding import Binding
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
+from launcher.messages import Failed
 from launcher.operations import Operations
-from launcher.safe_text import one_line
+from launcher.safe_text import one_line, plain
 
 if TYPE_CHECKING:
     from textual import getters
 
+# The job's modules that load a model named by a setting, and that setting: an OSError raised
+# under them is a model that could not be loaded (no hub reachable, a wrong directory).
+MODEL_LOADERS = {
+    "summariser.py": "GREGORY_SUMMARISER_MODEL",
+    "pubmed_bert.py": "GREGORY_BERT_MODEL",
+}
+MODEL_ADVICE = {
+    "GREGORY_SUMMARISER_MODEL": "or GREGORY_SUMMARISER=off to use the stored summaries",
+    "GREGORY_BERT_MODEL": "or leave pubmed_bert out",
+}
+
+
+def model_setting(error: BaseException) -> str | None:
+    """The setting naming the model whose loading raised `error`, if a model's loading did."""
+    if not isinstance(error, OSError):
+        return None
+    for frame in reversed(traceback.extract_tb(error.__traceback__)):
+        path = PurePath(frame.filename)
+        if "gregory" in path.parts and path.name in MODEL_LOADERS:
+            return MODEL_LOADERS[path.name]
+    return None
+
 
 def worker_error_line(error: BaseException | None) -> str:
-    """A worker's exception as the one line an operator reads, its type named."""
+    """A worker's exception as the one line an operator reads: what to do where we know it (a
+    model that could not be loaded names its setting), else the error with its type named."""
     if error is None:
         return "unknown error"
+    setting = model_setting(error)
+    if setting is not None:
+        from gregory.ml.core.config import setting as read_setting
+
+        return (
+            f"cannot load the model {setting}={read_setting(setting)} names (no model hub "
+            f"reachable, or no such directory): set {setting} to a local checkpoint directory "
+            f"(make tiny-models builds small ones) {MODEL_ADVICE[setting]}"
+        )
     text = one_line(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def error_text(error: BaseException) -> str:
+    """The whole text of an error, its traceback and causes, as plain text for a dialog."""
+    return plain("".join(traceback.format_exception(error)))
+
+
+def failure(what: str, error: BaseException) -> Failed:
+    """What a worker posts when `error` stopped it: one line, and the whole text behind it."""
+    return Failed(what, worker_error_line(error), error_text(error))
 
 
 class ScreensApp(App[None]):
@@ -33,9 +80,20 @@ class ScreensApp(App[None]):
     refresh_seconds: float
     # The run the runs screen should highlight next (set by the form after a submit).
     select_run: str | None
+    # The last failure's title and whole text (Ctrl+E shows it), None before any.
+    last_failure: tuple[str, str] | None = None
+
+    def record_failure(self, title: str, text: str) -> None:
+        self.last_failure = (title, text)
+        self.refresh_bindings()
 
 
 class LauncherScreen(Screen[None]):
+    # First, so that the footer shows it even at 80 columns; F1 where an input takes `?`.
+    BINDINGS = [Binding("question_mark,f1", "app.help", "Help")]
+    # When a screen's keys apply, by action: the help screen says it beside each key.
+    KEY_HELP: ClassVar[dict[str, str]] = {}
+
     if TYPE_CHECKING:
         # Type checkers see our app class; at run time Textual's own `app` property answers.
         app = getters.app(ScreensApp)
@@ -55,8 +113,15 @@ class LauncherScreen(Screen[None]):
             return
         worker = event.worker
         line = worker_error_line(worker.error)
+        if worker.error is not None:
+            self.app.record_failure(f"{worker.group} failed", error_text(worker.error))
         self.worker_failed(worker.group, line)
-        self.notify(line, title=f"{worker.group} failed", severity="error", markup=False)
+        self.notify(
+            f"{line} (ctrl+e: the whole error)",
+            title=f"{worker.group} failed",
+            severity="error",
+            markup=False,
+        )
 
     def worker_failed(self, group: str, line: str) -> None:
         """A screen shows its failed worker's line where it shows its state (the notification

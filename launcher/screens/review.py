@@ -30,8 +30,8 @@ from launcher.backends.base import BackendError
 from launcher.messages import Failed, Submitted, TeamsLoaded
 from launcher.operations import command_preview
 from launcher.review import RETRAIN_AFTER, Session, scope_flags
-from launcher.safe_text import error_line, one_line, plain
-from launcher.screens.base import LauncherScreen
+from launcher.safe_text import one_line, plain
+from launcher.screens.base import LauncherScreen, failure
 from launcher.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ class ReviewScreen(LauncherScreen):
         try:
             self.post_message(TeamsLoaded(db.teams()))
         except Exception as error:  # DatabaseUnavailable, or anything else: said, not fatal
-            self.post_message(Failed("teams", error_line(error)))
+            self.post_message(failure("teams", error))
 
     @on(TeamsLoaded)
     def teams_loaded(self, message: TeamsLoaded) -> None:
@@ -161,7 +161,7 @@ class ReviewScreen(LauncherScreen):
                 progress=progress,
             )
         except Exception as error:  # the screen says it; a worker's exception would end the app
-            self.post_message(Failed("queue", error_line(error)))
+            self.post_message(failure("queue", error))
             return
         self.post_message(QueueLoaded(queue))
 
@@ -187,9 +187,17 @@ class ReviewScreen(LauncherScreen):
     @on(Failed)
     def failed(self, message: Failed) -> None:
         self.busy = False
-        self.notify(
-            plain(message.text), title=f"{message.what} failed", severity="error", markup=False
-        )
+        text = plain(message.text)
+        more = ""
+        if message.details:
+            self.app.record_failure(f"{message.what} failed", message.details)
+            more = " (ctrl+e: the whole error)"
+        if message.what in ("teams", "queue"):
+            # In place of "loading…": the screen must not look as if it were still working.
+            self.query_one("#review-progress", Static).update(
+                Text(f"{message.what} failed: {text}{more}")
+            )
+        self.notify(text + more, title=f"{message.what} failed", severity="error", markup=False)
 
     # -- what is shown --------------------------------------------------------------------
 
@@ -262,7 +270,7 @@ class ReviewScreen(LauncherScreen):
         except LabelError as error:
             self.post_message(LabelDone(article_id, refused=str(error)))
         except Exception as error:  # DatabaseUnavailable, or anything else: said, not fatal
-            self.post_message(Failed("label", error_line(error)))
+            self.post_message(failure("label", error))
         else:
             self.post_message(LabelDone(article_id))
 
@@ -303,7 +311,7 @@ class ReviewScreen(LauncherScreen):
         try:
             written, restored = session.undo()
         except Exception as error:  # DatabaseUnavailable, or anything else: said, not fatal
-            self.post_message(Failed("undo", error_line(error)))
+            self.post_message(failure("undo", error))
             return
         self.post_message(UndoDone(written.article_id if written else None, restored))
 
@@ -349,7 +357,7 @@ class ReviewScreen(LauncherScreen):
         except BackendError as error:
             self.post_message(Failed("retrain", str(error)))
         except Exception as error:  # said, not fatal
-            self.post_message(Failed("retrain", error_line(error)))
+            self.post_message(failure("retrain", error))
 
     @on(Submitted)
     def submitted(self, message: Submitted) -> None:

@@ -28,10 +28,20 @@ class RunsScreen(LauncherScreen):
         Binding("c", "cancel_run", "Cancel run"),
         Binding("r", "refresh", "Refresh"),
     ]
+    KEY_HELP = {
+        "logs": "on a run: its log, followed while it runs",
+        "show_error": "on a PredictionRunLog row that recorded an error",
+        "details": "on a PredictionRunLog row: its version, metrics and decision",
+        "cancel_run": "on a run still going; asks first",
+        "refresh": "any time (the screen also refreshes every 2 s)",
+    }
 
     def __init__(self) -> None:
         super().__init__()
         self.overview = Overview(())
+        self.roc_auc: dict[int, str] = {}
+        # (row id, version) → test ROC-AUC, filled by the refresh worker.
+        self.scores_read: dict[tuple[int, str], str] = {}
         self.loaded = False
 
     def compose(self) -> ComposeResult:
@@ -60,13 +70,35 @@ class RunsScreen(LauncherScreen):
     @work(thread=True, exclusive=True, group="overview")
     def load_overview(self) -> None:
         try:
-            self.post_message(OverviewLoaded(self.operations.overview()))
+            overview = self.operations.overview()
         except (BackendError, db.DatabaseUnavailable) as error:
             self.post_message(Failed("refresh", str(error)))
+            return
+        scores = {} if overview.db_error else self.roc_aucs(overview)
+        self.post_message(OverviewLoaded(overview, scores))
+
+    def roc_aucs(self, overview: Overview) -> dict[int, str]:
+        """Each training row's version's test ROC-AUC (its metrics.json), read once per
+        published version: a version never changes, and the screen refreshes every 2 s."""
+        from launcher.history import read_metrics, refused, version_dir
+
+        scores: dict[int, str] = {}
+        for view in overview.runs:
+            for row in (item.row for item in view.rows):
+                key = (row.id, row.model_version)
+                if key not in self.scores_read and row.run_type == "train":
+                    path = version_dir(row)
+                    value = None if refused(path) else read_metrics(path).get("test_roc_auc")
+                    if isinstance(value, int | float) and not isinstance(value, bool):
+                        self.scores_read[key] = f"{value:.3f}"
+                if key in self.scores_read:
+                    scores[row.id] = self.scores_read[key]
+        return scores
 
     @on(OverviewLoaded)
     def overview_loaded(self, message: OverviewLoaded) -> None:
         self.overview = message.overview
+        self.roc_auc = message.roc_auc
         self.loaded = True
         table = self.query_one(RunsTable)
         table.show(message.overview.runs)
@@ -95,7 +127,7 @@ class RunsScreen(LauncherScreen):
     @on(DataTable.RowHighlighted, "#runs")
     def show_rows(self) -> None:
         view = self.highlighted()
-        self.query_one(RowsTable).show(view.rows if view else ())
+        self.query_one(RowsTable).show(view.rows if view else (), self.roc_auc)
         self.refresh_bindings()
 
     @on(DataTable.RowHighlighted, "#rows")

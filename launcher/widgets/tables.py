@@ -3,7 +3,7 @@ and their scroll position across refreshes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 
 from rich.text import Text
@@ -79,10 +79,11 @@ class KeptTable(DataTable[str | Text]):
 
 
 class RunsTable(KeptTable):
+    # State first and timestamps last: at 80 columns what matters is what is left in view.
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.add_columns(
-            "run", "team/subject", "state", "created", "finished", "detail", "progress"
+            "state", "run", "team/subject", "detail", "progress", "created", "finished"
         )
 
     def show(self, views: Iterable[RunView]) -> None:
@@ -91,13 +92,13 @@ class RunsTable(KeptTable):
                 (
                     view.run.name,
                     (
+                        styled(str(view.run.state)),
                         view.run.name,
                         f"{view.run.team}/{view.run.subject or '*'}",
-                        styled(str(view.run.state)),
-                        when(view.run.created),
-                        when(view.run.finished),
                         view.run.detail,
                         view.progress[:60],
+                        when(view.run.created),
+                        when(view.run.finished),
                     ),
                 )
                 for view in views
@@ -109,21 +110,31 @@ class RowsTable(KeptTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.add_columns(
-            "subject", "algorithm", "success", "started", "finished", "version", "error"
+            "algorithm",
+            "success",
+            "ROC-AUC",
+            "version",
+            "subject",
+            "started",
+            "finished",
+            "error",
         )
 
-    def show(self, views: Iterable[RowView]) -> None:
+    def show(self, views: Iterable[RowView], roc_auc: Mapping[int, str] | None = None) -> None:
+        """`roc_auc`: each row's version's test ROC-AUC, by row id, where it has one."""
+        scores = roc_auc or {}
         self.refill(
             [
                 (
                     str(view.row.id),
                     (
-                        view.row.subject,
                         view.row.algorithm or "?",
                         styled(view.outcome),
+                        scores.get(view.row.id, "-"),
+                        view.row.model_version or "-",
+                        view.row.subject,
                         when(view.row.started),
                         when(view.row.finished),
-                        view.row.model_version or "-",
                         view.row.error or "",
                     ),
                 )

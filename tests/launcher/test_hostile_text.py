@@ -142,4 +142,11 @@ async def test_a_worker_exception_is_a_notification_not_the_end_of_the_app(
         await settle(app, pilot)
         assert app.is_running
         failed = [n for n in app._notifications if n.title == "explode failed"]
-        assert [n.message for n in failed] == ["KeyError: 'current'"]
+        assert [n.message for n in failed] == ["KeyError: 'current' (ctrl+e: the whole error)"]
+        # The whole text, traceback and all, is one key away (a dialog, never the terminal).
+        await pilot.press("ctrl+e")
+        dialog = app.screen
+        assert isinstance(dialog, TextScreen)
+        assert dialog.title_text == "explode failed"
+        assert "Traceback (most recent call last)" in dialog.text
+        assert 'raise KeyError("current")' in dialog.text

@@ -174,7 +174,7 @@ async def test_submit_asks_first_then_shows_the_run_and_cancel_stops_it(
         await pilot.press("r")
         await settle(app, pilot)
         assert runs.highlighted().run.state is RunState.CANCELLED
-        assert str(runs.query_one(RunsTable).get_row_at(0)[2]) == "cancelled"
+        assert str(runs.query_one(RunsTable).get_row_at(0)[0]) == "cancelled"
 
 
 async def test_log_screen_follows_the_run_and_toggles_autoscroll(app: LauncherApp) -> None:
