@@ -55,7 +55,13 @@ def sample_env(job_env) -> dict[str, str]:
         )
         ArticleSubjectRelevance.objects.create(article=article, subject=subject, is_relevant=label)
     # Summaries are not what is tested; one thread keeps epochs steady beside other tests.
-    return {**job_env, "GREGORY_SUMMARISER": "off", "GREGORY_CPU_LIMIT": "1"}
+    # Epochs of seconds: a checkpoint after every one (the default waits 10 minutes).
+    return {
+        **job_env,
+        "GREGORY_SUMMARISER": "off",
+        "GREGORY_CPU_LIMIT": "1",
+        "GREGORY_CHECKPOINT_EVERY_S": "0",
+    }
 
 
 def newest_version(models_dir: Path, algorithm: str) -> Path:
@@ -168,6 +174,46 @@ def test_a_checkpoint_of_other_data_or_settings_is_deleted_not_resumed(small_spl
     (stage / ".tmp-leftover.pt").write_bytes(b"partial")
     assert mine.load() is None
     assert list(stage.iterdir()) == []
+
+
+class CheckpointProbe(LstmTrainer):
+    """The real trainer; each validation (after an epoch's training, before its checkpoint)
+    notes whether a checkpoint file exists at that moment."""
+
+    def __init__(self, **options) -> None:
+        super().__init__(**options)
+        self.seen: list[bool] = []
+
+    def _loss(self, *args, **kwargs) -> float:
+        assert self.checkpoint_dir is not None
+        self.seen.append(any(self.checkpoint_dir.glob(f"{checkpoints.PREFIX}*")))
+        return super()._loss(*args, **kwargs)
+
+
+@pytest.mark.parametrize(("every_s", "seen"), [("3600", [False] * 3), ("0", [False, True, True])])
+def test_checkpoints_wait_for_their_interval(monkeypatch, small_splits, tmp_path, every_s, seen):
+    monkeypatch.setenv("GREGORY_CHECKPOINT_EVERY_S", every_s)
+    stage = tmp_path / "stage"
+    trainer = CheckpointProbe(checkpoint_dir=stage, epochs=3)
+    history = trainer.train(small_splits.train, small_splits.val)
+    assert len(history["val_loss"]) == 3
+    # Epochs 2 and 3 found epoch 1's (then 2's) checkpoint only with an interval of 0.
+    assert trainer.seen == seen
+    assert not stage.exists()  # removed when training completed, either way
+
+
+def test_a_bad_interval_is_refused_in_one_line(monkeypatch):
+    from gregory.ml.core.config import SettingError
+
+    for bad in ("-1", "ten", "nan"):
+        monkeypatch.setenv("GREGORY_CHECKPOINT_EVERY_S", bad)
+        with pytest.raises(SettingError, match="GREGORY_CHECKPOINT_EVERY_S") as caught:
+            checkpoints.interval_s()
+        assert "\n" not in str(caught.value)
+    monkeypatch.setenv("GREGORY_CHECKPOINT_EVERY_S", "0")
+    assert checkpoints.interval_s() == 0
+    monkeypatch.delenv("GREGORY_CHECKPOINT_EVERY_S")
+    assert checkpoints.interval_s() == 600
 
 
 def test_no_job_name_means_no_checkpoint(monkeypatch, settings, tmp_path):

@@ -8,7 +8,7 @@ import h5py
 import pytest
 import torch
 
-from gregory.ml.core import torch_utils
+from gregory.ml.core import config, torch_utils
 
 
 def test_device_follows_the_environment(monkeypatch):
@@ -63,3 +63,28 @@ def test_eval_mode_restores_training_mode():
     with torch_utils.eval_mode(model):
         assert not model.training and torch.is_inference_mode_enabled()
     assert model.training
+
+
+def test_compile_is_off_unless_the_setting_says_so(monkeypatch):
+    model = torch.nn.Linear(4, 2)
+    monkeypatch.delenv("GREGORY_TORCH_COMPILE", raising=False)
+    assert not torch_utils.compile_enabled()
+    assert torch_utils.compiled(model) is model
+    monkeypatch.setenv("GREGORY_TORCH_COMPILE", "1")
+    assert torch_utils.compile_enabled()
+    wrapped = torch_utils.compiled(model)
+    # torch.compile's wrapper (compiling at its first call), over the same parameters.
+    assert wrapped is not model and wrapped._orig_mod is model
+    assert wrapped.state_dict().keys() == {f"_orig_mod.{key}" for key in model.state_dict()}
+    monkeypatch.setenv("GREGORY_TORCH_COMPILE", "perhaps")
+    with pytest.raises(config.SettingError, match="GREGORY_TORCH_COMPILE"):
+        torch_utils.compile_enabled()
+
+
+def test_adamw_is_fused_on_cuda_only():
+    params = list(torch.nn.Linear(4, 2).parameters())
+    cpu = torch_utils.adamw(params, 2e-5, torch.device("cpu"))
+    assert not cpu.defaults["fused"] and cpu.defaults["lr"] == 2e-5
+    if torch.cuda.is_available():
+        cuda_params = list(torch.nn.Linear(4, 2).cuda().parameters())
+        assert torch_utils.adamw(cuda_params, 2e-5, torch.device("cuda")).defaults["fused"]

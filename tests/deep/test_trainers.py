@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import h5py
@@ -194,3 +195,27 @@ def test_loading_a_pretraining_checkpoint_is_quiet_unless_verbose(tmp_path, tiny
         assert any("UNEXPECTED" in message for message in collect.messages)
     finally:
         library_logger.removeHandler(collect)
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_losses_are_read_from_the_device_once_per_epoch(
+    algorithm, small_splits, tiny_models, monkeypatch
+):
+    """Training and validation losses are summed where they are computed: a read per step
+    (`.item()`) would stall a GPU's queue at every batch."""
+    reads: list[str] = []
+    item = torch.Tensor.item
+
+    def counted_item(self):
+        # Reads in our trainers' code (building a model reads values too, once).
+        caller = sys._getframe(1).f_code
+        if "gregory/ml/trainers/" in Path(caller.co_filename).as_posix():
+            reads.append(caller.co_name)
+        return item(self)
+
+    monkeypatch.setattr(torch.Tensor, "item", counted_item)
+    trainer = get_trainer(algorithm, epochs=2, batch_size=4, **options(algorithm, tiny_models))
+    trainer.train(small_splits.train, small_splits.val)
+    # 15 training and 1 validation batch an epoch (BERT validates in 32s, the LSTM in 4s):
+    # one read of each loss an epoch.
+    assert sorted(reads) == sorted(["train_epoch", "_loss"] * 2), reads

@@ -11,7 +11,7 @@ import json
 import os
 import random
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from gregory.ml.core import config
 from gregory.ml.core.devices import ENV, check_required_device
 from gregory.ml.core.threads import torch_threads
 
@@ -66,6 +67,38 @@ def autocast(device: torch.device) -> contextlib.AbstractContextManager[Any]:
     if device.type == "cuda" and native_bf16():
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
+
+
+def adamw(
+    params: Iterable[torch.nn.Parameter], lr: float, device: torch.device
+) -> torch.optim.AdamW:
+    """AdamW; on CUDA the fused kernel (one launch for every parameter instead of a foreach
+    chain per step), on the CPU torch's default, as before."""
+    if device.type == "cuda":
+        return torch.optim.AdamW(params, lr=lr, fused=True)
+    return torch.optim.AdamW(params, lr=lr)
+
+
+def to_device(batch: Mapping[str, torch.Tensor], device: torch.device) -> dict[str, torch.Tensor]:
+    """A batch's tensors on `device`; asynchronous copies where the loader pinned them."""
+    return {key: value.to(device, non_blocking=True) for key, value in batch.items()}
+
+
+def compile_enabled() -> bool:
+    """GREGORY_TORCH_COMPILE: off by default until the GPU benchmark shows what it gains."""
+    return config.flag_setting("GREGORY_TORCH_COMPILE")
+
+
+def compiled(model: torch.nn.Module) -> torch.nn.Module:
+    """`model` through torch.compile when GREGORY_TORCH_COMPILE is on, else `model` itself.
+
+    The compiled module shares the model's parameters: state dicts, checkpoints and the best
+    epoch stay the plain model's. Dynamic shapes, since batches are padded to their own length.
+    Compilation itself happens at the first call, not here.
+    """
+    if not compile_enabled():
+        return model
+    return torch.compile(model, dynamic=True)  # type: ignore[return-value]
 
 
 def seed_everything(seed: int) -> torch.Generator:

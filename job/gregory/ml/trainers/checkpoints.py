@@ -1,4 +1,5 @@
-"""Per-epoch training checkpoints, so a disrupted Job resumes from its last finished epoch.
+"""Epoch checkpoints (at an epoch's end, every GREGORY_CHECKPOINT_EVERY_S seconds), so a
+disrupted Job resumes from its last checkpointed epoch.
 
 A checkpoint lives under `<models>/.checkpoints/<job>/<team>/<subject>/<stage>/` (ml.layout), on
 the shared volume, keyed by the Job name (`GREGORY_TRIGGERED_BY`): a retried or rescheduled pod
@@ -8,9 +9,10 @@ no checkpoint: two manual runs have nothing that would tell them apart.
 Each file holds one fingerprint (the training data, model and hyper-parameters) in its name and
 its contents; a checkpoint whose fingerprint differs from the run's is deleted, never resumed.
 Files are written to a temporary name and renamed (os.replace), so a kill mid-write leaves the
-previous epoch's checkpoint intact. The deep trainers' epoch loop (ml.trainers.epochs) saves one
-after each epoch and removes it when training completes: what follows (evaluation, publishing) is
-short and the published version then holds the result.
+previous checkpoint intact. The deep trainers' epoch loop (ml.trainers.epochs) saves one at the
+end of an epoch once `interval_s()` has passed since the last (a BERT-base checkpoint is ~1.3 GB
+on a shared volume) and removes it when training completes: what follows (evaluation,
+publishing) is short and the published version then holds the result.
 Pseudo-labelling's finished result stays until every algorithm of the subject has succeeded
 (training.train_subjects calls SubjectData.release_checkpoints), so a retry reuses it.
 """
@@ -30,7 +32,7 @@ import numpy as np
 
 from gregory.atomic_write import atomic_file
 from gregory.flags import is_slug
-from gregory.ml.core import layout
+from gregory.ml.core import config, layout
 from gregory.ml.core.job_identity import job_name
 from gregory.reasons import first_line
 
@@ -43,6 +45,11 @@ PREFIX = "checkpoint-"
 SUFFIX = ".pt"
 # A one-line note for the operator (a resumed checkpoint, an unreadable one ignored).
 Note = Callable[[str], None]
+
+
+def interval_s() -> float:
+    """GREGORY_CHECKPOINT_EVERY_S: seconds between epoch checkpoints (0: after every epoch)."""
+    return config.number_setting("GREGORY_CHECKPOINT_EVERY_S")
 
 
 def job_key() -> str | None:

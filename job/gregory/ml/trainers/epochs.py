@@ -5,8 +5,10 @@ callables: one epoch of training (returning the epoch's mean training loss) and 
 loss. Everything around them lives here once: resuming from a checkpoint
 (ml.trainers.checkpoints), the learning curve (`train_loss`, `val_loss`: training_history.json),
 choosing the epoch with the lowest validation loss and restoring its weights, early stopping
-when the trainer gave `best` a patience, a checkpoint after each finished epoch and removing it
-when training completes.
+when the trainer gave `best` a patience, a checkpoint at the end of an epoch once
+`GREGORY_CHECKPOINT_EVERY_S` seconds (10 minutes by default; 0: every epoch) have passed since
+the last one (or since training started), and removing it when training completes. A resume
+starts at the end of the checkpointed epoch, as before: only the interval between them moved.
 
 The order of what draws random numbers is part of the contract (a resumed run must match an
 uninterrupted one weight for weight): the RNG states are restored after the trainer has built
@@ -15,6 +17,7 @@ everything, and each epoch runs train step, validation, best-epoch update, check
 
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -75,6 +78,8 @@ class EpochTrainer(Trainer):
         """
         checkpoint = self._checkpoint(train, val)
         done, history = _resume(checkpoint, self.algorithm, model, optimiser, best, generator)
+        every_s = checkpoints.interval_s() if checkpoint is not None else 0.0
+        last_saved = time.monotonic()
         bar = torch_utils.epoch_bar(self.algorithm, self.epochs, self.progress, start=done)
         for epoch in bar:
             model.train()
@@ -86,7 +91,9 @@ class EpochTrainer(Trainer):
             if best.update(model, epoch + 1, val_loss):
                 # Patience ran out: training ends here, so this epoch needs no checkpoint.
                 break
-            _save(checkpoint, epoch + 1, model, optimiser, best, history, generator)
+            if time.monotonic() - last_saved >= every_s:
+                _save(checkpoint, epoch + 1, model, optimiser, best, history, generator)
+                last_saved = time.monotonic()
         best.restore(model)
         model.eval()
         if checkpoint is not None:

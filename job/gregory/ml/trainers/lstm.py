@@ -114,7 +114,11 @@ class LstmTrainer(EpochTrainer):
             idx = list(order[start : start + self.batch_size])
             seqs = [encoded[i] for i in idx]
             lengths = torch.tensor([len(s) for s in seqs])
-            yield idx, pad_sequence(seqs, batch_first=True).to(self.device), lengths
+            yield (
+                idx,
+                pad_sequence(seqs, batch_first=True).to(self.device, non_blocking=True),
+                lengths,
+            )
 
     def train(self, train: TextSplit, val: TextSplit) -> dict[str, list[float]]:
         generator = torch_utils.seed_everything(self.seed)
@@ -129,15 +133,16 @@ class LstmTrainer(EpochTrainer):
         loss_fn = nn.CrossEntropyLoss(reduction="sum")
 
         def train_epoch() -> float:
-            total = 0.0
+            # Summed on the device and read once per epoch: no host sync per step.
+            total = torch.zeros((), dtype=torch.float64, device=self.device)
             order = torch.randperm(len(train_x), generator=generator).tolist()
             for idx, ids, lengths in self._batches(train_x, order):
-                loss = loss_fn(model(ids, lengths), train_y[idx].to(self.device))
+                loss = loss_fn(model(ids, lengths), train_y[idx].to(self.device, non_blocking=True))
                 optimiser.zero_grad(set_to_none=True)
                 (loss / len(idx)).backward()
                 optimiser.step()
-                total += loss.item()
-            return total / max(len(train_x), 1)
+                total += loss.detach().double()
+            return total.item() / max(len(train_x), 1)
 
         return self.fit_epochs(
             train,
@@ -167,12 +172,14 @@ class LstmTrainer(EpochTrainer):
         return {name: getattr(self, name) for name in names}
 
     def _logits(self, encoded: list[torch.Tensor]) -> torch.Tensor:
+        """Logits on the CPU, in input order; batches stay on the device until the one copy."""
         assert self.model is not None
-        out = torch.empty(len(encoded), 2)
         with torch_utils.eval_mode(self.model):
-            for idx, ids, lengths in self._batches(encoded, range(len(encoded))):
-                out[idx] = self.model(ids, lengths).cpu()
-        return out
+            parts = [
+                self.model(ids, lengths)
+                for _, ids, lengths in self._batches(encoded, range(len(encoded)))
+            ]
+        return torch.cat(parts).cpu() if parts else torch.empty(0, 2)
 
     def _loss(self, encoded: list[torch.Tensor], labels: torch.Tensor, loss_fn: nn.Module) -> float:
         if not encoded:
