@@ -9,13 +9,15 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from launcher import db
-from launcher.history import Entry, matches
+from launcher.history import Entry, parse_query
 from launcher.messages import Failed, HistoryLoaded
 from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
 from launcher.screens.detail import DetailScreen
 from launcher.widgets.tables import KeptTable, styled, when
 
+# Marks the version current.json promotes (the one prediction uses).
+PROMOTED = "★"
 COLUMNS = (
     "started",
     "team/subject",
@@ -40,7 +42,7 @@ def cells(entry: Entry) -> tuple[str | Text, ...]:
         row.algorithm or "?",
         row.run_type,
         styled(entry.outcome),
-        row.model_version or "-",
+        f"{PROMOTED} {row.model_version}" if entry.promoted else row.model_version or "-",
         entry.roc_auc,
         entry.f1,
         entry.n_train,
@@ -78,9 +80,27 @@ class HistoryScreen(LauncherScreen):
         Binding("slash", "search", "Search"),
         Binding("enter", "details", "Details", show=False),
         Binding("d", "details", "Details"),
+        Binding("l", "logs", "Logs"),
+        Binding("s", "sort(1)", "Sort"),
+        Binding("S", "sort(-1)", "Sort back", show=False),
+        Binding("o", "reverse", "Order"),
+        Binding("m", "mark", "Mark"),
+        Binding("x", "compare", "Compare"),
         Binding("r", "refresh", "Refresh"),
         Binding("escape", "clear_search", "Clear search", show=False),
     ]
+    KEY_HELP = {
+        "search": "free words and team: subject: algo: state: type: version: by: decision: "
+        "promoted: terms; a key it does not know is named",
+        "details": "on a row: its version's metrics beside the version before it",
+        "logs": "on a row a launcher run wrote: that run's log",
+        "sort": "the next column to sort by (S: the one before); rows without a value last",
+        "reverse": "when sorted: ascending or descending",
+        "mark": "on a row with a version: keep it to compare with (again: unmark)",
+        "compare": "with a version marked: the highlighted row's details against it",
+        "refresh": "any time",
+        "clear_search": "while searching",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -88,6 +108,9 @@ class HistoryScreen(LauncherScreen):
         self.query_text = ""
         self.sort_column: int | None = None
         self.sort_reverse = False
+        # The row marked to compare other versions with (m), by row id: entries are
+        # read again on every refresh.
+        self.marked_id: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -97,6 +120,11 @@ class HistoryScreen(LauncherScreen):
         )
         yield HistoryTable(id="history")
         yield Static("", id="history-status", markup=False)
+        yield Static(
+            f"{PROMOTED} promoted (current.json)  ·  s sort  ·  m mark, x compare with it",
+            id="history-legend",
+            markup=False,
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -127,7 +155,8 @@ class HistoryScreen(LauncherScreen):
         self.query_one("#history-status", Static).update(f"history failed: {plain(message.text)}")
 
     def shown_entries(self) -> list[Entry]:
-        shown = [entry for entry in self.entries if matches(entry, self.query_text)]
+        query = parse_query(self.query_text)
+        shown = [entry for entry in self.entries if query.matches(entry)]
         if self.sort_column is not None:
             shown = sort_entries(shown, self.sort_column, self.sort_reverse)
         return shown
@@ -135,11 +164,16 @@ class HistoryScreen(LauncherScreen):
     def show(self) -> None:
         shown = self.shown_entries()
         self.query_one(HistoryTable).refill([(str(e.row.id), cells(e)) for e in shown])
-        status = f"{len(shown)} of {len(self.entries)} rows"
+        problem = parse_query(self.query_text).problem
+        # A mistyped key matches nothing: say why, instead of an empty table.
+        status = problem if problem else f"{len(shown)} of {len(self.entries)} rows"
         if self.sort_column is not None:
             order = "descending" if self.sort_reverse else "ascending"
             status += f", sorted by {COLUMNS[self.sort_column]} ({order})"
-        self.query_one("#history-status", Static).update(status)
+        if self.marked is not None:
+            row = self.marked.row
+            status += f"; marked {row.team}/{row.subject} {row.algorithm} {row.model_version}"
+        self.query_one("#history-status", Static).update(plain(status))
 
     @on(Input.Changed, "#history-search")
     def search_changed(self, event: Input.Changed) -> None:
@@ -166,16 +200,85 @@ class HistoryScreen(LauncherScreen):
             self.sort_column, self.sort_reverse = event.column_index, False
         self.show()
 
+    def action_sort(self, step: int) -> None:
+        """The next (or previous) column to sort by; after the last, the rows as they come."""
+        if self.sort_column is None:
+            column: int | None = 0 if step > 0 else len(COLUMNS) - 1
+        else:
+            column = self.sort_column + step
+            if not 0 <= column < len(COLUMNS):
+                column = None
+        self.sort_column, self.sort_reverse = column, False
+        self.show()
+
+    def action_reverse(self) -> None:
+        if self.sort_column is not None:
+            self.sort_reverse = not self.sort_reverse
+            self.show()
+
     def sort_by(self, column: str, reverse: bool = False) -> None:
         self.sort_column, self.sort_reverse = COLUMNS.index(column), reverse
         self.show()
 
+    @property
+    def marked(self) -> Entry | None:
+        return next((e for e in self.entries if e.row.id == self.marked_id), None)
+
     def highlighted(self) -> Entry | None:
         key = self.query_one(HistoryTable).highlighted_name()
         return next((e for e in self.entries if str(e.row.id) == key), None)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if not self.is_mounted:
+            return True
+        entry = self.highlighted()
+        if action in ("details", "mark"):
+            return entry is not None and (action == "details" or bool(entry.metrics))
+        if action == "logs":
+            return entry is not None and entry.run is not None
+        if action == "compare":
+            return self.marked is not None and entry is not None and entry.row.id != self.marked_id
+        if action == "reverse":
+            return self.sort_column is not None
+        return True
+
+    @on(DataTable.RowHighlighted, "#history")
+    def row_highlighted(self) -> None:
+        self.refresh_bindings()
 
     @on(DataTable.RowSelected, "#history")
     def action_details(self) -> None:
         entry = self.highlighted()
         if entry is not None:
             self.app.push_screen(DetailScreen(entry))
+
+    def action_logs(self) -> None:
+        entry = self.highlighted()
+        if entry is not None and entry.run is not None:
+            from launcher.screens.log import LogScreen
+
+            self.app.push_screen(LogScreen(entry.run.name))
+
+    def action_mark(self) -> None:
+        entry = self.highlighted()
+        if entry is None or not entry.metrics:
+            return
+        self.marked_id = None if self.marked_id == entry.row.id else entry.row.id
+        self.refresh_bindings()
+        self.show()
+
+    def action_compare(self) -> None:
+        entry, marked = self.highlighted(), self.marked
+        if entry is None or marked is None:
+            return
+        if (entry.row.team, entry.row.subject) != (marked.row.team, marked.row.subject):
+            self.notify(
+                plain(
+                    f"the marked version is of {marked.row.team}/{marked.row.subject}: compare "
+                    "versions of one subject"
+                ),
+                severity="warning",
+                markup=False,
+            )
+            return
+        self.app.push_screen(DetailScreen(entry, against=marked))
