@@ -1,9 +1,10 @@
-"""`gregory-launch`: the TUI (default) and its non-interactive twins submit, status, logs, cancel;
-review and label for reviewers (launcher/review_cli.py).
+"""`gregory-launch`: the TUI (default) and its non-interactive twins submit, status, history,
+logs, cancel; review and label for reviewers (launcher/review_cli.py).
 
-Exit statuses: 0 done, 1 a run failed or the database/cluster could not be reached (one line on
-stderr, never a traceback), 2 usage or configuration error (the same rules as train_models
-itself; a malformed DATABASE_URL, kubeconfig or GREGORY_LAUNCHER_DIR).
+Exit statuses (EPILOG, in `--help`): 0 done, 1 a run failed or the database/cluster could not be
+reached (one line on stderr, never a traceback; `-v` adds it), 2 usage or configuration error
+(the same rules as train_models itself; a malformed DATABASE_URL, kubeconfig or
+GREGORY_LAUNCHER_DIR), 3 no run of that name, 130 Ctrl+C left a followed run going on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import sys
+import traceback
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,12 +25,43 @@ from gregory import exit_codes
 from gregory.flags import FlagError
 from gregory.scope import selected_pairs
 from launcher import db, review_cli
-from launcher.backends.base import Backend, BackendError, Partial, RunState, Submission
+from launcher.backends.base import (
+    Backend,
+    BackendError,
+    Partial,
+    RunInfo,
+    RunNotFound,
+    RunState,
+    Submission,
+)
 from launcher.backends.select import CHOICES, choose, make_backend
-from launcher.errors import ConfigurationError, LauncherError, OneLineArgumentParser
+from launcher.errors import (
+    DETACHED,
+    NO_SUCH_RUN,
+    ConfigurationError,
+    LauncherError,
+    OneLineArgumentParser,
+)
 from launcher.operations import JOBS, Operations, Overview, RowView, RunView, command_preview
-from launcher.safe_text import Output, PlainWriter
+from launcher.safe_text import Output, PlainWriter, error_line
 
+EPILOG = """\
+exit status:
+  0    done; logs/submit --follow: the run succeeded
+  1    a run failed, was cancelled or lost; or the database or cluster could not be reached
+  2    usage or configuration error: the same command fails the same way again
+  3    no run of that name (logs, status, cancel)
+  130  Ctrl+C: detached from a followed run, which goes on
+
+examples:
+  gregory-launch submit --team demo --subject ms-research --dry-run
+  gregory-launch submit --team demo --follow      # Ctrl+C detaches; the run goes on
+  gregory-launch status --team demo --state failed
+  gregory-launch history -o json                  # every run with its test ROC-AUC
+  gregory-launch logs RUN; echo $?                # 0 succeeded, 1 failed, 3 no such run
+  printf '123 y\\n124 n\\n' | gregory-launch label --team demo --subject ms-research -
+"""
+TRACEBACK_HELP = "on an error, also print the full text (a traceback) after its one line"
 # Part of Job names (DNS-1123) and of local run directories.
 RUN_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$")
 
@@ -39,6 +72,8 @@ def build_parser(job: str = "train") -> argparse.ArgumentParser:
         prog="gregory-launch",
         description="Start and watch GregoryAI training and prediction runs "
         "(TUI without a subcommand).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--backend",
@@ -46,12 +81,18 @@ def build_parser(job: str = "train") -> argparse.ArgumentParser:
         help="where runs go (default: $GREGORY_BACKEND, else kubernetes when a kubeconfig or "
         "in-cluster config exists, else local)",
     )
+    parser.add_argument("-v", "--traceback", action="store_true", help=TRACEBACK_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("tui", help="the terminal UI (default)")
     _add_submit(commands, job)
     _add_status(commands)
     _add_logs_and_cancel(commands)
     review_cli.add_parsers(commands)
+    for sub in commands.choices.values():
+        # After the command too (`gregory-launch review … -v`); SUPPRESS keeps the top level's.
+        sub.add_argument(
+            "-v", "--traceback", action="store_true", default=argparse.SUPPRESS, help=TRACEBACK_HELP
+        )
     return parser
 
 
@@ -172,7 +213,9 @@ def repeated_option(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str
     return None
 
 
-def cmd_submit(operations: Operations, options: argparse.Namespace, out: Output) -> int:
+def cmd_submit(
+    operations: Operations, options: argparse.Namespace, out: Output, err: Output
+) -> int:
     try:
         flags = JOBS[options.job].from_options(vars(options)).validate()
         teams = db.teams()
@@ -195,7 +238,7 @@ def cmd_submit(operations: Operations, options: argparse.Namespace, out: Output)
         planned = [item for item in planned if (item.team, item.subject) not in names]
         refused = [*refused, *(item.line for item in blocked)]
     for line in refused:
-        print(f"warning: {line}", file=sys.stderr)
+        print(f"warning: {line}", file=err)
     # As train_models: a team or subject left out makes the submission a failure.
     status = exit_codes.RUN_FAILED if refused else exit_codes.OK
     if options.plan_only:
@@ -213,14 +256,36 @@ def cmd_submit(operations: Operations, options: argparse.Namespace, out: Output)
     if not options.follow:
         return status
     failed = False
-    for submission in submissions:
-        name = submission.run.name
-        print(f"--- {name}", file=out)
-        print_logs(operations.backend, name, follow=True, out=out)
-        final = wait_finished(operations.backend, name)
-        print(f"--- {name}: {final.state} ({final.detail})", file=out)
-        failed |= final.state is not RunState.SUCCEEDED
+    following = [submission.run.name for submission in submissions]
+    try:
+        while following:
+            name = following[0]
+            print(f"--- {name}", file=out)
+            print_logs(operations.backend, name, follow=True, out=out)
+            final = wait_finished(operations.backend, name)
+            print(f"--- {name}: {ended(final)}", file=out)
+            following.pop(0)
+            failed |= final.state is not RunState.SUCCEEDED
+    except KeyboardInterrupt:
+        return detach(following, err)
     return exit_codes.RUN_FAILED if failed else status
+
+
+def detach(names: Sequence[str], err: Output) -> int:
+    """Ctrl+C while following: the launcher stops watching at once; the runs go on."""
+    for name in names:
+        print(f"the run goes on: gregory-launch logs {name}", file=err, flush=True)
+    return DETACHED
+
+
+def ended(run: RunInfo) -> str:
+    """`succeeded (exit 0)`; a detail that already says the state is not repeated (`cancelled
+    (exit 143)`, not `cancelled (cancelled (exit 143))`)."""
+    if not run.detail:
+        return str(run.state)
+    if run.detail.startswith(str(run.state)):
+        return run.detail
+    return f"{run.state} ({run.detail})"
 
 
 def run_id_from(template: str | None) -> str | None:
@@ -265,9 +330,8 @@ def print_logs(backend: Backend, name: str, *, follow: bool, out: Output) -> Non
                 raw("\r\x1b[K")
                 redrawing = False
             print(line, file=out, flush=True)
-    except KeyboardInterrupt:
-        pass
     finally:
+        # Ctrl+C included: the caller detaches (the run goes on), the stream's thread stops.
         stream.stop()
 
 
@@ -326,7 +390,7 @@ def render_overview(
 ) -> None:
     runs = [view for view in overview.runs if only in (None, view.run.name)]
     if only is not None and not runs:
-        raise LauncherError(f"no run named {only!r}")
+        raise LauncherError(f"no run named {only!r}", NO_SUCH_RUN)
     if output == "json":
         if only is not None:
             overview = replace(overview, other_rows=())
@@ -367,13 +431,16 @@ def render_overview(
         rows_table(overview.other_rows, "    ")
 
 
-def cmd_logs(operations: Operations, options: argparse.Namespace, out: Output) -> int:
-    print_logs(operations.backend, options.run, follow=options.follow, out=out)
+def cmd_logs(operations: Operations, options: argparse.Namespace, out: Output, err: Output) -> int:
+    try:
+        print_logs(operations.backend, options.run, follow=options.follow, out=out)
+    except KeyboardInterrupt:
+        return detach([options.run], err)
     run = operations.backend.status(options.run)
-    print(f"--- {run.name}: {run.state} ({run.detail})", file=out)
+    print(f"--- {run.name}: {ended(run)}", file=out)
     if not run.state.finished:
         return 0  # --no-follow on a running run: nothing to report yet
-    return 0 if run.state is RunState.SUCCEEDED else 1
+    return 0 if run.state is RunState.SUCCEEDED else exit_codes.RUN_FAILED
 
 
 def run_command(options: argparse.Namespace, out: Output, err: Output) -> int:
@@ -382,7 +449,7 @@ def run_command(options: argparse.Namespace, out: Output, err: Output) -> int:
         return review_cli.run(options, out)
     operations = make_operations(options.backend, err)
     if options.command == "submit":
-        return cmd_submit(operations, options, out)
+        return cmd_submit(operations, options, out, err)
     if options.command == "status":
         overview = operations.overview()
         render_overview(overview, out, only=options.run, output=options.output)
@@ -391,7 +458,7 @@ def run_command(options: argparse.Namespace, out: Output, err: Output) -> int:
             return 1
         return 0
     if options.command == "logs":
-        return cmd_logs(operations, options, out)
+        return cmd_logs(operations, options, out, err)
     if options.command == "cancel":
         operations.backend.cancel(options.run)
         print(f"cancelling {options.run}", file=out)
@@ -413,6 +480,16 @@ def main(
     if problem := repeated_option(parser, argv):
         print(f"gregory-launch: error: {problem}", file=plain_err)
         return exit_codes.USAGE
+    verbose = bool(getattr(options, "traceback", False))
+
+    def fail(error: BaseException, lines: Sequence[str], code: int) -> int:
+        # One line each, the traceback of what caused it only with -v.
+        for line in lines or [""]:
+            print(f"gregory-launch: error: {line}", file=plain_err)
+        if verbose:
+            plain_err.write("".join(traceback.format_exception(error)))
+        return code
+
     try:
         db.check_configuration()
         if options.command in (None, "tui"):
@@ -421,16 +498,17 @@ def main(
             return run_tui(options.backend)
         return run_command(options, plain_out, plain_err)
     except LauncherError as error:
-        for line in str(error).splitlines() or [""]:
-            print(f"gregory-launch: error: {line}", file=plain_err)
-        return error.code
+        return fail(error, str(error).splitlines(), error.code)
+    except RunNotFound as error:
+        return fail(error, [error_line(error)], NO_SUCH_RUN)
     except (BackendError, db.DatabaseUnavailable) as error:
         # A fan-out's refusals (launcher.operations.SubmitRefused): one line each.
-        for line in str(error).splitlines() or [""]:
-            print(f"gregory-launch: error: {line}", file=plain_err)
-        if isinstance(error, ConfigurationError | db.DatabaseMisconfigured):
-            return exit_codes.USAGE
-        return 1
+        code = (
+            exit_codes.USAGE
+            if isinstance(error, ConfigurationError | db.DatabaseMisconfigured)
+            else 1
+        )
+        return fail(error, str(error).splitlines(), code)
     except BrokenPipeError:
         # `gregory-launch status | head -1`: the reader had what it wanted, which is not an
         # error; stdout goes to /dev/null so the flush at exit does not raise again.
@@ -440,6 +518,11 @@ def main(
         return 0
     except KeyboardInterrupt:
         return 130
+    except Exception as error:
+        # Not foreseen: still one line on an operator's screen, the full text behind -v.
+        line = f"{type(error).__name__}: {error_line(error)}"
+        hint = "" if verbose else " (gregory-launch -v … shows the traceback)"
+        return fail(error, [f"{line}{hint}"], exit_codes.RUN_FAILED)
 
 
 if __name__ == "__main__":

@@ -150,10 +150,13 @@ def teams() -> list[TeamScope]:
 
 @_database
 def run_rows(
-    triggered_by: Iterable[str] | None = None, limit: int = 2000, *, every_type: bool = False
+    triggered_by: Iterable[str] | None = None,
+    limit: int | None = 2000,
+    *,
+    every_type: bool = False,
 ) -> list[RunRow]:
     """PredictionRunLog rows, newest first: those of the given runs (training or prediction),
-    else the most recent training rows (of both types with `every_type`)."""
+    else the most recent training rows (of both types with `every_type`); all with limit None."""
     from gregory.models import PredictionRunLog
 
     query = PredictionRunLog.objects.select_related("team", "subject")

@@ -2,16 +2,22 @@
 can help.
 
 The CLI exits 2 for a usage or configuration error (retrying the same command cannot help), 1
-for a run that failed or a database or cluster that could not be reached.
+for a run that failed (or was cancelled, or lost) or a database or cluster that could not be
+reached, 3 when no run has the name given, 130 when Ctrl+C detached it from a run that goes on.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 from typing import NoReturn
 
 from gregory import exit_codes
 from launcher.backends.base import BackendError
+
+# The job's statuses (gregory.exit_codes: 0 ok, 1 run failed, 2 usage) and the launcher's own.
+NO_SUCH_RUN = 3
+DETACHED = exit_codes.for_signal(signal.SIGINT)  # 130, as a shell reports Ctrl+C
 
 
 class LauncherError(Exception):

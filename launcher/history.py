@@ -38,12 +38,7 @@ class Entry:
 
     @property
     def roc_auc(self) -> str:
-        value = self.number("test_roc_auc")
-        if value is None:
-            return "-"
-        low, high = self.number("test_roc_auc_ci_low"), self.number("test_roc_auc_ci_high")
-        interval = f" [{low:.3f}-{high:.3f}]" if low is not None and high is not None else ""
-        return f"{value:.3f}{interval}"
+        return roc_auc_text(self.metrics)
 
     @property
     def f1(self) -> str:
@@ -147,6 +142,36 @@ def promoted_version(team: str, subject: str, algorithm: str | None) -> str | No
     except (ValueError, PointerDamaged):  # not slugs, or a damaged pointer
         return None
     return None if pointer is None else str(pointer["version"])
+
+
+def row_metrics(row: db.RunRow) -> dict[str, Any]:
+    """The metrics.json of the version a training row published; {} for a prediction row, a
+    version not (or no longer) there, or one gregory-train did not write."""
+    path = version_dir(row) if row.run_type == "train" else None
+    return {} if refused(path) else read_metrics(path)
+
+
+def roc_auc_text(metrics: dict[str, Any]) -> str:
+    """`0.912 [0.880-0.940]`: the test ROC-AUC with its interval where known, else `-`."""
+    value, low, high = (
+        metrics.get(key) for key in ("test_roc_auc", "test_roc_auc_ci_low", "test_roc_auc_ci_high")
+    )
+    if not _is_number(value):
+        return "-"
+    interval = f" [{low:.3f}-{high:.3f}]" if _is_number(low) and _is_number(high) else ""
+    return f"{value:.3f}{interval}"
+
+
+def headline(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The test metrics a table or a script compares first, None where not measured."""
+    keys = ("test_roc_auc", "test_roc_auc_ci_low", "test_roc_auc_ci_high", "test_f1")
+    found: dict[str, Any] = {
+        key: metrics.get(key) if _is_number(metrics.get(key)) else None for key in keys
+    }
+    found["decision"] = (
+        metrics.get("decision") if isinstance(metrics.get("decision"), str) else None
+    )
+    return found
 
 
 def build(rows: Sequence[db.RunRow], runs: Sequence[RunInfo]) -> list[Entry]:

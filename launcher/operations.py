@@ -3,11 +3,12 @@ runs joined to their PredictionRunLog rows, and the history of every row."""
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from gregory.flags import FlagError, JobFlags, PredictFlags, TrainFlags, parse_algos
 from gregory.scope import TeamScope, plan, selected_pairs
@@ -37,8 +38,16 @@ JOBS: dict[str, type[JobFlags]] = {"train": TrainFlags, "predict": PredictFlags}
 @dataclass(frozen=True)
 class RowView:
     row: db.RunRow
-    # ok / failed / running / lost: "lost" when the row says running but its run has ended.
+    # ok / failed / cancelled / running / lost: "lost" when the row says running but its run
+    # has ended.
     outcome: str
+    # The metrics.json of the version a training row published ({} otherwise).
+    metrics: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def roc_auc(self) -> str:
+        """`0.912 [0.880-0.940]`, or `-`."""
+        return history.roc_auc_text(self.metrics)
 
 
 @dataclass(frozen=True)
@@ -157,17 +166,20 @@ class Operations:
     def unsplittable(
         self, flags: JobFlags, known: Sequence[TeamScope] | None = None
     ) -> list[Unsplittable]:
-        """The selected subjects a training run could not split (a class under MIN_PER_CLASS
-        labelled articles in the flags' window): their runs would fail once started. Reads the
-        database: call it from a worker in the TUI. Prediction needs no labels: always []."""
+        """The selected subjects a training run could not split (labelled articles in the
+        flags' window, a class under MIN_PER_CLASS of them): their runs would fail once started.
+        Reads the database: call it from a worker in the TUI. Prediction needs no labels:
+        always []."""
         if not isinstance(flags, TrainFlags):
             return []
         pairs = selected_pairs(flags, db.teams() if known is None else known)
         counts = db.label_counts(pairs, flags.window_days)
+        # A subject with no label at all is left to the job, which fails its runs saying so:
+        # labels may still be on their way (an import, a queued Job that starts later).
         return [
             Unsplittable(team, subject, relevant, other, flags.window_days)
             for (team, subject), (relevant, other) in counts.items()
-            if min(relevant, other) < MIN_PER_CLASS
+            if relevant + other > 0 and min(relevant, other) < MIN_PER_CLASS
         ]
 
     def submit(
@@ -213,8 +225,9 @@ class Operations:
         except BackendError:
             return ""
 
-    def history(self, *, limit: int = 500) -> list[history.Entry]:
-        """Every recent PredictionRunLog row, any trigger, with its version's metrics."""
+    def history(self, *, limit: int | None = 500) -> list[history.Entry]:
+        """Every recent PredictionRunLog row (all of them with limit None), any trigger, with
+        its version's metrics."""
         try:
             runs = self.backend.list_runs()
         except BackendError:  # the rows are still worth showing without their runs
@@ -229,26 +242,25 @@ class Operations:
             for row in db.run_rows(triggered_by=names) if names else []:
                 by_run.setdefault(row.triggered_by or "", []).append(row)
             others = [
-                RowView(row, row_outcome(row, None))
+                row
                 for row in db.run_rows(limit=other_rows + len(by_run) * 10)
                 if row.triggered_by not in names
             ][:other_rows]
         except db.DatabaseUnavailable as error:
             views = tuple(RunView(run, (), self.progress(run)) for run in runs)
             return Overview(views, db_error=str(error))
-        try:
-            by_run, other_list = self._close_lost(names, by_run, [view.row for view in others])
-        except db.DatabaseUnavailable:
-            other_list = [view.row for view in others]  # shown as they are; closed next time
+        # Unreachable now: shown as they are, closed next time.
+        with contextlib.suppress(db.DatabaseUnavailable):
+            by_run, others = self._close_lost(names, by_run, others)
         views = tuple(
             RunView(
                 run,
-                tuple(RowView(row, row_outcome(row, run)) for row in by_run.get(run.name, [])),
+                tuple(_view(row, run) for row in by_run.get(run.name, [])),
                 self.progress(run),
             )
             for run in runs
         )
-        return Overview(views, tuple(RowView(row, row_outcome(row, None)) for row in other_list))
+        return Overview(views, tuple(_view(row, None) for row in others))
 
     def _close_lost(
         self, runs: dict[str, RunInfo], by_run: dict[str, list[db.RunRow]], others: list[db.RunRow]
@@ -276,3 +288,7 @@ class Operations:
             {name: [updated(row) for row in rows] for name, rows in by_run.items()},
             [updated(row) for row in others],
         )
+
+
+def _view(row: db.RunRow, run: RunInfo | None) -> RowView:
+    return RowView(row, row_outcome(row, run), history.row_metrics(row))

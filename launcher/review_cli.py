@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+import traceback
 from typing import TYPE_CHECKING
 
 from gregory import exit_codes
@@ -22,6 +23,11 @@ if TYPE_CHECKING:
     from launcher.review import Queue
 
 ANSWERS = {"yes": True, "no": False}
+# The job's modules that load a model a setting names: a failure inside one names the setting.
+MODEL_SETTINGS = {
+    "gregory.ml.data.summariser": ("the summariser", "GREGORY_SUMMARISER_MODEL"),
+    "gregory.ml.trainers.pubmed_bert": ("the BERT model", "GREGORY_BERT_MODEL"),
+}
 # Seconds between two progress lines while the queue scores articles itself.
 PROGRESS_EVERY = 2.0
 
@@ -157,6 +163,25 @@ class ProgressLines:
         print(line, file=self.err, flush=True)
 
 
+def model_failure(error: BaseException) -> str | None:
+    """One line saying which setting names the model that failed to load, and what to do; None
+    when `error` was not raised while the job loaded a model a setting names."""
+    from gregory.ml.core.config import setting
+
+    for frame, _ in traceback.walk_tb(error.__traceback__):
+        found = MODEL_SETTINGS.get(frame.f_globals.get("__name__", ""))
+        if found is None:
+            continue
+        what, name = found
+        return (
+            f"{what} cannot be loaded from {name}={one_line(setting(name))} "
+            f"({one_line(error)}): set {name} to a local checkpoint directory or a hub id this "
+            "machine can reach, the one the served versions were trained with (`make "
+            "tiny-models` builds small offline ones; the Makefile's targets set them)"
+        )
+    return None
+
+
 def run(options: argparse.Namespace, out: Output, err: Output | None = None) -> int:
     from gregory.labels import AlreadyLabelled, LabelError
     from gregory.ml.store.provenance import VersionUnusable
@@ -198,12 +223,18 @@ def run(options: argparse.Namespace, out: Output, err: Output | None = None) -> 
     except VersionUnusable as error:
         # The queue leaves a damaged algorithm out with a note; this is a store it cannot read.
         raise LauncherError(one_line(error), 1) from error
-    except OSError as error:  # e.g. the summariser's model cannot be loaded to score the rest
-        raise LauncherError(f"{options.command}: {one_line(error)}", 1) from error
     except AlreadyLabelled as error:
         raise LauncherError(str(error), 1) from error
     except LabelError as error:
         raise LauncherError(str(error), exit_codes.USAGE) from error
+    except Exception as error:
+        # Scoring the rest loads the summariser: a model that cannot load (no hub, a wrong
+        # path) names its setting; anything else is one line too, the traceback behind -v.
+        if line := model_failure(error):
+            raise LauncherError(f"{options.command}: {line}", exit_codes.USAGE) from error
+        if isinstance(error, OSError):
+            raise LauncherError(f"{options.command}: {one_line(error)}", 1) from error
+        raise
     made = " (new relevance row)" if written.created_row else ""
     relevance = "relevant" if written.relevant else "not relevant"
     print(

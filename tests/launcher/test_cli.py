@@ -86,3 +86,31 @@ class ClosedPipe(StringIO):
 
 def test_status_into_a_closed_pipe_exits_0(registry) -> None:
     assert main(["--backend", "local", "status"], out=ClosedPipe(), err=StringIO()) == 0
+
+
+def test_no_such_run_and_a_failed_run_exit_differently(registry) -> None:
+    from launcher.errors import NO_SUCH_RUN
+
+    for argv in (["logs", "nope"], ["status", "nope"], ["cancel", "nope"]):
+        code, out, err = run(argv)
+        assert (code, out) == (NO_SUCH_RUN, ""), argv
+        assert err.splitlines()[-1].startswith("gregory-launch: error: no run named 'nope'")
+    assert run(["logs", FAILED])[0] == 1 != NO_SUCH_RUN
+
+
+def test_help_documents_the_exit_statuses_with_examples(capsys) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    assert "  3    no run of that name (logs, status, cancel)" in text
+    assert "  130  Ctrl+C: detached from a followed run, which goes on" in text
+    assert "gregory-launch logs RUN; echo $?" in text
+
+
+def test_a_cancelled_runs_footer_says_cancelled_once(registry) -> None:
+    name = "demo-all-0102-dddd"
+    write_run(registry, name, returncode=143, log="Started\n")
+    (registry / "runs" / name / "cancelled").touch()
+    code, out, _ = run(["logs", name])
+    assert code == 1
+    assert out.splitlines()[-1] == f"--- {name}: cancelled (exit 143)"

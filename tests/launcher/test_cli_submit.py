@@ -49,12 +49,11 @@ def test_a_one_class_subject_is_refused_by_dry_run_with_the_counts(labelled) -> 
     assert code == 0 and out.startswith("would submit: ")
 
 
-def test_a_team_trains_its_other_subjects_with_a_warning(labelled, capsys) -> None:
-    code, out, _ = run(["submit", "--dry-run", "--team", "demo"])
+def test_a_team_trains_its_other_subjects_with_a_warning(labelled) -> None:
+    code, out, warning = run(["submit", "--dry-run", "--team", "demo"])
     # Locally a run is one team: it is submitted, and the one-class subject named as failing.
     assert code == 1
     assert out.startswith("would submit: ") and "--team demo" in out
-    warning = capsys.readouterr().err
     assert "warning: demo/one-class: 7 labelled articles" in warning
     assert "demo/enough" not in warning
 
@@ -88,3 +87,11 @@ def test_the_launchers_minimum_is_the_job_splits() -> None:
     for other in (MIN_PER_CLASS, 20, 53, 200, 1000):
         assert not splits(MIN_PER_CLASS - 1, other), other
         assert splits(SAFE_PER_CLASS, other), other
+
+
+def test_a_subject_without_any_label_is_left_to_the_job(labelled, launcher_dir: Path) -> None:
+    from gregory.flags import TrainFlags
+
+    make_scope("new-team", "unlabelled")
+    operations = Operations(sleeper_backend(launcher_dir))
+    assert operations.unsplittable(TrainFlags(team="new-team")) == []
