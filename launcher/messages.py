@@ -62,3 +62,14 @@ class DetailsLoaded(Message):
 @dataclass
 class HistoryLoaded(Message):
     entries: list[Entry]
+
+
+@dataclass
+class LabelsChecked(Message):
+    """Which planned subjects training could not split (a class with too few labels)."""
+
+    # What was checked (the form's plan), so a late answer to an older plan is ignored.
+    key: tuple[tuple[str | None, str | None, int | None], ...]
+    lines: list[str]
+    # Every selected subject is blocked: nothing would train.
+    every: bool

@@ -31,15 +31,22 @@ from gregory.flags import (
     FlagError,
     TrainFlags,
 )
-from gregory.scope import TeamScope, active_teams
+from gregory.scope import TeamScope, active_teams, selected_pairs
 from launcher import db
 from launcher.backends.base import BackendError
-from launcher.messages import Failed, Submitted, TeamsLoaded
+from launcher.messages import Failed, LabelsChecked, Submitted, TeamsLoaded
 from launcher.operations import command_preview
 from launcher.safe_text import plain
-from launcher.screens.base import LauncherScreen
+from launcher.screens.base import LauncherScreen, failure
 from launcher.screens.confirm import ConfirmScreen
 from launcher.widgets.preview import CommandPreview
+
+LabelsKey = tuple[tuple[str | None, str | None, int | None], ...]
+
+
+def labels_key(planned: list[TrainFlags]) -> LabelsKey:
+    return tuple((flags.team, flags.subject, flags.window_days) for flags in planned)
+
 
 # The contract's words for a flag set without a scope; they name a flag the form does not offer.
 NO_SCOPE = "give --team <slug> or --all-teams"
@@ -59,6 +66,9 @@ class FormScreen(LauncherScreen):
         self.teams: list[TeamScope] = []
         self.planned: list[TrainFlags] = []
         self.problems: list[str] = ["loading teams from the database…"]
+        # What the label check said of each plan (LabelsChecked): the lines and whether every
+        # subject is blocked; read again when the screen comes back (labels change).
+        self.label_checks: dict[LabelsKey, tuple[list[str], bool]] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -98,6 +108,12 @@ class FormScreen(LauncherScreen):
         self.query_one(CommandPreview).show(self.problems, [])
         self.load_teams()
 
+    def on_screen_resume(self) -> None:
+        # Labels given meanwhile (F5 Review) can make a subject trainable.
+        self.label_checks.clear()
+        if self.teams:
+            self.revalidate()
+
     # -- database ---------------------------------------------------------------------------
 
     @work(thread=True, exclusive=True, group="teams")
@@ -106,6 +122,8 @@ class FormScreen(LauncherScreen):
             self.post_message(TeamsLoaded(db.teams()))
         except db.DatabaseUnavailable as error:
             self.post_message(Failed("teams", str(error)))
+        except Exception as error:  # said in one line, never the end of the app
+            self.post_message(failure("teams", error))
 
     def action_reload_teams(self) -> None:
         self.load_teams()
@@ -125,6 +143,8 @@ class FormScreen(LauncherScreen):
 
     @on(Failed)
     def failed(self, message: Failed) -> None:
+        if message.details:
+            self.app.record_failure(f"{message.what} failed", message.details)
         if message.what == "teams":
             self.teams = []
             self.problems = [message.text]
@@ -207,13 +227,43 @@ class FormScreen(LauncherScreen):
                 planned = []
         elif not self.teams and not problems:
             problems.append("no teams: the database has none, or could not be read")
+        warnings: list[str] = []
+        if planned and not problems:
+            checked = self.label_checks.get(labels_key(planned))
+            if checked is None:
+                self.check_labels(labels_key(planned), planned, list(self.teams))
+            elif checked[1]:
+                problems += checked[0]
+            else:
+                warnings = [f"{line}; its run fails, the others train" for line in checked[0]]
         self.problems, self.planned = problems, planned
         self.query_one(CommandPreview).show(
             problems,
             [command_preview(f) for f in planned],
             runs=len(self.operations.backend.batches(planned)),
+            warnings=warnings,
         )
         self.query_one("#submit", Button).disabled = bool(problems)
+
+    @work(thread=True, exclusive=True, group="labels")
+    def check_labels(
+        self, key: LabelsKey, planned: list[TrainFlags], teams: list[TeamScope]
+    ) -> None:
+        """Whether training could split each planned subject's labels (a database read)."""
+        try:
+            blocked = [b for flags in planned for b in self.operations.unsplittable(flags, teams)]
+            pairs = {pair for flags in planned for pair in selected_pairs(flags, teams)}
+        except Exception as error:  # said in one line, never the end of the form
+            self.post_message(failure("labels", error))
+            return
+        lines = list(dict.fromkeys(item.line for item in blocked))
+        self.post_message(LabelsChecked(key, lines, bool(blocked) and len(blocked) >= len(pairs)))
+
+    @on(LabelsChecked)
+    def labels_checked(self, message: LabelsChecked) -> None:
+        self.label_checks[message.key] = (message.lines, message.every)
+        if labels_key(self.planned) == message.key:
+            self.revalidate()
 
     # -- submit -----------------------------------------------------------------------------
 
@@ -239,9 +289,18 @@ class FormScreen(LauncherScreen):
     @work(thread=True, exclusive=True, group="submit")
     def submit(self, planned: list[TrainFlags]) -> None:
         try:
+            # Again here: the check the preview shows may not have answered yet.
+            teams = list(self.teams)
+            blocked = [b for flags in planned for b in self.operations.unsplittable(flags, teams)]
+            pairs = {pair for flags in planned for pair in selected_pairs(flags, teams)}
+            if blocked and len(blocked) >= len(pairs):
+                self.post_message(Failed("submit", "\n".join(b.line for b in blocked)))
+                return
             self.post_message(Submitted(self.operations.submit(planned)))
         except (BackendError, db.DatabaseUnavailable, FlagError) as error:
             self.post_message(Failed("submit", str(error)))
+        except Exception as error:  # said in one line, never the end of the app
+            self.post_message(failure("submit", error))
 
     @on(Submitted)
     def submitted(self, message: Submitted) -> None:

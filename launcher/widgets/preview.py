@@ -10,9 +10,19 @@ class CommandPreview(Static):
     problems: list[str] = []
     commands: list[str] = []
 
-    def show(self, problems: list[str], commands: list[str], runs: int | None = None) -> None:
-        """`runs`: how many runs the commands make, when fewer (some run in turn)."""
+    warnings: list[str] = []
+
+    def show(
+        self,
+        problems: list[str],
+        commands: list[str],
+        runs: int | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
+        """`runs`: how many runs the commands make, when fewer (some run in turn); `warnings`:
+        what will fail in them although the rest can go."""
         self.problems, self.commands = list(problems), list(commands)
+        self.warnings = list(warnings or [])
         text = Text()
         if problems:
             text.append("Problems\n", style="bold red")
@@ -24,6 +34,8 @@ class CommandPreview(Static):
             if count < len(commands):
                 head += f" ({len(commands)} commands, in turn)"
             text.append(head + "\n", style="bold green")
+            for warning in self.warnings:
+                text.append(f"! {warning}\n", style="yellow")
             for command in commands:
                 text.append(f"$ {command}\n")
         self.update(text)

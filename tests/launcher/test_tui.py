@@ -32,8 +32,12 @@ TRAIN = "python -m gregory_train train_models"
 
 @pytest.fixture
 def teams(transactional_db) -> None:
-    make_scope("demo", "ms-research", "ms-imaging")
-    make_scope("other", "ms-trials")
+    from tests.support.articles import add_articles
+
+    # Labels of both classes, enough to split: the form refuses a subject without them.
+    for team in (make_scope("demo", "ms-research", "ms-imaging"), make_scope("other", "ms-trials")):
+        for subject in team.subjects.all():
+            add_articles(subject, [True] * 6 + [False] * 6)
 
 
 @pytest.fixture
