@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import re
 import sys
 import traceback
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TextIO
 
 from gregory import exit_codes
 from gregory.flags import FlagError
 from gregory.scope import selected_pairs
-from launcher import db, review_cli
+from launcher import db, history, listing, review_cli
 from launcher.backends.base import (
     Backend,
     BackendError,
@@ -42,7 +40,7 @@ from launcher.errors import (
     LauncherError,
     OneLineArgumentParser,
 )
-from launcher.operations import JOBS, Operations, Overview, RowView, RunView, command_preview
+from launcher.operations import JOBS, Operations, command_preview
 from launcher.safe_text import Output, PlainWriter, error_line
 
 EPILOG = """\
@@ -61,6 +59,7 @@ examples:
   gregory-launch logs RUN; echo $?                # 0 succeeded, 1 failed, 3 no such run
   printf '123 y\\n124 n\\n' | gregory-launch label --team demo --subject ms-research -
 """
+COMMANDS = ("submit", "status", "history", "logs", "cancel", "review", "label")
 TRACEBACK_HELP = "on an error, also print the full text (a traceback) after its one line"
 # Part of Job names (DNS-1123) and of local run directories.
 RUN_ID_RE = re.compile(r"^[a-z0-9]([a-z0-9-]{0,22}[a-z0-9])?$")
@@ -136,16 +135,55 @@ def _add_submit(commands: argparse._SubParsersAction, job: str) -> None:
     )
 
 
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {value}")
+    return number
+
+
+def _add_filters(parser: argparse.ArgumentParser, limit_help: str) -> None:
+    parser.add_argument("--team", metavar="SLUG", help="only this team's")
+    parser.add_argument(
+        "--state",
+        choices=listing.STATES,
+        help="only runs in this state or rows with this outcome (ok and succeeded are one)",
+    )
+    parser.add_argument("--limit", type=_positive, metavar="N", help=limit_help)
+
+
 def _add_status(commands: argparse._SubParsersAction) -> None:
-    status = commands.add_parser("status", help="runs and their PredictionRunLog rows")
+    status = commands.add_parser(
+        "status",
+        help="the launcher's runs, their PredictionRunLog rows with their test ROC-AUC, and "
+        "the other recent rows",
+    )
     status.add_argument("run", nargs="?", help="only this run")
+    _add_filters(status, "the N newest runs (and at most N other rows)")
     status.add_argument(
         "-o",
         "--output",
         choices=("table", "wide", "json"),
         default="table",
-        help="table (default); wide: also each row's trigger, duration and full first error "
-        "line; json: every run with its rows, for scripts",
+        help="table (default); wide: also each row's end, duration, trigger and the run's "
+        "detail; json: every run with its rows and their metrics, for scripts",
+    )
+    past = commands.add_parser(
+        "history",
+        help="every PredictionRunLog row (any trigger, training and prediction), newest "
+        "first, with its version's test metrics",
+        description="QUERY: the TUI History screen's search, e.g. `algo:lstm state:failed "
+        "oom`; keys: " + ", ".join(history.KEYS) + ".",
+    )
+    past.add_argument("query", nargs="*", metavar="QUERY", help="key:value terms and words")
+    _add_filters(past, "the N newest rows")
+    past.add_argument(
+        "-o",
+        "--output",
+        choices=("table", "wide", "json"),
+        default="table",
+        help="table (default); wide: also F1, training size, duration and trigger; json: "
+        "every row with its test ROC-AUC, decision and whole metrics.json",
     )
 
 
@@ -186,7 +224,7 @@ def repeated_option(parser: argparse.ArgumentParser, argv: Sequence[str]) -> str
     """The first single-valued option given twice (argparse silently keeps the last), as a
     one-line reason."""
     command = next(
-        (arg for arg in argv if arg in ("submit", "status", "logs", "cancel", "review", "label")),
+        (arg for arg in argv if arg in COMMANDS),
         None,
     )
     if command is None:
@@ -335,100 +373,30 @@ def print_logs(backend: Backend, name: str, *, follow: bool, out: Output) -> Non
         stream.stop()
 
 
-def _time(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+def cmd_status(
+    operations: Operations, options: argparse.Namespace, out: Output, err: Output
+) -> int:
+    filters = listing.Filters(options.team, options.state, options.limit)
+    overview = operations.overview()
+    if options.run is not None and not any(v.run.name == options.run for v in overview.runs):
+        raise LauncherError(f"no run named {options.run!r}", NO_SUCH_RUN)
+    listing.render_status(
+        listing.filter_overview(overview, options.run, filters), out, options.output
+    )
+    if overview.db_error:
+        print(f"gregory-launch: no PredictionRunLog rows: {overview.db_error}", file=err)
+        return exit_codes.RUN_FAILED
+    return exit_codes.OK
 
 
-def _duration(row: db.RunRow) -> str:
-    if row.finished is None:
-        return "-"
-    seconds = int((row.finished - row.started).total_seconds())
-    return f"{seconds // 60}m{seconds % 60:02d}s"
-
-
-def row_json(view: RowView) -> dict:
-    row = view.row
-    return {
-        "id": row.id,
-        "team": row.team,
-        "subject": row.subject,
-        "algorithm": row.algorithm,
-        "run_type": row.run_type,
-        "outcome": view.outcome,
-        "started": row.started.isoformat(),
-        "finished": row.finished.isoformat() if row.finished else None,
-        "model_version": row.model_version or None,
-        "triggered_by": row.triggered_by,
-        "error": row.error,
-        "error_message": row.error_text,
-    }
-
-
-def overview_json(overview: Overview, runs: Sequence[RunView]) -> dict:
-    return {
-        "runs": [
-            {
-                "name": view.run.name,
-                "team": view.run.team,
-                "subject": view.run.subject,
-                "state": str(view.run.state),
-                "created": view.run.created.isoformat(),
-                "finished": view.run.finished.isoformat() if view.run.finished else None,
-                "detail": view.run.detail,
-                "argv": list(view.run.argv),
-                "rows": [row_json(row) for row in view.rows],
-            }
-            for view in runs
-        ],
-        "other_rows": [row_json(row) for row in overview.other_rows],
-        "database_error": overview.db_error,
-    }
-
-
-def render_overview(
-    overview: Overview, out: Output, only: str | None = None, output: str = "table"
-) -> None:
-    runs = [view for view in overview.runs if only in (None, view.run.name)]
-    if only is not None and not runs:
-        raise LauncherError(f"no run named {only!r}", NO_SUCH_RUN)
-    if output == "json":
-        if only is not None:
-            overview = replace(overview, other_rows=())
-        json.dump(overview_json(overview, runs), out, indent=2)
-        print(file=out)
-        return
-    every = [row for view in runs for row in view.rows] + list(overview.other_rows)
-    width = max((len(f"{v.row.team}/{v.row.subject}") for v in every), default=0)
-
-    def rows_table(views, indent: str) -> None:
-        for view in views:
-            row = view.row
-            scope = f"{row.team}/{row.subject}"
-            line = (
-                f"{indent}{scope:<{width}}  {row.algorithm or '?':<11}  "
-                f"{view.outcome:<7}  {_time(row.started)}  {_time(row.finished)}  "
-                f"{row.model_version or '-'}"
-            )
-            if output == "wide":
-                line += f"  {_duration(row)}  {row.triggered_by or '-'}"
-            if row.error:
-                line += f"  {row.error}"
-            print(line, file=out)
-
-    if not runs:
-        print("no runs submitted from this launcher yet", file=out)
-    for view in runs:
-        run = view.run
-        print(
-            f"{run.name}  {run.state}  {run.created:%Y-%m-%d %H:%M:%S}  {run.detail}",
-            file=out,
-        )
-        if not view.rows:
-            print("    (no PredictionRunLog rows yet)", file=out)
-        rows_table(view.rows, "    ")
-    if only is None and overview.other_rows:
-        print("other recent PredictionRunLog rows:", file=out)
-        rows_table(overview.other_rows, "    ")
+def cmd_history(operations: Operations, options: argparse.Namespace, out: Output) -> int:
+    query = history.parse_query(" ".join(options.query))
+    if query.problem:
+        raise LauncherError(query.problem, exit_codes.USAGE)
+    filters = listing.Filters(options.team, options.state, options.limit)
+    entries = listing.filter_entries(operations.history(limit=None), query, filters)
+    listing.render_history(entries, out, options.output)
+    return exit_codes.OK
 
 
 def cmd_logs(operations: Operations, options: argparse.Namespace, out: Output, err: Output) -> int:
@@ -451,12 +419,9 @@ def run_command(options: argparse.Namespace, out: Output, err: Output) -> int:
     if options.command == "submit":
         return cmd_submit(operations, options, out, err)
     if options.command == "status":
-        overview = operations.overview()
-        render_overview(overview, out, only=options.run, output=options.output)
-        if overview.db_error:
-            print(f"gregory-launch: no PredictionRunLog rows: {overview.db_error}", file=err)
-            return 1
-        return 0
+        return cmd_status(operations, options, out, err)
+    if options.command == "history":
+        return cmd_history(operations, options, out)
     if options.command == "logs":
         return cmd_logs(operations, options, out, err)
     if options.command == "cancel":

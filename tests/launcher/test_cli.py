@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from launcher.cli import main
-from tests.support.launcher import add_row, make_scope, write_run
+from tests.support.launcher import (
+    PUBLISHED_METRICS,
+    add_row,
+    make_scope,
+    publish_version,
+    write_run,
+)
 
 OK, FAILED, LOST = "demo-all-0102-aaaa", "demo-all-0102-bbbb", "demo-all-0102-cccc"
 
@@ -49,13 +55,84 @@ def test_status_json_lists_every_run_with_its_rows(registry) -> None:
     assert [r["name"] for r in json.loads(out)["runs"]] == [OK]
 
 
-def test_status_pads_the_scope_and_wide_adds_trigger_and_duration(registry) -> None:
+def columns(out: str) -> tuple[list[str], list[dict[str, str]]]:
+    """The header's names and each line cut at the header's column starts."""
+    header, *lines = out.splitlines()
+    names = header.split("  ")
+    names = [name.strip() for name in names if name.strip()]
+    starts = [header.index(name) for name in names]
+    ends = [*starts[1:], None]
+    return names, [
+        {name: line[a:b].strip() for name, a, b in zip(names, starts, ends, strict=True)}
+        for line in lines
+    ]
+
+
+def test_status_has_a_header_aligned_columns_and_each_rows_roc_auc(registry, models_dir) -> None:
+    publish_version(models_dir, "lgbm_tfidf", "20260102", PUBLISHED_METRICS)
+    add_row("demo", "ms-research", triggered_by="train_models")  # `manage.py train_models`
     _, out, _ = run(["status"])
-    rows = [line for line in out.splitlines() if line.startswith("    ") and "/" in line]
-    algos = {line.index("lgbm_tfidf") for line in rows}
-    assert len(algos) == 1, rows  # one column, whatever the team/subject's length
+    names, lines = columns(out)
+    assert names[:6] == ["RUN", "STATE", "TEAM/SUBJECT", "ALGORITHM", "OUTCOME", "TEST ROC-AUC"]
+    by_run = {line["RUN"]: line for line in lines}
+    # A row of a launcher run and a row started by hand both show their version's ROC-AUC.
+    assert by_run[OK]["TEST ROC-AUC"] == "0.912 [0.880-0.940]"
+    assert by_run["train_models"]["TEST ROC-AUC"] == "0.912 [0.880-0.940]"
+    assert by_run["train_models"]["STATE"] == "-"  # no run of this launcher
+    assert by_run["by-hand"]["TEST ROC-AUC"] == "-"  # its version is not on this disk
+    assert by_run["by-hand"]["TEAM/SUBJECT"] == "a-much-longer-team/x"
+    assert by_run[FAILED]["ERROR"] == "E: x"
+    assert by_run[LOST]["STATE"] == "lost"
     _, wide, _ = run(["status", "-o", "wide"])
-    assert "  3m00s  by-hand" in wide
+    names, lines = columns(wide)
+    (by_hand,) = [line for line in lines if line["RUN"] == "by-hand"]
+    assert (by_hand["DURATION"], by_hand["TRIGGERED BY"]) == ("3m00s", "by-hand")
+    _, out, _ = run(["status", "-o", "json"])
+    data = json.loads(out)
+    other = {row["triggered_by"]: row for row in data["other_rows"]}["train_models"]
+    assert (other["test_roc_auc"], other["test_roc_auc_ci_low"]) == (0.912, 0.88)
+
+
+def test_status_filters_by_team_state_and_limit(registry) -> None:
+    _, out, _ = run(["status", "--team", "a-much-longer-team"])
+    assert [line["RUN"] for line in columns(out)[1]] == ["by-hand"]
+    _, out, _ = run(["status", "--state", "failed"])
+    assert [line["RUN"] for line in columns(out)[1]] == [FAILED]
+    _, out, _ = run(["status", "--state", "succeeded", "-o", "json"])
+    data = json.loads(out)
+    # ok and succeeded are one: the succeeded run, and the row started by hand that went ok.
+    assert [r["name"] for r in data["runs"]] == [OK]
+    assert [r["triggered_by"] for r in data["other_rows"]] == ["by-hand"]
+    _, out, _ = run(["status", "--limit", "1", "-o", "json"])
+    assert len(json.loads(out)["runs"]) == 1
+    with pytest.raises(SystemExit) as exit_status:
+        run(["status", "--state", "nope"])
+    assert exit_status.value.code == 2
+
+
+def test_history_lists_every_row_with_its_roc_auc(registry, models_dir) -> None:
+    publish_version(models_dir, "lgbm_tfidf", "20260102", PUBLISHED_METRICS)
+    add_row("demo", "ms-research", triggered_by="train_models")  # `manage.py train_models`
+    code, out, _ = run(["history", "-o", "json"])
+    assert code == 0
+    rows = json.loads(out)["rows"]
+    assert len(rows) == 4  # every PredictionRunLog row, whoever started it
+    by_trigger = {row["triggered_by"]: row for row in rows}
+    assert by_trigger["train_models"]["test_roc_auc"] == 0.912
+    assert by_trigger["train_models"]["run"] is None and by_trigger[OK]["run"] == OK
+    assert by_trigger[FAILED]["outcome"] == "failed"
+    assert by_trigger[FAILED]["test_roc_auc"] is None
+    _, out, _ = run(["history"])
+    names, lines = columns(out)
+    assert names[:3] == ["ID", "STARTED", "TEAM/SUBJECT"]
+    assert {line["TEST ROC-AUC"] for line in lines} == {"0.912 [0.880-0.940]", "-"}
+    _, out, _ = run(["history", "--state", "failed", "--team", "demo"])
+    assert [line["TEAM/SUBJECT"] for line in columns(out)[1]] == ["demo/ms-imaging"]
+    _, out, _ = run(["history", "subject:imaging", "-o", "json"])
+    assert [row["subject"] for row in json.loads(out)["rows"]] == ["ms-imaging"]
+    code, out, err = run(["history", "aglo:lstm"])
+    assert (code, out) == (2, "")
+    assert "gregory-launch: error: unknown key aglo (keys: team, subject, algo," in err
 
 
 @pytest.mark.parametrize(
