@@ -414,7 +414,7 @@ def cmd_logs(operations: Operations, options: argparse.Namespace, out: Output, e
 def run_command(options: argparse.Namespace, out: Output, err: Output) -> int:
     if options.command in ("review", "label"):
         # The database alone: no backend is chosen, so no "backend:" line either.
-        return review_cli.run(options, out)
+        return review_cli.run(options, out, err)
     operations = make_operations(options.backend, err)
     if options.command == "submit":
         return cmd_submit(operations, options, out, err)

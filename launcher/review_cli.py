@@ -1,8 +1,9 @@
-"""`gregory-launch review` (the queue, for scripts) and `gregory-launch label` (one label).
+"""`gregory-launch review` (the queue, for scripts) and `gregory-launch label` (one label, or
+a batch of "ARTICLE_ID y|n" lines from stdin).
 
-Exit statuses as for the rest of the CLI: 0 done; 1 the label was already given by someone
+Exit statuses as for the rest of the CLI: 0 done; 1 a label was already given by someone
 else (left unchanged) or the database is unreachable; 2 usage (malformed or unknown team,
-subject or article).
+subject or article; a malformed batch line, before anything is written).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import sys
 import time
 import traceback
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from gregory import exit_codes
@@ -22,7 +24,9 @@ from launcher.safe_text import Output, one_line
 if TYPE_CHECKING:
     from launcher.review import Queue
 
-ANSWERS = {"yes": True, "no": False}
+# The Review screen's keys are y and n: the CLI takes them too.
+ANSWERS = {"yes": True, "y": True, "true": True, "no": False, "n": False, "false": False}
+ANSWER_WORDS = "y, yes or true; n, no or false"
 # The job's modules that load a model a setting names: a failure inside one names the setting.
 MODEL_SETTINGS = {
     "gregory.ml.data.summariser": ("the summariser", "GREGORY_SUMMARISER_MODEL"),
@@ -44,6 +48,13 @@ def _share(value: str) -> float:
     if not 0.0 <= number <= 1.0:
         raise argparse.ArgumentTypeError(f"must lie between 0 and 1, not {value}")
     return number
+
+
+def answer(value: str) -> bool:
+    try:
+        return ANSWERS[value.strip().lower()]
+    except KeyError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not one of {ANSWER_WORDS}") from None
 
 
 def _scope_arguments(parser: argparse.ArgumentParser) -> None:
@@ -95,11 +106,22 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     queue.add_argument("-o", "--output", choices=("table", "json"), default="table")
 
     label = commands.add_parser(
-        "label", help="record one label where the article is still unreviewed"
+        "label",
+        help="record a label where the article is still unreviewed: one (--article, "
+        "--relevant), or a batch of 'ARTICLE_ID y|n' lines from stdin (-)",
     )
     _scope_arguments(label)
-    label.add_argument("--article", required=True, type=int, metavar="ID")
-    label.add_argument("--relevant", required=True, choices=tuple(ANSWERS))
+    label.add_argument("--article", type=int, metavar="ID")
+    label.add_argument(
+        "--relevant", type=answer, metavar="y|n", help=f"{ANSWER_WORDS} (case ignored)"
+    )
+    label.add_argument(
+        "batch",
+        nargs="?",
+        metavar="-",
+        help="read 'ARTICLE_ID y|n' lines from stdin (blank lines and # comments skipped); "
+        "every line is checked before any label is written",
+    )
 
 
 def queue_json(queue: Queue) -> dict:
@@ -182,6 +204,74 @@ def model_failure(error: BaseException) -> str | None:
     return None
 
 
+def read_batch(lines: Iterable[str]) -> list[tuple[int, bool]]:
+    """(article, relevant) of each 'ARTICLE_ID y|n' line; LauncherError (usage) naming the first
+    malformed line, so a batch is written whole or not at all."""
+    labels = []
+    for number, line in enumerate(lines, start=1):
+        words = line.split("#", 1)[0].split()
+        if not words:
+            continue
+        try:
+            article, said = words
+            labels.append((int(article), ANSWERS[said.lower()]))
+        except (ValueError, KeyError):
+            raise LauncherError(
+                f"stdin line {number}: {one_line(line)!r} is not 'ARTICLE_ID y|n' ({ANSWER_WORDS})",
+                exit_codes.USAGE,
+            ) from None
+    return labels
+
+
+def _labels(options: argparse.Namespace) -> list[tuple[int, bool]]:
+    """The labels the command line asks for: one, or the batch on stdin."""
+    single = options.article is not None or options.relevant is not None
+    if options.batch is not None:
+        if options.batch != "-" or single:
+            raise LauncherError(
+                "label takes --article and --relevant, or - to read a batch from stdin",
+                exit_codes.USAGE,
+            )
+        return read_batch(sys.stdin)
+    if options.article is None or options.relevant is None:
+        raise LauncherError(
+            "label needs --article ID and --relevant y|n (or - to read a batch from stdin)",
+            exit_codes.USAGE,
+        )
+    return [(options.article, options.relevant)]
+
+
+def write_labels(
+    options: argparse.Namespace, labels: list[tuple[int, bool]], out: Output, err: Output
+) -> int:
+    """Each label in turn; one refused (already labelled, not the subject's) is one line on
+    stderr and the others are still written. The status of the worst refusal."""
+    from gregory.labels import AlreadyLabelled, LabelError
+    from launcher import review
+
+    flags = review.scope_flags(options.team, options.subject, all_articles=True)
+    status = exit_codes.OK
+    for article, relevant in labels:
+        try:
+            written = review.write_label(flags, article, relevant)
+        except LabelError as error:
+            if len(labels) == 1:
+                raise
+            code = exit_codes.RUN_FAILED if isinstance(error, AlreadyLabelled) else exit_codes.USAGE
+            status = max(status, code)
+            print(f"gregory-launch: error: {one_line(error)}", file=err, flush=True)
+            continue
+        made = " (new relevance row)" if written.created_row else ""
+        said = "relevant" if written.relevant else "not relevant"
+        print(
+            f"labelled article {written.article_id} {said} for "
+            f"{options.team}/{options.subject}{made}",
+            file=out,
+            flush=True,
+        )
+    return status
+
+
 def run(options: argparse.Namespace, out: Output, err: Output | None = None) -> int:
     from gregory.labels import AlreadyLabelled, LabelError
     from gregory.ml.store.provenance import VersionUnusable
@@ -209,8 +299,7 @@ def run(options: argparse.Namespace, out: Output, err: Output | None = None) -> 
             else:
                 print_queue(queue, out)
             return 0
-        flags = review.scope_flags(options.team, options.subject, all_articles=True)
-        written = review.write_label(flags, options.article, ANSWERS[options.relevant])
+        return write_labels(options, _labels(options), out, err or sys.stderr)
     except FlagError as error:
         raise LauncherError(str(error), exit_codes.USAGE) from error
     except ModuleNotFoundError as error:
@@ -235,11 +324,3 @@ def run(options: argparse.Namespace, out: Output, err: Output | None = None) -> 
         if isinstance(error, OSError):
             raise LauncherError(f"{options.command}: {one_line(error)}", 1) from error
         raise
-    made = " (new relevance row)" if written.created_row else ""
-    relevance = "relevant" if written.relevant else "not relevant"
-    print(
-        f"labelled article {written.article_id} {relevance} for "
-        f"{options.team}/{options.subject}{made}",
-        file=out,
-    )
-    return 0
