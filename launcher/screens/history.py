@@ -115,7 +115,8 @@ class HistoryScreen(LauncherScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(
-            placeholder="/ search: words, team:x subject:y algo:z state:failed type:predict",
+            placeholder="/ search: words, team:x subject:y algo:z state:failed type:predict "
+            "version: by: decision: promoted:yes",
             id="history-search",
         )
         yield HistoryTable(id="history")

@@ -18,6 +18,16 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def labelled(published: Path) -> None:
+    """Labels of both classes for demo's subjects: the form refuses a subject without them."""
+    from gregory.models import Subject
+    from tests.support.articles import add_articles
+
+    for subject in Subject.objects.filter(team__slug="demo"):
+        add_articles(subject, [True] * 6 + [False] * 6)
+
+
 async def test_screenshots(published: Path) -> None:
     out = Path(OUT or ".")
     out.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from textual.widgets import DataTable, Select, SelectionList
 
 from launcher.screens.log import LogScreen
 from tests.support.launcher import OK_RUN, snapshot_app
 from tests.support.pilot import settle, until
+
+
+@pytest.fixture(autouse=True)
+def labelled(registry: Path) -> None:
+    """Labels of both classes for demo's subjects: the form refuses a subject without them."""
+    from gregory.models import Subject
+    from tests.support.articles import add_articles
+
+    for subject in Subject.objects.filter(team__slug="demo"):
+        add_articles(subject, [True] * 6 + [False] * 6)
 
 
 def test_form_screen(snap_compare, registry: Path) -> None:
@@ -105,3 +116,23 @@ def test_history_screen(snap_compare, published: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(snapshot_app(published), terminal_size=(160, 30), run_before=show_history)
+
+
+def test_runs_screen_at_80x24_keeps_state_and_help_in_view(snap_compare, registry: Path) -> None:
+    async def show_runs(pilot) -> None:
+        await show_runs_screen(pilot)
+        # `?` is the footer's first key and lies inside the 80 columns (before: cut off).
+        keys = list(pilot.app.screen.query("FooterKey"))
+        assert keys[0].key == "question_mark"
+        assert keys[0].region.right <= 80
+        # The state is the runs table's first column, ROC-AUC the rows' third.
+        runs = pilot.app.screen.query_one("#runs", DataTable)
+        assert str(runs.ordered_columns[0].label) == "state"
+        rows = pilot.app.screen.query_one("#rows", DataTable)
+        assert [str(c.label) for c in rows.ordered_columns[:3]] == [
+            "algorithm",
+            "success",
+            "ROC-AUC",
+        ]
+
+    assert snap_compare(snapshot_app(registry), terminal_size=(80, 24), run_before=show_runs)
