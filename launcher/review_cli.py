@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Iterable
@@ -34,6 +35,8 @@ MODEL_SETTINGS = {
 }
 # Seconds between two progress lines while the queue scores articles itself.
 PROGRESS_EVERY = 2.0
+# Seconds without a line after which one says the scoring is still going.
+QUIET_EVERY = 5.0
 
 
 def _positive(value: str) -> int:
@@ -164,25 +167,56 @@ def print_queue(queue: Queue, out: Output) -> None:
 
 class ProgressLines:
     """The queue's scoring progress as lines on stderr: what is to score, then how far, at
-    most one line every PROGRESS_EVERY seconds, and the last."""
+    most one line every PROGRESS_EVERY seconds, and the last. The job tells progress once per
+    batch and one batch (summarising included) can take many seconds: while it does, a line
+    every `quiet` seconds says how long it has been, so a silent terminal never means stuck."""
 
-    def __init__(self, err: Output) -> None:
+    def __init__(self, err: Output, quiet: float = QUIET_EVERY) -> None:
         self.err = err
+        self.quiet = quiet
         self.last = 0.0
+        self.started = 0.0
+        self.done = self.total = 0
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.ticker: threading.Thread | None = None
+
+    def __enter__(self) -> ProgressLines:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+
+    def say(self, line: str) -> None:
+        with self.lock:
+            self.last = time.monotonic()
+            print(line, file=self.err, flush=True)
 
     def __call__(self, done: int, total: int) -> None:
         now = time.monotonic()
+        self.done, self.total = done, total
         if done == 0:
-            line = (
+            self.started = now
+            self.say(
                 f"review: scoring {total} articles that have no stored prediction of the "
                 "served versions (predict_articles stores them)"
             )
+            if self.ticker is None:
+                self.ticker = threading.Thread(target=self._tick, daemon=True)
+                self.ticker.start()
         elif done == total or now - self.last >= PROGRESS_EVERY:
-            line = f"review: scored {done} of {total}"
-        else:
-            return
-        self.last = now
-        print(line, file=self.err, flush=True)
+            self.say(f"review: scored {done} of {total}")
+        if done == total:
+            self.stop.set()
+
+    def _tick(self) -> None:
+        while not self.stop.wait(self.quiet / 4):
+            if time.monotonic() - self.last >= self.quiet and not self.stop.is_set():
+                elapsed = time.monotonic() - self.started
+                self.say(
+                    f"review: scored {self.done} of {self.total} so far ({elapsed:.0f} s; "
+                    "summarising and scoring a batch)"
+                )
 
 
 def model_failure(error: BaseException) -> str | None:
@@ -285,14 +319,15 @@ def run(options: argparse.Namespace, out: Output, err: Output | None = None) -> 
                 lookback_days=options.lookback_days,
                 all_articles=options.all_articles,
             )
-            queue = review.load_queue(
-                flags,
-                count=options.count,
-                strategy=options.strategy,
-                random_share=options.random_share,
-                seed=options.seed,
-                progress=ProgressLines(err or sys.stderr),
-            )
+            with ProgressLines(err or sys.stderr) as progress:
+                queue = review.load_queue(
+                    flags,
+                    count=options.count,
+                    strategy=options.strategy,
+                    random_share=options.random_share,
+                    seed=options.seed,
+                    progress=progress,
+                )
             if options.output == "json":
                 json.dump(queue_json(queue), out, indent=2)
                 print(file=out)
