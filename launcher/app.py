@@ -155,18 +155,18 @@ class LauncherApp(ScreensApp):
     def _review(self) -> None:
         self.switch_mode("review")
 
-    def _submit(self) -> None:
-        self.switch_mode("form")
+    async def _submit(self) -> None:
+        await self.switch_mode("form")
         form = self.screen
         if isinstance(form, FormScreen):
             form.action_submit()
 
-    def _cancel(self) -> None:
+    async def _cancel(self) -> None:
         screen = self.screen
         if isinstance(screen, RunsScreen):
             screen.action_cancel_run()
             return
-        self.switch_mode("runs")
+        await self.switch_mode("runs")
         self.notify("highlight the run to cancel, then c", title="cancel", markup=False)
 
     def _report(self) -> None:

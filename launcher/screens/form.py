@@ -59,6 +59,10 @@ class FormScreen(LauncherScreen):
         Binding("ctrl+s", "submit", "Submit"),
         Binding("ctrl+r", "reload_teams", "Reload teams"),
     ]
+    KEY_HELP = {
+        "submit": "when the preview lists no problem: asks first, then submits",
+        "reload_teams": "after teams or subjects changed in the database",
+    }
 
     def __init__(self) -> None:
         super().__init__()

@@ -73,6 +73,13 @@ class ReviewScreen(LauncherScreen):
         Binding("t", "retrain", "Retrain"),
         Binding("r", "reload", "Reload queue"),
     ]
+    KEY_HELP = {
+        "label": "on an article: records the label at once",
+        "skip": "on an article: the next one, nothing written",
+        "undo": "after a label of this session: back to unreviewed",
+        "retrain": f"after {RETRAIN_AFTER} new labels: train the subject (asks first)",
+        "reload": "with a team and a subject chosen: the next queue",
+    }
 
     def __init__(self) -> None:
         super().__init__()
