@@ -380,9 +380,10 @@ def cmd_status(
     overview = operations.overview()
     if options.run is not None and not any(v.run.name == options.run for v in overview.runs):
         raise LauncherError(f"no run named {options.run!r}", NO_SUCH_RUN)
-    listing.render_status(
-        listing.filter_overview(overview, options.run, filters), out, options.output
-    )
+    filtered = options.team is not None or options.state is not None
+    nothing = "no run or row matches --team/--state" if filtered else ""
+    shown = listing.filter_overview(overview, options.run, filters)
+    listing.render_status(shown, out, options.output, nothing)
     if overview.db_error:
         print(f"gregory-launch: no PredictionRunLog rows: {overview.db_error}", file=err)
         return exit_codes.RUN_FAILED

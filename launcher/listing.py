@@ -136,7 +136,8 @@ def overview_json(overview: Overview) -> dict[str, Any]:
 
 STATUS_COLUMNS = ("RUN", "STATE", "TEAM/SUBJECT", "ALGORITHM", "OUTCOME", "TEST ROC-AUC")
 STATUS_TAIL = ("STARTED", "VERSION")
-STATUS_WIDE = ("FINISHED", "DURATION", "TRIGGERED BY", "DETAIL")
+# BY: triggered_by, as the History search's `by:` key.
+STATUS_WIDE = ("FINISHED", "DURATION", "DETAIL", "BY")
 
 
 def _duration(start: datetime, end: datetime | None) -> str:
@@ -154,7 +155,7 @@ def _status_line(run: RunView | None, view: RowView | None, wide: bool) -> list[
         line = [run.run.name, str(run.run.state), scope, "-", "-", "-"]
         line += [time_text(run.run.created), "-"]
         if wide:
-            line += [time_text(run.run.finished), "-", "-", run.run.detail or "-"]
+            line += [time_text(run.run.finished), "-", run.run.detail or "-", "-"]
         # No row yet (pending, or ended before its first): the run's own word on why.
         return [*line, run.progress or run.run.detail]
     row = view.row
@@ -175,13 +176,15 @@ def _status_line(run: RunView | None, view: RowView | None, wide: bool) -> list[
         line += [
             time_text(row.finished),
             _duration(row.started, row.finished),
-            row.triggered_by or "-",
             detail or "-",
+            row.triggered_by or "-",
         ]
     return [*line, row.error or ""]
 
 
-def render_status(overview: Overview, out: Output, output: str) -> None:
+def render_status(overview: Overview, out: Output, output: str, nothing: str = "") -> None:
+    """The table (or JSON); `nothing` is what to say when no line is left, if not the
+    default that no run was ever submitted."""
     if output == "json":
         json.dump(overview_json(overview), out, indent=2)
         print(file=out)
@@ -196,7 +199,10 @@ def render_status(overview: Overview, out: Output, output: str) -> None:
     # machine): their RUN is who triggered them, and the launcher knows no state of theirs.
     lines += [_status_line(None, view, wide) for view in overview.other_rows]
     if not lines:
-        print("no runs and no PredictionRunLog rows to show", file=out)
+        print(
+            nothing or "no runs submitted from this launcher yet, and no PredictionRunLog rows",
+            file=out,
+        )
         return
     headers = [*STATUS_COLUMNS, *STATUS_TAIL, *(STATUS_WIDE if wide else ()), "ERROR"]
     for text in table(headers, lines):
@@ -255,7 +261,7 @@ HISTORY_COLUMNS = (
     "DECISION",
     "VERSION",
 )
-HISTORY_WIDE = ("F1", "N TRAIN", "DURATION", "TRIGGERED BY")
+HISTORY_WIDE = ("F1", "N TRAIN", "DURATION", "BY")
 
 
 def render_history(entries: Sequence[history.Entry], out: Output, output: str) -> None:

@@ -86,7 +86,7 @@ def test_status_has_a_header_aligned_columns_and_each_rows_roc_auc(registry, mod
     _, wide, _ = run(["status", "-o", "wide"])
     names, lines = columns(wide)
     (by_hand,) = [line for line in lines if line["RUN"] == "by-hand"]
-    assert (by_hand["DURATION"], by_hand["TRIGGERED BY"]) == ("3m00s", "by-hand")
+    assert (by_hand["DURATION"], by_hand["BY"]) == ("3m00s", "by-hand")
     _, out, _ = run(["status", "-o", "json"])
     data = json.loads(out)
     other = {row["triggered_by"]: row for row in data["other_rows"]}["train_models"]
@@ -191,3 +191,15 @@ def test_a_cancelled_runs_footer_says_cancelled_once(registry) -> None:
     code, out, _ = run(["logs", name])
     assert code == 1
     assert out.splitlines()[-1] == f"--- {name}: cancelled (exit 143)"
+
+
+def test_status_says_when_there_is_nothing_to_show(transactional_db, launcher_dir) -> None:
+    make_scope("demo", "ms-research")
+    code, out, _ = run(["status"])
+    assert (code, out) == (
+        0,
+        "no runs submitted from this launcher yet, and no PredictionRunLog rows\n",
+    )
+    add_row("demo", "ms-research", triggered_by="by-hand")
+    _, out, _ = run(["status", "--state", "failed"])
+    assert out == "no run or row matches --team/--state\n"
