@@ -219,3 +219,30 @@ def test_losses_are_read_from_the_device_once_per_epoch(
     # 15 training and 1 validation batch an epoch (BERT validates in 32s, the LSTM in 4s):
     # one read of each loss an epoch.
     assert sorted(reads) == sorted(["train_epoch", "_loss"] * 2), reads
+
+
+@pytest.mark.slow
+def test_bert_trains_through_torch_compile_when_the_setting_says_so(
+    small_splits, tiny_models, monkeypatch
+):
+    """GREGORY_TORCH_COMPILE=1: the same training, its forward compiled (about a minute on a
+    CPU); the compiled wrapper shares the weights, so what is saved is the plain model's."""
+    from torch._dynamo.utils import counters
+    from torch._inductor import config as inductor_config
+
+    # Compiled dropout draws its own masks; eager's random numbers make the two runs comparable.
+    monkeypatch.setattr(inductor_config, "fallback_random", True)
+
+    def run():
+        trainer = get_trainer("pubmed_bert", epochs=1, **options("pubmed_bert", tiny_models))
+        history = trainer.train(small_splits.train, small_splits.val)
+        return trainer, history
+
+    _, plain = run()
+    counters.clear()
+    monkeypatch.setenv("GREGORY_TORCH_COMPILE", "1")
+    trainer, compiled = run()
+    assert counters["stats"]["unique_graphs"] > 0  # dynamo did compile the forward
+    assert compiled["train_loss"] == pytest.approx(plain["train_loss"], rel=1e-3)
+    assert compiled["val_loss"] == pytest.approx(plain["val_loss"], rel=1e-3)
+    assert not any(key.startswith("_orig_mod") for key in trainer.model.state_dict())

@@ -243,7 +243,7 @@ class PubMedBertTrainer(EpochTrainer):
     ) -> float:
         """Mean loss over `features`, summed on the device and read once."""
         assert self.model is not None
-        forward = forward or self.model
+        forward = self.model if forward is None else forward
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         count = 0
         with torch_utils.eval_mode(self.model):
