@@ -211,3 +211,29 @@ async def test_details_headline_first_settings_apart_cells_cut_and_only_changes(
         assert app.screen is screen
         await pilot.press("l")  # History opens the same log
         assert isinstance(app.screen, LogScreen) and app.screen.run_name == RUN
+
+
+async def test_runs_rows_show_their_versions_roc_auc_before_the_timestamps(
+    published: Path,
+) -> None:
+    from launcher.widgets.tables import RowsTable
+    from tests.support.launcher import OK_RUN, snapshot_app
+
+    app = snapshot_app(published)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("f3")
+        await settle(app, pilot)
+        runs = app.screen.query_one("#runs", DataTable)
+        runs.move_cursor(row=[str(r.value) for r in runs.rows].index(OK_RUN))
+        await settle(app, pilot)
+        rows = app.screen.query_one(RowsTable)
+        names = [str(c.label) for c in rows.ordered_columns]
+        assert names.index("ROC-AUC") < names.index("started")
+        auc = {
+            str(rows.get_row_at(i)[names.index("subject")]): str(
+                rows.get_row_at(i)[names.index("ROC-AUC")]
+            )
+            for i in range(rows.row_count)
+        }
+        # ms-research's version has a metrics.json (0.912); ms-imaging's has none.
+        assert auc == {"ms-research": "0.912", "ms-imaging": "-"}
