@@ -17,16 +17,20 @@ min_length does, then certain), for the lengths that trained weights write.
 
 What each figure goes through:
 
-- bert_train_{128,400}_*: PubMedBertTrainer.train() itself, one epoch (our optimiser, autocast,
-  batch 16, length-grouped loader, per-step loss read) over texts that fill `max_len` tokens
-  (128, and 400 as shipped). The bench only wraps the loader the trainer builds, to start the
-  clock after the warm-up steps and to end the epoch at the budget. `_mfu`: model FLOP
-  utilisation, 6 x parameters (encoder and head) x tokens per sample x samples/s against the
-  device's dense bf16 peak (BF16_PEAK_TFLOPS; null for a device not listed there).
+- bert_train_{128,400}_*: PubMedBertTrainer.train() itself, one epoch (our optimiser: fused
+  AdamW on CUDA, autocast, batch 16, length-grouped pinned loader, the loss read once per epoch)
+  over texts that fill `max_len` tokens (128, and 400 as shipped). The bench only wraps the
+  loader the trainer builds, to start the clock after the warm-up steps and to end the epoch at
+  the budget. `_mfu`: model FLOP utilisation, 6 x parameters (encoder and head) x tokens per
+  sample x samples/s against the device's dense bf16 peak (BF16_PEAK_TFLOPS; null for a device
+  not listed there).
+- bert_train_128_compiled_*: with `--compile` only, the same at 128 tokens with
+  GREGORY_TORCH_COMPILE=1 (compilation happens in the untimed warm-up steps); null otherwise.
 - bert_predict_{128,400}_*: PubMedBertTrainer.predict_proba() (batch 32), the same wrapping.
-- bart_batch4_*: summarise_bulk(batch_size=4), the summariser's default, on synthetic articles of
-  200-600 input tokens; bart_budget_*: the same function fed batches that fill
-  `--bart-token-budget` padded input tokens (texts sorted by length, as summarise_bulk sorts).
+- bart_batch4_*: summarise_bulk(batch_size=4), the summariser's CPU default, on synthetic
+  articles of 200-600 input tokens; bart_budget_*: the same function fed the batches its own CUDA
+  batching makes (summariser.token_budget_batches) of `--bart-token-budget` padded input tokens,
+  by default the summariser's (GREGORY_SUMMARISER_TOKEN_BUDGET's default).
   Batches are timed in random order so a budget-bounded run is not biased to long or short ones.
 - lstm_epoch_s: LstmTrainer.train(), one epoch over `lstm_texts` texts (7,000: the training split
   of a 10,000-article subject), extrapolated from the timed batches when the budget ends it.
@@ -53,6 +57,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from gregory.ml.core.config import DEFAULTS
 
 # Dense bf16 tensor-core peaks (TFLOP/s) by a substring of torch.cuda.get_device_name(); the
 # first match wins, so the PCIe H100 comes before the SXM ones.
@@ -87,6 +93,8 @@ class Plan:
     summary_tokens: int | None = None
     # From the start of the process; the remaining phases then time one step each.
     deadline_s: float = 420.0
+    # BERT training at 128 tokens once more through torch.compile (GREGORY_TORCH_COMPILE=1).
+    compile: bool = False
 
 
 # bart-large-cnn's generation settings; summarise_bulk passes max_length=300 over its 142.
@@ -122,7 +130,8 @@ FULL = Plan(
     predict_max_steps=600,
     bart_budget_s=45.0,
     bart_articles=4000,
-    bart_token_budget=32768,
+    # What the summariser uses on CUDA unless GREGORY_SUMMARISER_TOKEN_BUDGET says otherwise.
+    bart_token_budget=int(DEFAULTS["GREGORY_SUMMARISER_TOKEN_BUDGET"]),
     lstm_texts=7000,
     lstm_budget_s=30.0,
 )
@@ -408,9 +417,9 @@ def bench_bert(plan: Plan, model_dir: Path, params: int, device: Device) -> None
             plan.warmup_steps, budget_s, max_steps, device.sync, lambda b: len(b["input_ids"])
         )
 
-    for length in BERT_LENGTHS:
-        key = f"bert_train_{length}"
-        say(f"BERT training at {length} tokens")
+    def train(length: int, key: str) -> tuple[Any, list[str]]:
+        """Time one training epoch at `length` tokens; the trainer and texts, for prediction."""
+        say(f"BERT training at {length} tokens" + (" (compiled)" if "compiled" in key else ""))
         train_count = 16 * (plan.warmup_steps + plan.train_max_steps)
         predict_count = 32 * (plan.warmup_steps + plan.predict_max_steps)
         # Two words fewer than max_len: [CLS] and [SEP] make it exactly `length` tokens.
@@ -418,38 +427,33 @@ def bench_bert(plan: Plan, model_dir: Path, params: int, device: Device) -> None
         trainer = TimedBert(
             model_name=str(model_dir), epochs=1, max_len=length, device=str(device.torch_device)
         )
-        trainer.timer = train = timer(plan.train_budget_s, plan.train_max_steps)
+        trainer.timer = timed = timer(plan.train_budget_s, plan.train_max_steps)
         with device.phase(key):
             trainer.train(split(texts[:train_count]), split(texts[:32]))
-        rate = train.rate()
+        rate = timed.rate()
         device.figures[f"{key}_samples_s"] = round(rate, 2)
-        device.figures[f"{key}_steps"] = train.steps
+        device.figures[f"{key}_steps"] = timed.steps
         if device.peak_tflops is not None:
             flops = 6 * params * length * rate
             device.figures[f"{key}_mfu"] = round(flops / (device.peak_tflops * 1e12), 4)
-        say(f"  {rate:.1f} samples/s over {train.steps} steps")
+        say(f"  {rate:.1f} samples/s over {timed.steps} steps")
+        return trainer, texts[:predict_count]
 
+    for length in BERT_LENGTHS:
+        trainer, texts = train(length, f"bert_train_{length}")
         key = f"bert_predict_{length}"
         trainer.timer = predict = timer(plan.predict_budget_s, plan.predict_max_steps)
         with device.phase(key):
-            trainer.predict_proba(texts[:predict_count])
+            trainer.predict_proba(texts)
         device.figures[f"{key}_samples_s"] = round(predict.rate(), 2)
         say(f"  prediction {predict.rate():.1f} samples/s")
         del trainer
-
-
-def token_budget_batches(lengths: list[int], budget: int) -> list[list[int]]:
-    """Indices sorted longest first, cut into batches whose padded size (count x longest) stays
-    within `budget` tokens (at least one text each)."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i], reverse=True)
-    batches: list[list[int]] = []
-    for i in order:
-        # Longest first: the batch's first text is its longest.
-        if batches and (len(batches[-1]) + 1) * lengths[batches[-1][0]] <= budget:
-            batches[-1].append(i)
-        else:
-            batches.append([i])
-    return batches
+    if plan.compile:
+        os.environ["GREGORY_TORCH_COMPILE"] = "1"
+        try:
+            train(BERT_LENGTHS[0], f"bert_train_{BERT_LENGTHS[0]}_compiled")
+        finally:
+            os.environ["GREGORY_TORCH_COMPILE"] = "0"
 
 
 def bench_bart(plan: Plan, model_dir: Path, params: int, device: Device) -> None:
@@ -486,7 +490,8 @@ def bench_bart(plan: Plan, model_dir: Path, params: int, device: Device) -> None
     size = summariser.DEFAULT_BATCH_SIZE
     variants = {
         "batch4": [by_length[i : i + size] for i in range(0, len(by_length), size)],
-        "budget": token_budget_batches(lengths, plan.bart_token_budget),
+        # The summariser's own batching on CUDA (one function for the job and the bench).
+        "budget": summariser.token_budget_batches(lengths, plan.bart_token_budget),
     }
     device.figures["bart_budget_tokens"] = plan.bart_token_budget
     for variant, batches in variants.items():
@@ -552,12 +557,15 @@ def bench_lstm(plan: Plan, device: Device) -> None:
 # -- the run --------------------------------------------------------------------------------------
 
 
-def run(smoke: bool, summary_tokens: int | None, token_budget: int | None) -> dict[str, Any]:
+def run(
+    smoke: bool, summary_tokens: int | None, token_budget: int | None, compile: bool = False
+) -> dict[str, Any]:
     # Before our modules read them: no hub, no summary cache, the device as required.
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ["GREGORY_SUMMARISER"] = "bart"
     os.environ["GREGORY_SUMMARY_CACHE_DIR"] = ""
     os.environ["GREGORY_DEVICE"] = "cpu" if smoke else "cuda"
+    os.environ["GREGORY_TORCH_COMPILE"] = "0"  # the compiled variant turns it on for itself
     import torch
     import transformers
     from transformers.utils import logging as hf_logging
@@ -569,6 +577,8 @@ def run(smoke: bool, summary_tokens: int | None, token_budget: int | None) -> di
         plan = Plan(**{**plan.__dict__, "bart_token_budget": token_budget})
     if summary_tokens is not None:
         plan = Plan(**{**plan.__dict__, "summary_tokens": summary_tokens})
+    if compile:
+        plan = Plan(**{**plan.__dict__, "compile": True})
     device = choose_device(smoke)
     _DEADLINE[0] = _START + plan.deadline_s
     say(f"bench.gpu on {device.name or 'cpu'} ({'smoke' if smoke else 'full'})")
@@ -637,6 +647,8 @@ def expected_keys(figures: dict[str, Any] | None = None) -> list[str]:
         for part in ("samples_s", "steps", "mfu", "peak_gib"):
             bert.append(f"bert_train_{length}_{part}")
         bert += [f"bert_predict_{length}_samples_s", f"bert_predict_{length}_peak_gib"]
+    for part in ("samples_s", "steps", "mfu", "peak_gib"):
+        bert.append(f"bert_train_{BERT_LENGTHS[0]}_compiled_{part}")
     bart = ["bart_params", "bart_input_tokens_mean", "bart_summary_tokens_forced"]
     bart.append("bart_budget_tokens")
     for variant in ("batch4", "budget"):
@@ -646,10 +658,13 @@ def expected_keys(figures: dict[str, Any] | None = None) -> list[str]:
     return [*head, *bert, *bart, *tail]
 
 
-# Keys that are null by design in some runs (a CPU, an unlisted GPU, no forced summary length).
+# Keys that are null by design in some runs (a CPU, an unlisted GPU, no forced summary length,
+# no --compile).
 NULLABLE = frozenset(
     {"gpu_name", "bf16_peak_tflops", "bart_summary_tokens_forced"}
     | {f"bert_train_{length}_mfu" for length in BERT_LENGTHS}
+    | {f"bert_train_{BERT_LENGTHS[0]}_compiled_{part}" for part in ("samples_s", "steps", "mfu")}
+    | {f"bert_train_{BERT_LENGTHS[0]}_compiled_peak_gib"}
 )
 
 
@@ -673,10 +688,15 @@ def main(argv: list[str] | None = None) -> int:
         help="padded input tokens per batch of the budget variant "
         f"(default {FULL.bart_token_budget})",
     )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="also time BERT training at 128 tokens through torch.compile (GREGORY_TORCH_COMPILE)",
+    )
     args = parser.parse_args(argv)
     if args.summary_tokens is not None and not 1 < args.summary_tokens < 300:
         parser.error("--summary-tokens must be between 2 and 299 (300 is the summariser's cap)")
-    figures = run(args.smoke, args.summary_tokens, args.bart_token_budget)
+    figures = run(args.smoke, args.summary_tokens, args.bart_token_budget, args.compile)
     print(json.dumps(figures, sort_keys=False), flush=True)
     bad = [
         key

@@ -9,12 +9,22 @@ import sys
 
 import pytest
 
+from bench import gpu
 from bench.gpu import NULLABLE, expected_keys
 from tests.support.paths import REPO
 
-pytestmark = pytest.mark.slow
+
+def test_the_bench_times_what_the_summariser_ships(monkeypatch):
+    from gregory.ml.data import summariser
+
+    monkeypatch.delenv("GREGORY_SUMMARISER_BATCH", raising=False)
+    monkeypatch.delenv("GREGORY_SUMMARISER_TOKEN_BUDGET", raising=False)
+    # The budget variant's default is the summariser's own CUDA batching, cut by its function.
+    assert summariser.summariser_batching("cuda").token_budget == gpu.FULL.bart_token_budget
+    assert not hasattr(gpu, "token_budget_batches")  # one home: gregory.ml.data.summariser
 
 
+@pytest.mark.slow
 def test_smoke_prints_one_json_line_with_every_figure() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench.gpu", "--smoke"],
@@ -40,5 +50,7 @@ def test_smoke_prints_one_json_line_with_every_figure() -> None:
             assert math.isfinite(value) and value > 0, f"{key} = {value}"
     # No device peak is known for a CPU, so there is no FLOP utilisation to report.
     assert figures["bert_train_128_mfu"] is None and figures["bf16_peak_tflops"] is None
+    # torch.compile is timed only with --compile.
+    assert figures["bert_train_128_compiled_samples_s"] is None
     # The smoke run ends its summaries early; the figure says how long they were.
     assert figures["bart_batch4_summary_tokens_mean"] == figures["bart_summary_tokens_forced"]

@@ -275,8 +275,10 @@ class PubMedBertTrainer(EpochTrainer):
                 with torch_utils.autocast(self.device):
                     logits = self.model(batch["input_ids"], batch["attention_mask"])
                 parts.append(torch.softmax(logits.float(), dim=-1)[:, 1])
+        values = torch.cat(parts).cpu().numpy()
         probs = np.empty(len(features), dtype=float)
-        probs[order] = torch.cat(parts).cpu().numpy()
+        # All of them, unless a loop was cut short (bench/gpu.py times part of one).
+        probs[order[: len(values)]] = values
         return probs
 
     # -- persistence ----------------------------------------------------------------------------
