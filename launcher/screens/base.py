@@ -5,7 +5,6 @@ behind Ctrl+E)."""
 from __future__ import annotations
 
 import traceback
-from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.app import App
@@ -20,43 +19,18 @@ from launcher.safe_text import one_line, plain
 if TYPE_CHECKING:
     from textual import getters
 
-# The job's modules that load a model named by a setting, and that setting: an OSError raised
-# under them is a model that could not be loaded (no hub reachable, a wrong directory).
-MODEL_LOADERS = {
-    "summariser.py": "GREGORY_SUMMARISER_MODEL",
-    "pubmed_bert.py": "GREGORY_BERT_MODEL",
-}
-MODEL_ADVICE = {
-    "GREGORY_SUMMARISER_MODEL": "or GREGORY_SUMMARISER=off to use the stored summaries",
-    "GREGORY_BERT_MODEL": "or leave pubmed_bert out",
-}
-
-
-def model_setting(error: BaseException) -> str | None:
-    """The setting naming the model whose loading raised `error`, if a model's loading did."""
-    if not isinstance(error, OSError):
-        return None
-    for frame in reversed(traceback.extract_tb(error.__traceback__)):
-        path = PurePath(frame.filename)
-        if "gregory" in path.parts and path.name in MODEL_LOADERS:
-            return MODEL_LOADERS[path.name]
-    return None
-
 
 def worker_error_line(error: BaseException | None) -> str:
     """A worker's exception as the one line an operator reads: what to do where we know it (a
     model that could not be loaded names its setting), else the error with its type named."""
     if error is None:
         return "unknown error"
-    setting = model_setting(error)
-    if setting is not None:
-        from gregory.ml.core.config import setting as read_setting
+    from launcher.review_cli import model_failure
 
-        return (
-            f"cannot load the model {setting}={read_setting(setting)} names (no model hub "
-            f"reachable, or no such directory): set {setting} to a local checkpoint directory "
-            f"(make tiny-models builds small ones) {MODEL_ADVICE[setting]}"
-        )
+    # The CLI's words for a model that cannot be loaded: which setting, and what to do.
+    said = model_failure(error)
+    if said is not None:
+        return said
     text = one_line(error)
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 

@@ -47,7 +47,10 @@ async def test_review_whose_summariser_cannot_load_names_the_setting(
         await until(pilot, lambda: "failed" in str(progress.render()), timeout=60)
         line = str(progress.render())
         assert app.is_running
-        assert line.startswith("queue failed: cannot load the model GREGORY_SUMMARISER_MODEL=")
+        assert line.startswith(
+            "queue failed: the summariser cannot be loaded from "
+            "GREGORY_SUMMARISER_MODEL=gregory-test/not-in-the-cache"
+        )
         assert "set GREGORY_SUMMARISER_MODEL to a local checkpoint directory" in line
         assert "\n" not in line and "Traceback" not in line
         await pilot.press("ctrl+e")
