@@ -14,6 +14,7 @@ from datetime import datetime
 from io import StringIO
 from typing import Any
 
+from gregory.algorithms import ALGORITHM_NAMES
 from launcher import history
 from launcher.backends.base import RunState
 from launcher.operations import Overview, RowView, RunView
@@ -21,6 +22,10 @@ from launcher.safe_text import Output, one_line
 
 # Every word `--state` takes: the runs' states and the rows' outcomes.
 STATES = tuple(dict.fromkeys([*(str(state) for state in RunState), "ok", "cancelled"]))
+
+
+# Columns as wide as their longest possible value, so they sit still from one call to the next.
+MIN_WIDTHS = {"ALGORITHM": max(len(name) for name in ALGORITHM_NAMES)}
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
@@ -31,7 +36,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
 
     grid = Table(box=None, pad_edge=False, padding=(0, 2, 0, 0), header_style="")
     for header in headers:
-        grid.add_column(header, no_wrap=True, overflow="ignore")
+        grid.add_column(header, no_wrap=True, overflow="ignore", min_width=MIN_WIDTHS.get(header))
     for row in rows:
         # Text, not str: a name such as "[bold]" is data, never markup.
         grid.add_row(*(Text(one_line(cell)) for cell in row))
