@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -231,9 +232,10 @@ def model_failure(error: BaseException) -> str | None:
         what, name = found
         return (
             f"{what} cannot be loaded from {name}={one_line(setting(name))} "
-            f"({one_line(error)}): set {name} to a local checkpoint directory or a hub id this "
-            "machine can reach, the one the served versions were trained with (`make "
-            "tiny-models` builds small offline ones; the Makefile's targets set them)"
+            f"({one_line(error)}): set {name} to a local checkpoint directory, or to a hub id "
+            "in this machine's cache (HF_HUB_OFFLINE=0 lets review download it), the one the "
+            "served versions were trained with (`make tiny-models` builds small offline ones; "
+            "the Makefile's targets set them)"
         )
     return None
 
@@ -313,6 +315,10 @@ def run(options: argparse.Namespace, out: Output, err: Output | None = None) -> 
 
     try:
         if options.command == "review":
+            # Scoring must not fetch a model mid-review: without a word from the environment
+            # the hub is not asked (a cached model still loads; a missing one fails at once,
+            # in one line, instead of after ~30 s of retries).
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
             flags = review.scope_flags(
                 options.team,
                 options.subject,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from io import StringIO
 from pathlib import Path
 
@@ -48,6 +49,17 @@ def test_review_names_the_summariser_setting_when_it_cannot_load(
     assert line in done.stderr.splitlines()
     assert "Traceback (most recent call last):" in done.stderr
     assert "gregory/ml/data/summariser.py" in done.stderr
+
+    # A hub id not in this machine's cache, nothing said about the hub: no download is tried
+    # (nor ~30 s of retries); the same line at once.
+    env = {**env, "GREGORY_SUMMARISER_MODEL": "nobody/no-such-bart"}
+    del env["HF_HUB_OFFLINE"]
+    started = time.monotonic()
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert time.monotonic() - started < 20
+    assert "GREGORY_SUMMARISER_MODEL=nobody/no-such-bart" in done.stderr
+    assert "HF_HUB_OFFLINE=0 lets review download it" in done.stderr
 
 
 def test_an_unforeseen_error_is_one_line_and_v_adds_the_traceback(
