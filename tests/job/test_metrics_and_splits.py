@@ -35,7 +35,7 @@ def test_split_is_stratified_70_15_15_and_reproducible():
     assert ids == set(range(100))
 
 
-@pytest.mark.parametrize("labels", [[1] * 20, [1, 1] + [0] * 30, []])
+@pytest.mark.parametrize("labels", [[1] * 20, [1, 1] + [0] * 30, [1] * 4 + [0] * 1000, []])
 def test_unstratifiable_labels_raise(labels):
     with pytest.raises(StratificationError, match="cannot stratify"):
         stratified_split([str(i) for i in range(len(labels))], labels, list(range(len(labels))))

@@ -74,7 +74,10 @@ def test_the_counts_are_per_subject_and_window(labelled, launcher_dir: Path) -> 
 
 
 def test_the_launchers_minimum_is_the_job_splits() -> None:
+    from gregory.ml.data import splits as job_splits
     from gregory.ml.data.splits import StratificationError, stratified_split
+
+    assert job_splits.MIN_PER_CLASS == MIN_PER_CLASS
 
     def splits(relevant: int, other: int) -> bool:
         labels = [1] * relevant + [0] * other

@@ -10,6 +10,9 @@ from sklearn.model_selection import train_test_split
 
 SEED = 69
 TRAIN_SHARE, VAL_SHARE, TEST_SHARE = 0.70, 0.15, 0.15
+# Below this many of a class the 70/15/15 cut always leaves a split with one class; from 6 it
+# never does (the launcher refuses such subjects before submitting: launcher.operations).
+MIN_PER_CLASS = 5
 
 
 class StratificationError(ValueError):
@@ -66,10 +69,11 @@ def stratified_split(
     """70/15/15, stratified on the label, each split guaranteed to hold both classes."""
     y = np.asarray(labels, dtype=np.int8)
     counts = np.bincount(y, minlength=2) if len(y) else np.zeros(2, dtype=int)
-    if counts.min() < 3:
+    if counts.min() < MIN_PER_CLASS:
         raise StratificationError(
             f"cannot stratify {len(y)} labelled articles ({counts[1]} relevant, "
-            f"{counts[0]} not): each class needs at least 3 for train, validation and test"
+            f"{counts[0]} not): train, validation and test each need both classes, "
+            f"which takes at least {MIN_PER_CLASS + 1} of each"
         )
     index = np.arange(len(y))
     try:
