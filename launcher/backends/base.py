@@ -35,10 +35,18 @@ class RunState(StrEnum):
     CANCELLED = "cancelled"
     # The process or Job vanished without recording an outcome (killed -9, OOM, node lost).
     LOST = "lost"
+    # Its record cannot be read (a damaged meta.json): nothing says whether it still runs.
+    UNKNOWN = "unknown"
 
     @property
     def finished(self) -> bool:
-        return self not in (RunState.QUEUED, RunState.PENDING, RunState.RUNNING, RunState.FAILING)
+        return self not in (
+            RunState.QUEUED,
+            RunState.PENDING,
+            RunState.RUNNING,
+            RunState.FAILING,
+            RunState.UNKNOWN,
+        )
 
 
 class BackendError(RuntimeError):

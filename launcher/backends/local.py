@@ -29,6 +29,7 @@ from pathlib import Path
 
 from gregory.atomic_write import write_atomic
 from gregory.flags import JobFlags, PredictFlags, TrainFlags
+from gregory.reasons import first_line
 from launcher.backends.base import (
     IDLE,
     JOB_MODULE,
@@ -128,6 +129,12 @@ class LocalBackend(Backend):
         return self.runs_dir / name
 
     def _read(self, run_dir: Path) -> RunInfo:
+        try:
+            return self._read_record(run_dir)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            return _damaged(run_dir, error)
+
+    def _read_record(self, run_dir: Path) -> RunInfo:
         meta = json.loads((run_dir / "meta.json").read_text())
         result_path = run_dir / "result.json"
         finished = None
@@ -336,6 +343,23 @@ class LocalBackend(Backend):
             if deadline is not None and time.monotonic() > deadline:
                 raise BackendError(f"run {name} still {run.state} after {timeout}s")
             time.sleep(POLL_SECONDS)
+
+
+def _damaged(run_dir: Path, error: Exception) -> RunInfo:
+    """A run whose record cannot be read: listed with the reason, so one damaged directory does
+    not hide every other run; its state is unknown, so no row of it is closed as lost."""
+    try:
+        created = datetime.fromtimestamp(run_dir.stat().st_mtime, UTC)
+    except OSError:
+        created = datetime.fromtimestamp(0, UTC)
+    return RunInfo(
+        name=run_dir.name,
+        team="?",
+        subject=None,
+        state=RunState.UNKNOWN,
+        created=created,
+        detail=f"its record in {run_dir} cannot be read: {first_line(error)}",
+    )
 
 
 def _run_name(batch: Sequence[JobFlags], run_id: str) -> str:

@@ -224,3 +224,25 @@ def test_a_prediction_runs_predict_articles_under_its_own_name(tmp_path: Path) -
         backend.wait(run.name, timeout=10)
     log = list(backend.stream_logs(predict.name, follow=False))
     assert log[0] == "sleeper predict_articles --team demo --model-version v1"
+
+
+def test_a_damaged_run_record_hides_no_other_run_and_closes_no_row(launcher_dir: Path, db) -> None:
+    make_scope("demo", "ms-research")
+    backend = sleeper_backend(launcher_dir)
+    kept = backend.submit(TrainFlags(team="demo", subject="ms-research"), "kept").run
+    damaged = backend.submit(TrainFlags(team="demo", subject="ms-research"), "damaged").run
+    add_row("demo", "ms-research", success=None, triggered_by=damaged.name)
+    (launcher_dir / "runs" / damaged.name / "meta.json").write_text('{"name": "half a rec')
+
+    states = {run.name: run.state for run in backend.list_runs()}
+    assert states == {kept.name: RunState.RUNNING, damaged.name: RunState.UNKNOWN}
+    assert "cannot be read" in backend.status(damaged.name).detail
+    overview = Operations(backend).overview()
+    outcomes = {view.run.name: [row.outcome for row in view.rows] for view in overview.runs}
+    assert outcomes[damaged.name] == ["running"]  # nothing says it ended: its row stays open
+
+    out, err = StringIO(), StringIO()
+    assert main(["--backend", "local", "status"], out=out, err=err) == 0, err.getvalue()
+    assert kept.name in out.getvalue() and damaged.name in out.getvalue()
+    backend.cancel(kept.name)
+    backend.wait(kept.name, timeout=10)
