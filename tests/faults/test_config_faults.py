@@ -165,3 +165,18 @@ def test_a_launcher_dir_it_cannot_write_is_one_line_and_starts_nothing(job_env, 
 def test_an_unknown_backend_in_the_environment_is_one_line(env):
     done = run_process([GREGORY_LAUNCH, "status"], {**env, "GREGORY_BACKEND": "cloud"})
     assert_one_line_error(done, 2, "unknown backend 'cloud'; choose from auto, local, kubernetes")
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "message"),
+    [
+        ("GREGORY_CHECKPOINT_EVERY_S", "10m", "GREGORY_CHECKPOINT_EVERY_S='10m' is not a number"),
+        ("GREGORY_SUMMARISER_BATCH", "0", "GREGORY_SUMMARISER_BATCH='0' is not auto, tokens"),
+        ("GREGORY_TORCH_COMPILE", "maybe", "GREGORY_TORCH_COMPILE='maybe' is neither on"),
+    ],
+)
+@pytest.mark.parametrize("command", ["train_models", "predict_articles"])
+def test_a_mistyped_setting_stops_the_job_before_any_run(env, command, setting, value, message):
+    done = run_process([*JOB["manage.py"], command, "--team", "demo"], {**env, setting: value})
+    assert_one_line_error(done, 2, f"CommandError: {message}")
+    assert not (Path(env["GREGORY_MODELS_DIR"])).exists()

@@ -15,6 +15,7 @@ from gregory import exit_codes
 from gregory.flags import FlagError, JobFlags
 from gregory.management.database import database_errors_as_command_errors
 from gregory.management.usage import OneLineUsageErrors
+from gregory.ml.core import config
 from gregory.ml.core.devices import DeviceUnavailable, check_required_device
 from gregory.ml.runs import output, signals
 from gregory.models import Subject
@@ -39,6 +40,7 @@ class JobCommand(OneLineUsageErrors):
                 flags = self.flags_class.from_options(options).validate()
                 # Before any row or version: a GPU pod without a usable GPU fails now.
                 check_required_device()
+                config.check_settings()  # a mistyped setting fails now, not hours in
                 scope = resolve(flags)
                 self.verbose = flags.verbose
                 for reason in scope.refused:  # said before the runs, which may take hours
@@ -46,7 +48,13 @@ class JobCommand(OneLineUsageErrors):
                 for line in scope.skipped:  # auto_predict off: GregoryAI's choice, no failure
                     self.say(2, line)
                 outcomes = self.run(flags, scope.subjects)
-            except (FlagError, ScopeError, UsageError, DeviceUnavailable) as error:
+            except (
+                FlagError,
+                ScopeError,
+                UsageError,
+                DeviceUnavailable,
+                config.SettingError,
+            ) as error:
                 raise CommandError(str(error), returncode=exit_codes.USAGE) from None
             except signals.Interrupted as stop:
                 raise CommandError(
