@@ -67,6 +67,11 @@ def load_queue(
 ) -> Queue:
     """The review queue of the flags' subject; `progress` is told (scored, to score) while
     articles without a stored prediction are scored."""
+    # Scoring must not fetch a model mid-review (the TUI's F5 and `review` alike): without a
+    # word from the environment the hub is not asked, so a cached model still loads and a
+    # missing one fails at once, in one line, instead of after ~30 s of retries. Set before
+    # the import: huggingface_hub reads it once.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from gregory.ml.data import dataset
     from gregory.ml.review import ranking
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import threading
 import time
@@ -315,10 +314,6 @@ def run(options: argparse.Namespace, out: Output, err: Output | None = None) -> 
 
     try:
         if options.command == "review":
-            # Scoring must not fetch a model mid-review: without a word from the environment
-            # the hub is not asked (a cached model still loads; a missing one fails at once,
-            # in one line, instead of after ~30 s of retries).
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
             flags = review.scope_flags(
                 options.team,
                 options.subject,

@@ -3,6 +3,7 @@ behind `-v`."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from launcher.backends.local import LocalBackend
 from launcher.cli import main
 
 LAUNCH = str(Path(sys.executable).parent / "gregory-launch")
@@ -63,12 +65,13 @@ def test_review_names_the_summariser_setting_when_it_cannot_load(
 
 
 def test_an_unforeseen_error_is_one_line_and_v_adds_the_traceback(
-    transactional_db, launcher_dir: Path
+    transactional_db, launcher_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A run directory whose meta.json was cut short (a full disk): the local backend cannot
-    # read it, and nothing foresaw that.
-    (launcher_dir / "runs" / "cut-short").mkdir(parents=True)
-    (launcher_dir / "runs" / "cut-short" / "meta.json").write_text("{")
+    # A fault nothing foresaw, injected where every command passes: listing the runs.
+    def broken(self: LocalBackend) -> list:
+        return json.loads("{")
+
+    monkeypatch.setattr(LocalBackend, "list_runs", broken)
     out, err = StringIO(), StringIO()
     code = main(["--backend", "local", "status"], out=out, err=err)
     assert (code, out.getvalue()) == (1, "")
