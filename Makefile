@@ -39,11 +39,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 var:
-	mkdir -p var/models
+	@mkdir -p var/models
 
 # Idempotent: returns at once when the checkpoints exist.
 tiny-models: setup ## build the tiny offline BERT and BART checkpoints
-	$(MANAGE) build_tiny_models --out $(GREGORY_TINY_MODELS_DIR)
+	@$(MANAGE) build_tiny_models --out $(GREGORY_TINY_MODELS_DIR)
 
 demo: setup var tiny-models ## train the demo team offline on the embedded SQLite default
 	$(MANAGE) migrate --verbosity 0

@@ -31,3 +31,11 @@ def test_the_launchers_targets_echo_no_recipe_line() -> None:
         launching = [c for c in commands[target] if "$(LAUNCH)" in c]
         assert launching, target
         assert all(c.startswith("@") for c in launching), (target, launching)
+
+
+def test_what_make_train_runs_first_echoes_no_recipe_line() -> None:
+    makefile = LAUNCHER_MK.parents[1] / "Makefile"
+    commands = recipe_commands(makefile.read_text())
+    for target in ("var", "tiny-models"):  # prerequisites of train and tui
+        assert commands[target], target
+        assert all(c.startswith("@") for c in commands[target]), (target, commands[target])
