@@ -14,6 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import memory
 from tests.support.data import SAMPLE_CSV
 from tests.support.paths import MANAGE, REPO
 
@@ -161,24 +162,13 @@ def bench_full_run(work: Path) -> dict:
         check=True,
         capture_output=True,
     )
-    # A fresh parent whose only child is train_models, so RUSAGE_CHILDREN is that run's peak.
-    measure = (
-        "import resource, subprocess, sys, time; t = time.perf_counter(); "
-        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, "
-        "code)"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", measure, *run, "train_models", "--team", "demo", "--verbose", "0"],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    seconds_text, peak_kib, code = done.stdout.split()
-    if code != "0":
-        raise RuntimeError(f"train_models failed: {done.stderr.strip()}")
-    seconds, peak_mib = float(seconds_text), int(peak_kib) / 1024
-    return {"full_run_seconds": round(seconds, 1), "full_run_peak_rss_mib": round(peak_mib)}
+    done = memory.peak_rss([*run, "train_models", "--team", "demo", "--verbose", "0"], env)
+    if done.returncode != 0:
+        raise RuntimeError(f"train_models failed: {done.stderr_tail.strip()}")
+    return {
+        "full_run_seconds": round(done.seconds, 1),
+        "full_run_peak_rss_mib": round(done.peak_rss_mib),
+    }
 
 
 def bench_evaluation_share(work: Path) -> dict:
@@ -253,6 +243,8 @@ def main() -> None:
 
             figures.update(summary_cache.run())
         figures.update(bench_full_run(work))
+        # The real job with a real small BERT on the real sample (minutes: one MiniLM epoch).
+        figures.update(memory.run())
         from bench import active_learning
 
         figures.update(active_learning.run())
