@@ -7,10 +7,10 @@ and no earlier child of the benchmark is counted.
 
 The job trains BERT for its spec's 10 epochs and has no setting for fewer. `job_peak(epochs=N)`
 starts the same command through a two-line shim that lowers the trainer's default epoch count
-before `manage.py` runs; nothing else changes. What sets the peak is one training step at the
-widest batch (16 × 400 tokens: the attention maps and feed-forward activations kept for
-backward, about 3 GiB with MiniLM on CPU), which the first epoch already reaches
-(docs/benchmarks.md).
+before `manage.py` runs; nothing else changes. The peak falls in a training step at the widest
+batch (16 × 400 tokens: the attention maps and feed-forward activations kept for backward, some
+3.5 GiB with MiniLM on CPU), so the first epoch shows it; malloc's retained heap adds to it
+epoch by epoch (docs/benchmarks.md, Memory). `python -m bench.memory [EPOCHS]` prints the figures.
 """
 
 from __future__ import annotations
