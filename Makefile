@@ -67,7 +67,7 @@ lint: setup ## ruff, mypy, the import contracts (gregory.ml's layers, a launcher
 	$(VENV)/bin/ruff format --check .
 	# The architecture as contracts (pyproject's [tool.importlinter]; docs/architecture.md).
 	$(VENV)/bin/lint-imports
-	# Types over job/, launcher/ and tools/ (pyproject's [tool.mypy] says what is left out and why).
+	# Types over job/, launcher/, tools/ and bench/ (pyproject's [tool.mypy] says what is left out and why).
 	$(VENV)/bin/mypy
 	# The launcher image has no ML stack: its entry points must start without it.
 	$(PY) tools/import_contract.py

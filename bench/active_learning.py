@@ -114,7 +114,7 @@ def labels_to_reach(curve: Sequence[tuple[int, float]], target: float) -> float 
 
 def simulate(repeats: int = REPEATS) -> dict:
     from gregory.ml.data.splits import SEED
-    from gregory.ml.review import queue_policy
+    from gregory.ml.review import queue_defaults
 
     texts, labels, ids = load_sample()
     labels = np.asarray(labels)
@@ -124,7 +124,7 @@ def simulate(repeats: int = REPEATS) -> dict:
     strategies: dict[str, Picker] = {
         "random": _random_picker,
         "review_queue": _queue_picker(
-            queue_policy.DEFAULT_RANDOM_SHARE, queue_policy.COLD_START_LABELS
+            queue_defaults.DEFAULT_RANDOM_SHARE, queue_defaults.COLD_START_LABELS
         ),
         "pure_uncertainty": _queue_picker(0.0, 0),
     }
@@ -156,8 +156,8 @@ def simulate(repeats: int = REPEATS) -> dict:
         "al_repeats": repeats,
         "al_target_auc": round(target, 3),
         "al_seconds": round(seconds, 1),
-        "al_cold_start_labels": queue_policy.COLD_START_LABELS,
-        "al_random_share": queue_policy.DEFAULT_RANDOM_SHARE,
+        "al_cold_start_labels": queue_defaults.COLD_START_LABELS,
+        "al_random_share": queue_defaults.DEFAULT_RANDOM_SHARE,
     }
     for name, curve in mean.items():
         figures[f"al_{name}_labels_to_target"] = None if reach[name] is None else round(reach[name])
