@@ -27,7 +27,6 @@ from launcher.backends.base import (
     Backend,
     BackendError,
     Partial,
-    RunInfo,
     RunNotFound,
     RunState,
     Submission,
@@ -41,6 +40,7 @@ from launcher.errors import (
     OneLineArgumentParser,
 )
 from launcher.operations import JOBS, Operations, command_preview
+from launcher.outcomes import run_outcome
 from launcher.safe_text import Output, PlainWriter, error_line
 
 EPILOG = """\
@@ -301,7 +301,7 @@ def cmd_submit(
             print(f"--- {name}", file=out)
             print_logs(operations.backend, name, follow=True, out=out)
             final = wait_finished(operations.backend, name)
-            print(f"--- {name}: {ended(final)}", file=out)
+            print(f"--- {name}: {run_outcome(str(final.state), final.detail)}", file=out)
             following.pop(0)
             failed |= final.state is not RunState.SUCCEEDED
     except KeyboardInterrupt:
@@ -314,16 +314,6 @@ def detach(names: Sequence[str], err: Output) -> int:
     for name in names:
         print(f"the run goes on: gregory-launch logs {name}", file=err, flush=True)
     return DETACHED
-
-
-def ended(run: RunInfo) -> str:
-    """`succeeded (exit 0)`; a detail that already says the state is not repeated (`cancelled
-    (exit 143)`, not `cancelled (cancelled (exit 143))`)."""
-    if not run.detail:
-        return str(run.state)
-    if run.detail.startswith(str(run.state)):
-        return run.detail
-    return f"{run.state} ({run.detail})"
 
 
 def run_id_from(template: str | None) -> str | None:
@@ -406,7 +396,7 @@ def cmd_logs(operations: Operations, options: argparse.Namespace, out: Output, e
     except KeyboardInterrupt:
         return detach([options.run], err)
     run = operations.backend.status(options.run)
-    print(f"--- {run.name}: {ended(run)}", file=out)
+    print(f"--- {run.name}: {run_outcome(str(run.state), run.detail)}", file=out)
     if not run.state.finished:
         return 0  # --no-follow on a running run: nothing to report yet
     return 0 if run.state is RunState.SUCCEEDED else exit_codes.RUN_FAILED

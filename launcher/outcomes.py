@@ -11,6 +11,17 @@ from launcher import db
 from launcher.backends.base import RunInfo, RunState
 
 
+def run_outcome(state: str, detail: str) -> str:
+    """How a run ended, as the Log screen's title and the CLI's last line say it: `succeeded`,
+    `failed: exit 1 (a run failed)`, `cancelled (exit 143)`: the state once, its detail where
+    it adds something."""
+    if not detail or detail == "exit 0":
+        return state
+    if detail.startswith(state):
+        return detail
+    return f"{state}: {detail}"
+
+
 def row_outcome(row: db.RunRow, run: RunInfo | None) -> str:
     if row.success is False and (row.error or "").startswith(LOST_PREFIX):
         return "lost"

@@ -13,22 +13,13 @@ from textual.widgets import Footer, Header, Input, Log, Static
 
 from launcher.backends.base import BackendError, LogStream, Partial
 from launcher.messages import LogEnded, LogLines
+from launcher.outcomes import run_outcome
 from launcher.safe_text import plain
 from launcher.screens.base import LauncherScreen
 
 MAX_LINES = 20_000
 # Lines past MAX_LINES before the oldest are dropped.
 TRIM = 2_000
-
-
-def outcome(state: str, detail: str) -> str:
-    """`failed: exit 1 (a run failed)`, `succeeded`, `cancelled (exit 143)`: the state once,
-    its detail where it adds something."""
-    if not detail or detail == "exit 0":
-        return state
-    if detail.startswith(state):
-        return detail
-    return f"{state}: {detail}"
 
 
 class LogScreen(LauncherScreen):
@@ -133,9 +124,9 @@ class LogScreen(LauncherScreen):
             self.post_message(LogEnded(f"ended; its state unknown: {error}"))
             return
         if run.state.finished:
-            self.post_message(LogEnded(outcome(str(run.state), run.detail)))
+            self.post_message(LogEnded(run_outcome(str(run.state), run.detail)))
         else:
-            self.post_message(LogEnded(f"log ended, run {outcome(str(run.state), run.detail)}"))
+            self.post_message(LogEnded(f"log ended, run {run_outcome(str(run.state), run.detail)}"))
 
     def worker_failed(self, group: str, line: str) -> None:
         if group == "log":

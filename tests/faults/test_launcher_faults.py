@@ -100,7 +100,7 @@ def test_logs_follow_reopens_a_stream_cut_mid_chunk(kube, plain_env, tmp_path):
         process.kill()
         proxy.stop()
     assert process.returncode == 0, err
-    assert out == f"--- {name}: succeeded (Complete)\n"
+    assert out == f"--- {name}: succeeded: Complete\n"
     assert "Traceback" not in err
     assert err.splitlines() == [
         "backend: kubernetes (context proxy, namespace gregory): "

@@ -138,9 +138,9 @@ def test_history_lists_every_row_with_its_roc_auc(registry, models_dir) -> None:
 @pytest.mark.parametrize(
     ("name", "code", "last"),
     [
-        (OK, 0, f"--- {OK}: succeeded (exit 0)"),
-        (FAILED, 1, f"--- {FAILED}: failed (exit 1 (a run failed))"),
-        (LOST, 1, f"--- {LOST}: lost (process gone without an exit status)"),
+        (OK, 0, f"--- {OK}: succeeded"),
+        (FAILED, 1, f"--- {FAILED}: failed: exit 1 (a run failed)"),
+        (LOST, 1, f"--- {LOST}: lost: process gone without an exit status"),
     ],
 )
 def test_logs_exits_with_the_runs_outcome_and_says_it_last(registry, name, code, last) -> None:

@@ -90,7 +90,7 @@ def test_train_then_predict_through_the_cli_with_the_real_job(
     assert main([*base, "--command", "predict", "--run-id", "p1"], out=predicted) == 0, (
         predicted.getvalue()
     )
-    assert "--- predict-demo-all-p1: succeeded (exit 0)" in predicted.getvalue()
+    assert "--- predict-demo-all-p1: succeeded" in predicted.getvalue()
 
     views = {view.run.name: view for view in Operations(LocalBackend(launcher_dir)).overview().runs}
     (train_row,) = views["demo-all-t1"].rows

@@ -11,7 +11,8 @@ from textual.widgets import Input
 from launcher.app import LauncherApp
 from launcher.backends.local import LocalBackend
 from launcher.operations import Operations
-from launcher.screens.log import LogScreen, outcome
+from launcher.outcomes import run_outcome as outcome
+from launcher.screens.log import LogScreen
 from tests.support.launcher import write_run
 from tests.support.pilot import settle
 
