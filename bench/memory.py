@@ -51,26 +51,48 @@ class Peak:
     stderr_tail: str
 
 
+# A forked child's peak counts the pages it shared with its parent until its exec: a benchmark
+# holding gigabytes would be measured in every command. So a bare interpreter forks and execs the
+# command, waits for it and writes its ru_maxrss (KiB) to the pipe named by argv[1]; its own exit
+# status is the command's.
+_WAIT4 = (
+    "import os, sys\n"
+    "fd = int(sys.argv[1])\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.close(fd); os.execvp(sys.argv[2], sys.argv[2:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "os.write(fd, str(usage.ru_maxrss).encode()); os.close(fd)\n"
+    "sys.exit(os.waitstatus_to_exitcode(status) % 256)\n"
+)
+
+
 def peak_rss(
     argv: Sequence[str], env: Mapping[str, str] | None = None, cwd: Path | None = None
 ) -> Peak:
-    """Run `argv` to completion; its peak RSS from wait4 (that child and what it waited for)."""
+    """Run `argv` to completion; its own peak RSS from wait4 (that process and what it waited
+    for), through a bare interpreter so nothing of this process is counted."""
+    read_end, write_end = os.pipe()
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        child = subprocess.Popen(
-            list(argv),
-            env=None if env is None else dict(env),
-            cwd=cwd,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-        # wait4 reaps the child itself; Popen is told the code so it does not wait again.
-        _, status, usage = os.wait4(child.pid, 0)
+        try:
+            child = subprocess.Popen(
+                [sys.executable, "-I", "-S", "-c", _WAIT4, str(write_end), *argv],
+                env=None if env is None else dict(env),
+                cwd=cwd,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                pass_fds=(write_end,),
+            )
+        finally:
+            os.close(write_end)
+        with os.fdopen(read_end, "rb") as figure:
+            kib = figure.read()
+        returncode = child.wait()
         seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
         err.seek(0)
         tail = err.read()[-4000:].decode("utf-8", "replace")
-    return Peak(seconds, usage.ru_maxrss / 1024, child.returncode, tail)
+    return Peak(seconds, int(kib or 0) / 1024, returncode, tail)
 
 
 def unpack_minilm(out: Path) -> Path | None:

@@ -25,10 +25,9 @@ def test_peak_rss_is_the_commands_own_peak_not_an_earlier_childs() -> None:
     small = peak_rss(_allocating(30))
     assert big.returncode == small.returncode == 0
     assert big.peak_rss_mib >= 300
-    # RUSAGE_CHILDREN would say the big one's peak again: it keeps the largest child's. (Each
-    # figure also holds what the forked child shared with this process before its exec, which
-    # varies with the test session: hence a difference, not a bound.)
-    assert small.peak_rss_mib < big.peak_rss_mib - 200
+    # RUSAGE_CHILDREN would say the big one's peak again (it keeps the largest child's), and a
+    # child forked from this session would count the pages it shared before its exec.
+    assert small.peak_rss_mib < 150
     assert big.seconds > 0
 
 

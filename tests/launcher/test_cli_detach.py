@@ -26,11 +26,22 @@ def env(job_env: dict[str, str], launcher_dir: Path) -> dict[str, str]:
     return {**job_env, "GREGORY_LAUNCHER_DIR": str(launcher_dir), "PYTHONUNBUFFERED": "1"}
 
 
+def _sigint_default() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def interrupt_when(argv: list[str], env: dict[str, str], seen: str) -> tuple[int, str, float]:
     """Start the launcher, Ctrl+C its process group once stdout shows `seen`; its exit status,
     stderr and the seconds it took to exit after the signal."""
     process = subprocess.Popen(
-        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True
+        argv,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        # As a terminal's foreground job has it, even where this session was started in the
+        # background (which starts with SIGINT ignored, and children inherit that).
+        preexec_fn=_sigint_default,
     )
     assert process.stdout is not None
     try:

@@ -212,7 +212,7 @@ async def test_the_log_screen_reopens_a_cut_stream_and_the_app_goes_on(kube, kub
         while screen.ended is None:
             assert loop.time() < deadline
             await pilot.pause(0.05)
-        assert screen.ended == "end of log"
+        assert screen.ended == "succeeded: Complete"  # the run's outcome, not "end of log"
         assert app.is_running
 
 
@@ -228,7 +228,8 @@ async def test_a_silent_api_server_is_a_line_on_the_log_screen_and_notifications
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert screen.ended == (
-            f"cannot reach the Kubernetes API at {silent.url}: no answer within 0.5s (3 tries)"
+            f"log failed: cannot reach the Kubernetes API at {silent.url}: "
+            "no answer within 0.5s (3 tries)"
         )
         retries = [n.message for n in app._notifications if n.title == "backend"]
         assert retries == [
