@@ -18,13 +18,11 @@ from functools import wraps
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from gregory.reasons import lost
+from gregory.reasons import INTERRUPTED_PREFIX, lost
 from gregory.scope import TeamScope
 from launcher.safe_text import error_line
 
 P = ParamSpec("P")
-# How the job closes the row of a run a signal stopped (gregory.ml.runs.lifecycle.closing).
-INTERRUPTED_PREFIX = "interrupted by "
 T = TypeVar("T")
 
 
@@ -114,7 +112,7 @@ class RunRow:
     @property
     def outcome(self) -> str:
         """running, ok, failed, or cancelled: a run stopped by SIGTERM/SIGINT (a cancel, Ctrl+C)
-        closes its row "interrupted by SIGTERM" (gregory.ml.runs.lifecycle)."""
+        closes its row "interrupted by SIGTERM" (gregory.reasons.interrupted)."""
         if self.success is False and (self.error or "").startswith(INTERRUPTED_PREFIX):
             return "cancelled"
         return {None: "running", True: "ok", False: "failed"}[self.success]

@@ -9,6 +9,9 @@ from __future__ import annotations
 # Rows of runs that died without closing them are closed with this prefix (ml.runs.liveness);
 # the launcher shows such a row as lost rather than failed.
 LOST_PREFIX = "lost: "
+# A run a signal stopped (a cancel's SIGTERM, Ctrl+C) says so with this prefix (ml.runs.lifecycle,
+# the commands' exit line); the launcher shows its row as cancelled rather than failed.
+INTERRUPTED_PREFIX = "interrupted by "
 
 
 def first_line(error: BaseException | str | None) -> str:
@@ -19,6 +22,11 @@ def first_line(error: BaseException | str | None) -> str:
     if text:
         return text.splitlines()[0].strip()
     return type(error).__name__ if isinstance(error, BaseException) else ""
+
+
+def interrupted(signal_name: object) -> str:
+    """Why a run a signal stopped ended: `interrupted by SIGTERM`."""
+    return f"{INTERRUPTED_PREFIX}{signal_name}"
 
 
 def lost(reason: str) -> str:

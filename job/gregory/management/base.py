@@ -19,6 +19,7 @@ from gregory.ml.core import config
 from gregory.ml.core.devices import DeviceUnavailable, check_required_device
 from gregory.ml.runs import output, signals
 from gregory.models import Subject
+from gregory.reasons import interrupted
 from gregory.scope import ScopeError, resolve
 
 
@@ -58,7 +59,7 @@ class JobCommand(OneLineUsageErrors):
                 raise CommandError(str(error), returncode=exit_codes.USAGE) from None
             except signals.Interrupted as stop:
                 raise CommandError(
-                    f"interrupted by {stop}", returncode=exit_codes.for_signal(stop.signum)
+                    interrupted(stop), returncode=exit_codes.for_signal(stop.signum)
                 ) from None
         if flags.verbose >= 3:
             for line in self.summary(outcomes):

@@ -22,7 +22,7 @@ from gregory.ml.runs.db_retry import database_retry
 from gregory.ml.runs.output import Say
 from gregory.ml.runs.signals import Interrupted
 from gregory.models import PredictionRunLog, Subject
-from gregory.reasons import first_line
+from gregory.reasons import first_line, interrupted
 
 RunType = Literal["train", "predict"]
 TRIGGER_MAX = PredictionRunLog._meta.get_field("triggered_by").max_length
@@ -79,7 +79,7 @@ def closing(row: PredictionRunLog) -> Iterator[PredictionRunLog]:
     except Interrupted as stop:
         # A signal held while the run published arrives after its row closed: that run is done.
         if row.success is None:
-            close(row, f"interrupted by {stop}")
+            close(row, interrupted(stop))
         raise
     except Exception as error:
         # Even a row already closed as ok: its version failed to publish after all.
