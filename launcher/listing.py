@@ -15,7 +15,7 @@ from io import StringIO
 from typing import Any
 
 from gregory.algorithms import ALGORITHM_NAMES
-from launcher import history
+from launcher import db, history
 from launcher.backends.base import RunState
 from launcher.operations import Overview, RowView, RunView
 from launcher.safe_text import Output, one_line
@@ -95,26 +95,29 @@ def filter_overview(overview: Overview, only: str | None, filters: Filters) -> O
     return Overview(tuple(runs), others, overview.db_error)
 
 
-def metrics_json(metrics: dict[str, Any]) -> dict[str, Any]:
-    return history.headline(metrics)
-
-
-def row_json(view: RowView) -> dict[str, Any]:
-    row = view.row
+def _row_fields(row: db.RunRow, outcome: str) -> dict[str, Any]:
+    """What `status` and `history` both say of a PredictionRunLog row, first in each."""
     return {
         "id": row.id,
         "team": row.team,
         "subject": row.subject,
         "algorithm": row.algorithm,
         "run_type": row.run_type,
-        "outcome": view.outcome,
+        "outcome": outcome,
         "started": row.started.isoformat(),
         "finished": row.finished.isoformat() if row.finished else None,
         "model_version": row.model_version or None,
+    }
+
+
+def row_json(view: RowView) -> dict[str, Any]:
+    row = view.row
+    return {
+        **_row_fields(row, view.outcome),
         "triggered_by": row.triggered_by,
         "error": row.error,
         "error_message": row.error_text,
-        **metrics_json(view.metrics),
+        **history.headline(view.metrics),
     }
 
 
@@ -233,20 +236,12 @@ def filter_entries(
 def entry_json(entry: history.Entry) -> dict[str, Any]:
     row = entry.row
     return {
-        "id": row.id,
-        "team": row.team,
-        "subject": row.subject,
-        "algorithm": row.algorithm,
-        "run_type": row.run_type,
-        "outcome": entry.outcome,
-        "started": row.started.isoformat(),
-        "finished": row.finished.isoformat() if row.finished else None,
-        "model_version": row.model_version or None,
+        **_row_fields(row, entry.outcome),
         "promoted": entry.promoted,
         "triggered_by": row.triggered_by,
         "run": entry.run.name if entry.run is not None else None,
         "error": row.error,
-        **metrics_json(entry.metrics),
+        **history.headline(entry.metrics),
         "previous_version": entry.previous_version,
         "report": str(entry.report) if entry.report is not None else None,
         "foreign": entry.foreign,
