@@ -278,9 +278,3 @@ def parse_query(text: str) -> Query:
         elif found[1] not in unknown:
             unknown.append(found[1])
     return Query(tuple(keyed), tuple(words), tuple(unknown))
-
-
-def matches(entry: Entry, query: str) -> bool:
-    """`team:x subject:y algo:z state:failed type:predict` and free words, all must match; a
-    term with an unknown key matches nothing (parse_query names it)."""
-    return parse_query(query).matches(entry)

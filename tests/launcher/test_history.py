@@ -147,7 +147,7 @@ async def test_the_runs_screen_opens_a_rows_details(history: Path) -> None:
 
 
 def test_a_search_names_an_unknown_key_and_matches_nothing(history: Path) -> None:
-    from launcher.history import matches, parse_query
+    from launcher.history import parse_query
 
     entries = Operations(sleeper_backend(history)).history()
     query = parse_query("aglo:lstm demo")
@@ -157,8 +157,9 @@ def test_a_search_names_an_unknown_key_and_matches_nothing(history: Path) -> Non
     assert not any(query.matches(entry) for entry in entries)
     # Known keys and free words as before; "ValueError:" (no value) is a word, not a key.
     assert parse_query("algo:lstm ValueError:").problem is None
-    assert [e.row.algorithm for e in entries if matches(e, "algo:lstm valueerror:")] == ["lstm"]
-    assert len([e for e in entries if matches(e, "team:demo")]) == 3
+    lstm = parse_query("algo:lstm valueerror:")
+    assert [e.row.algorithm for e in entries if lstm.matches(e)] == ["lstm"]
+    assert len([e for e in entries if parse_query("team:demo").matches(e)]) == 3
 
 
 def test_the_promoted_version_is_marked(history: Path, models_dir: Path) -> None:
@@ -190,9 +191,9 @@ def test_a_cancelled_run_reads_cancelled_not_failed(history: Path) -> None:
     )
     newest = Operations(sleeper_backend(history)).history()[0]
     assert (newest.row.outcome, newest.outcome) == ("cancelled", "cancelled")
-    from launcher.history import matches
+    from launcher.history import parse_query
 
-    assert matches(newest, "state:cancelled")
+    assert parse_query("state:cancelled").matches(newest)
 
 
 def test_a_run_stopped_by_its_deadline_reads_failed() -> None:
